@@ -1,0 +1,51 @@
+package io.github.affinitypool.core;
+
+/**
+ * Receives pool events as they happen, so that metrics (for example Micrometer meters) can be recorded without polling.
+ * <p>
+ * Methods are called synchronously on pool threads, often an event loop: they must be cheap and must not block.
+ * An exception thrown by a listener is logged and otherwise ignored. All methods do nothing by default.
+ */
+public interface AffinityPoolListener {
+
+    /** A listener that ignores every event. */
+    AffinityPoolListener NONE = new AffinityPoolListener() {
+    };
+
+    /**
+     * A borrower received a lease.
+     *
+     * @param worker the borrower's worker, or {@code -1} for an off-loop borrower
+     * @param locality where the resource came from
+     * @param nanos time from subscription to delivery
+     */
+    default void acquired(int worker, Locality locality, long nanos) {
+    }
+
+    /**
+     * An acquire failed.
+     *
+     * @param worker the borrower's worker, or {@code -1} for an off-loop borrower
+     * @param outcome why
+     * @param nanos time from subscription to failure
+     */
+    default void acquireFailed(int worker, AcquireOutcome outcome, long nanos) {
+    }
+
+    /**
+     * A resource was opened.
+     *
+     * @param poolIndex the worker pool ({@code 0..n-1}) or {@link AffinityPoolStats#OVERFLOW} it belongs to
+     */
+    default void opened(int poolIndex) {
+    }
+
+    /**
+     * A resource was closed.
+     *
+     * @param poolIndex the worker pool ({@code 0..n-1}) or {@link AffinityPoolStats#OVERFLOW} it belonged to
+     * @param reason why
+     */
+    default void closed(int poolIndex, CloseReason reason) {
+    }
+}

@@ -1,0 +1,56 @@
+package io.github.affinitypool.core;
+
+/**
+ * An acquire failed because nothing was free: no idle resource anywhere and {@link AffinityPoolConfig#maxOpen()}
+ * reached. Carries the pool state at the time of the failure.
+ * <p>
+ * No stack trace is captured: these are expected under overload, where filling stack traces would add to the load, and
+ * the trace would only show the timer or queue that noticed, not the caller.
+ */
+public abstract class PoolExhaustedException extends AffinityPoolException {
+
+    private final int open;
+    private final int maxOpen;
+    private final int idle;
+    private final int pending;
+
+    PoolExhaustedException(String message, String poolName, int worker, PoolState state) {
+        super(message, poolName, worker, false);
+        this.open = state.open();
+        this.maxOpen = state.maxOpen();
+        this.idle = state.idle();
+        this.pending = state.pending();
+    }
+
+    /** @return resources open (or being opened) across all pools */
+    public int open() {
+        return open;
+    }
+
+    /** @return the configured {@link AffinityPoolConfig#maxOpen()} */
+    public int maxOpen() {
+        return maxOpen;
+    }
+
+    /** @return idle resources across all pools */
+    public int idle() {
+        return idle;
+    }
+
+    /** @return borrowers waiting in the queue */
+    public int pending() {
+        return pending;
+    }
+
+    /** The pool state an exhaustion message describes. */
+    record PoolState(int open, int maxOpen, int idle, int pending) {
+
+        String describe() {
+            return "open " + open + "/" + maxOpen + ", idle " + idle + ", pending " + pending;
+        }
+    }
+
+    static String where(AffinityPoolConfig config, String poolName, int worker) {
+        return config.poolLabel() + " '" + poolName + "' (" + (worker < 0 ? "off-loop" : "worker " + worker) + ")";
+    }
+}

@@ -1,0 +1,31 @@
+package io.github.affinitypool.core;
+
+import java.util.Map;
+
+/**
+ * Counters of one worker pool, of the overflow pool, or their total. Resource counts ({@code open}, {@code idle},
+ * {@code acquired}, {@code hits}, {@code misses}, closes) belong to the pool that holds the resource; borrower counts
+ * ({@code pending}, {@code timeouts} and the locality counters) to the borrower's worker, off-loop borrowers being
+ * counted under the overflow pool.
+ *
+ * @param open resources open or being opened
+ * @param idle resources idle in the pool
+ * @param acquired resources leased out
+ * @param pending borrowers waiting
+ * @param hits leases served by a resource that was already open
+ * @param misses leases served by a newly opened resource
+ * @param timeouts acquires that failed with {@link AcquireTimeoutException}
+ * @param staleClosed resources closed for a {@link CloseReason#isStale() stale} reason (expired or failed a check)
+ * @param closedByReason resources closed, by reason (every reason present)
+ * @param local leases from the borrower's own worker pool
+ * @param stolen leases of another worker's idle resource
+ * @param overflow leases from the overflow pool by on-loop borrowers
+ * @param offLoop leases by off-loop borrowers
+ */
+public record PoolStats(int open, int idle, int acquired, int pending, long hits, long misses, long timeouts,
+        long staleClosed, Map<CloseReason, Long> closedByReason, long local, long stolen, long overflow, long offLoop) {
+
+    public PoolStats {
+        closedByReason = Map.copyOf(closedByReason);
+    }
+}
