@@ -1,0 +1,270 @@
+package io.github.affinitypool.redis;
+
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import io.github.affinitypool.redis.RefusedCommandException.Reason;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.ProtocolKeyword;
+
+/**
+ * The one place that classifies Redis commands for the pool.
+ * <ul>
+ *     <li>{@linkplain #sharedRefusal which commands the shared {@code commands()} path refuses} (state-changing, push
+ *     mode, blocking), with the message naming the API to use instead;</li>
+ *     <li>{@linkplain #leaseEffect what a command does to an exclusive connection}, so that a release knows what to
+ *     reset without a round trip when nothing needs resetting.</li>
+ * </ul>
+ * Blocking commands are refused on the shared path for now; whether they should instead run transparently on an
+ * exclusive lease is decided here and nowhere else.
+ */
+final class CommandPolicy {
+
+    /** Effect of a command on an exclusive connection, as far as the clean-state rules care. */
+    enum LeaseEffect {
+        /** Nothing to undo. */
+        NONE,
+        /** SELECT: the database must be selected back. */
+        SELECT,
+        /** WATCH: keys must be unwatched. */
+        WATCH,
+        /** EXEC, DISCARD, UNWATCH: all keys are unwatched afterwards. */
+        CLEARS_WATCH,
+        /** Push mode, other credentials, client tracking, RESET, ...: the connection is closed instead of reused. */
+        TAINT
+    }
+
+    private static final String ALTERNATIVE = "RedisAffinityPool.withConnection(...) or acquire()";
+
+    /** Command name to the reason it is refused on the shared path. */
+    private static final Map<String, Reason> SHARED_REFUSED = new HashMap<>();
+
+    /** CLIENT sub-commands that change the state of the connection. */
+    private static final Map<String, Reason> CLIENT_SUBCOMMANDS = new HashMap<>();
+
+    /** Command names whose effect on a lease is not {@link LeaseEffect#NONE}. */
+    private static final Map<String, LeaseEffect> LEASE_EFFECTS = new HashMap<>();
+
+    private static final Map<CommandType, LeaseEffect> LEASE_EFFECTS_BY_TYPE = new EnumMap<>(CommandType.class);
+
+    /** Reactive-API method name to the command it sends, for the methods refused whatever their arguments. */
+    private static final Map<String, String> REFUSED_METHODS = new HashMap<>();
+
+    static {
+        for (String name : new String[] { "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH" }) {
+            SHARED_REFUSED.put(name, Reason.TRANSACTION);
+        }
+        for (String name : new String[] { "SELECT", "SWAPDB", "AUTH", "HELLO", "RESET", "QUIT", "READONLY", "READWRITE" }) {
+            SHARED_REFUSED.put(name, Reason.CONNECTION_STATE);
+        }
+        for (String name : new String[] { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
+                "SUNSUBSCRIBE", "MONITOR" }) {
+            SHARED_REFUSED.put(name, Reason.PUSH_MODE);
+        }
+        for (String name : new String[] { "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP",
+                "BZMPOP", "WAIT", "WAITAOF" }) {
+            SHARED_REFUSED.put(name, Reason.BLOCKING);
+        }
+        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO" }) {
+            CLIENT_SUBCOMMANDS.put(sub, Reason.CONNECTION_STATE);
+        }
+
+        LEASE_EFFECTS.put("SELECT", LeaseEffect.SELECT);
+        LEASE_EFFECTS.put("WATCH", LeaseEffect.WATCH);
+        for (String name : new String[] { "EXEC", "DISCARD", "UNWATCH" }) {
+            LEASE_EFFECTS.put(name, LeaseEffect.CLEARS_WATCH);
+        }
+        for (String name : new String[] { "AUTH", "HELLO", "RESET", "QUIT", "READONLY", "READWRITE", "SUBSCRIBE",
+                "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR" }) {
+            LEASE_EFFECTS.put(name, LeaseEffect.TAINT);
+        }
+        for (CommandType type : CommandType.values()) {
+            LeaseEffect effect = LEASE_EFFECTS.get(type.name());
+            if (effect != null) {
+                LEASE_EFFECTS_BY_TYPE.put(type, effect);
+            }
+        }
+
+        String[][] methods = { { "multi", "MULTI" }, { "exec", "EXEC" }, { "discard", "DISCARD" }, { "watch", "WATCH" },
+                { "unwatch", "UNWATCH" }, { "select", "SELECT" }, { "swapdb", "SWAPDB" }, { "auth", "AUTH" },
+                { "quit", "QUIT" }, { "readOnly", "READONLY" }, { "readWrite", "READWRITE" },
+                { "clientTracking", "CLIENT TRACKING" }, { "clientCaching", "CLIENT CACHING" },
+                { "clientSetname", "CLIENT SETNAME" }, { "clientSetinfo", "CLIENT SETINFO" }, { "blpop", "BLPOP" },
+                { "brpop", "BRPOP" }, { "blmove", "BLMOVE" }, { "brpoplpush", "BRPOPLPUSH" }, { "bzpopmin", "BZPOPMIN" },
+                { "bzpopmax", "BZPOPMAX" }, { "blmpop", "BLMPOP" }, { "bzmpop", "BZMPOP" },
+                { "waitForReplication", "WAIT" } };
+        for (String[] method : methods) {
+            REFUSED_METHODS.put(method[0], method[1]);
+        }
+    }
+
+    private CommandPolicy() {
+    }
+
+    /**
+     * @param command a command name, upper case, sub-command included for CLIENT (for example {@code CLIENT TRACKING})
+     * @return the refusal for the shared path, or {@code null} when the command may run there
+     */
+    static RefusedCommandException sharedRefusal(String command) {
+        Reason reason = SHARED_REFUSED.get(command);
+        if (reason == null && command.startsWith("CLIENT ")) {
+            reason = CLIENT_SUBCOMMANDS.get(command.substring("CLIENT ".length()));
+        }
+        return reason == null ? null : refusal(command, reason);
+    }
+
+    /**
+     * Refusal of a command sent through {@code dispatch(type, output, args)} on the shared path.
+     *
+     * @param type the command keyword
+     * @param args its arguments, may be {@code null}
+     * @return the refusal, or {@code null} when the command may run on a shared connection
+     */
+    static RefusedCommandException sharedRefusal(ProtocolKeyword type, CommandArgs<?, ?> args) {
+        String name = name(type);
+        if ("CLIENT".equals(name)) {
+            String sub = firstArgument(args);
+            return sub == null ? null : sharedRefusal("CLIENT " + sub);
+        }
+        if (("XREAD".equals(name) || "XREADGROUP".equals(name)) && args != null
+                && (" " + args.toCommandString().toUpperCase(Locale.ROOT) + " ").contains(" BLOCK ")) {
+            return refusal(name + " BLOCK", Reason.BLOCKING);
+        }
+        return sharedRefusal(name);
+    }
+
+    /**
+     * The command a reactive-API method sends when it is refused whatever its arguments.
+     *
+     * @param method a method of {@code RedisReactiveCommands}
+     * @return the command name, or {@code null} when the method is allowed or depends on its arguments
+     */
+    static String refusedCommandOf(Method method) {
+        return REFUSED_METHODS.get(method.getName());
+    }
+
+    /**
+     * @param method a method of {@code RedisReactiveCommands}
+     * @return whether refusing the method depends on an {@link XReadArgs} argument ({@code BLOCK})
+     */
+    static boolean dependsOnBlockArgument(Method method) {
+        if (!method.getName().equals("xread") && !method.getName().equals("xreadgroup")) {
+            return false;
+        }
+        for (Class<?> parameter : method.getParameterTypes()) {
+            if (parameter == XReadArgs.class) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @param method {@code xread} or {@code xreadgroup}
+     * @param args the call's arguments
+     * @return the refusal when the {@link XReadArgs} ask for {@code BLOCK}, else {@code null}
+     */
+    static RefusedCommandException blockRefusal(Method method, Object[] args) {
+        for (Object arg : args) {
+            if (arg instanceof XReadArgs) {
+                CommandArgs<String, String> built = new CommandArgs<>(StringCodec.UTF8);
+                ((XReadArgs) arg).build(built);
+                if ((" " + built.toCommandString().toUpperCase(Locale.ROOT) + " ").contains(" BLOCK ")) {
+                    return refusal(method.getName().toUpperCase(Locale.ROOT) + " BLOCK", Reason.BLOCKING);
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Refusal of a connection-level control method of the shared commands.
+     *
+     * @param method {@code setTimeout} or {@code getStatefulConnection}
+     * @return the refusal
+     */
+    static RefusedCommandException controlRefusal(String method) {
+        String advice;
+        switch (method) {
+            case "setTimeout":
+                advice = "the command timeout is set once with RedisAffinityPool.builder(..).commandTimeout(..)";
+                break;
+            default:
+                advice = "commands() is routed over several connections (whose flushes are coalesced per loop tick); "
+                        + "use acquire() for a connection of your own, to pipeline or set auto-flush";
+                break;
+        }
+        return new RefusedCommandException(method, Reason.CONNECTION_CONTROL,
+                method + " is not available on the shared commands(): " + advice);
+    }
+
+    /**
+     * @param type the keyword of a command dispatched on an exclusive connection
+     * @param args its arguments, may be {@code null}
+     * @return what the release has to undo
+     */
+    static LeaseEffect leaseEffect(ProtocolKeyword type, CommandArgs<?, ?> args) {
+        if (type instanceof CommandType) {
+            if (type == CommandType.CLIENT) {
+                return clientEffect(args);
+            }
+            LeaseEffect effect = LEASE_EFFECTS_BY_TYPE.get(type);
+            return effect == null ? LeaseEffect.NONE : effect;
+        }
+        String name = name(type);
+        if ("CLIENT".equals(name)) {
+            return clientEffect(args);
+        }
+        LeaseEffect effect = LEASE_EFFECTS.get(name);
+        return effect == null ? LeaseEffect.NONE : effect;
+    }
+
+    private static LeaseEffect clientEffect(CommandArgs<?, ?> args) {
+        String sub = firstArgument(args);
+        return sub != null && CLIENT_SUBCOMMANDS.containsKey(sub) ? LeaseEffect.TAINT : LeaseEffect.NONE;
+    }
+
+    private static RefusedCommandException refusal(String command, Reason reason) {
+        String what;
+        switch (reason) {
+            case TRANSACTION:
+                what = " needs a connection of its own for the transaction";
+                break;
+            case PUSH_MODE:
+                what = " would switch a connection shared by other callers to push mode";
+                break;
+            case BLOCKING:
+                what = " blocks the connection it runs on, and with it every caller sharing it";
+                break;
+            default:
+                what = " would change the state of a connection shared by other callers"
+                        + " (put the database, credentials and client name in the Redis URI)";
+                break;
+        }
+        return new RefusedCommandException(command, reason,
+                command + " is not available on the shared commands(): it" + what + "; use " + ALTERNATIVE);
+    }
+
+    static String name(ProtocolKeyword type) {
+        if (type instanceof CommandType) {
+            return ((CommandType) type).name();
+        }
+        return new String(type.getBytes(), StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
+    }
+
+    private static String firstArgument(CommandArgs<?, ?> args) {
+        if (args == null || args.count() == 0) {
+            return null;
+        }
+        String rendered = args.toCommandString().trim();
+        int space = rendered.indexOf(' ');
+        return (space < 0 ? rendered : rendered.substring(0, space)).toUpperCase(Locale.ROOT);
+    }
+}

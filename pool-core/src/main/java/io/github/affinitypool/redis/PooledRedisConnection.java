@@ -1,0 +1,350 @@
+package io.github.affinitypool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisAsyncCommandsImpl;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisReactiveCommandsImpl;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.push.PushListener;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.CompleteableCommand;
+import io.lettuce.core.protocol.RedisCommand;
+import io.lettuce.core.resource.ClientResources;
+import reactor.core.publisher.Mono;
+
+/**
+ * A pooled exclusive connection: a {@link StatefulRedisConnection} that records, as cheaply as a flag per command,
+ * what a lease did to it, so that the release can reset exactly that, or close the connection, before the next
+ * borrower gets it.
+ * <p>
+ * The {@link #reactive()} and {@link #async()} views are Lettuce's own implementations bound to this wrapper, so every
+ * command goes through {@link #dispatch(RedisCommand)}. Tracked per lease:
+ * <ul>
+ *     <li>commands in flight (dispatched, reply not read yet), and whether one was cancelled or timed out;</li>
+ *     <li>SELECT (select the URI's database back), WATCH (UNWATCH), an open MULTI (Lettuce's own
+ *     {@link #isMulti()}: DISCARD);</li>
+ *     <li>auto-flush off, a changed timeout, listeners added (restored locally);</li>
+ *     <li>commands after which the connection cannot be trusted (SUBSCRIBE, MONITOR, AUTH, HELLO, RESET, CLIENT
+ *     TRACKING/REPLY/SETNAME, ...): closed.</li>
+ * </ul>
+ */
+final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V> {
+
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<PooledRedisConnection> IN_FLIGHT = AtomicIntegerFieldUpdater
+            .newUpdater(PooledRedisConnection.class, "inFlight");
+
+    private final StatefulRedisConnection<K, V> delegate;
+
+    private final int worker;
+
+    private final int homeDatabase;
+
+    private final Duration homeTimeout;
+
+    private final RedisReactiveCommands<K, V> reactive;
+
+    private final RedisAsyncCommands<K, V> async;
+
+    private volatile int inFlight;
+
+    /** A command was cancelled, timed out or failed locally: its reply may still be on its way. */
+    private volatile boolean poisoned;
+
+    /** A command left state the pool cannot undo (push mode, other credentials, tracking, ...). */
+    private volatile boolean tainted;
+
+    private volatile boolean watched;
+
+    private volatile boolean selected;
+
+    private volatile boolean autoFlushOff;
+
+    private volatile boolean timeoutChanged;
+
+    private volatile List<Object> listeners;
+
+    PooledRedisConnection(StatefulRedisConnection<K, V> delegate, int worker, int homeDatabase) {
+        this.delegate = delegate;
+        this.worker = worker;
+        this.homeDatabase = homeDatabase;
+        this.homeTimeout = delegate.getTimeout();
+        ClientOptions options = delegate.getOptions();
+        this.reactive = new RedisReactiveCommandsImpl<>(this, delegate.getCodec(), options.getJsonParser());
+        this.async = new RedisAsyncCommandsImpl<>(this, delegate.getCodec(), options.getJsonParser());
+    }
+
+    /** @return the worker whose loop the connection lives on */
+    int worker() {
+        return worker;
+    }
+
+    /** @return the Lettuce connection underneath, whose commands are not tracked */
+    StatefulRedisConnection<K, V> delegate() {
+        return delegate;
+    }
+
+    @Override
+    public RedisReactiveCommands<K, V> reactive() {
+        return reactive;
+    }
+
+    @Override
+    public RedisAsyncCommands<K, V> async() {
+        return async;
+    }
+
+    /**
+     * Not available: a blocking call issued on the connection's own event loop deadlocks until it times out.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public RedisCommands<K, V> sync() {
+        throw new UnsupportedOperationException("sync() is not available on a pooled Redis connection: a blocking call on "
+                + "an event loop deadlocks; use reactive() or async()");
+    }
+
+    @Override
+    public <T> RedisCommand<K, V, T> dispatch(RedisCommand<K, V, T> command) {
+        return delegate.dispatch(track(command));
+    }
+
+    @Override
+    public Collection<RedisCommand<K, V, ?>> dispatch(Collection<? extends RedisCommand<K, V, ?>> commands) {
+        List<RedisCommand<K, V, ?>> tracked = new ArrayList<>(commands.size());
+        for (RedisCommand<K, V, ?> command : commands) {
+            tracked.add(track(command));
+        }
+        return delegate.dispatch(tracked);
+    }
+
+    private <T> RedisCommand<K, V, T> track(RedisCommand<K, V, T> command) {
+        switch (CommandPolicy.leaseEffect(command.getType(), command.getArgs())) {
+            case SELECT:
+                selected = true;
+                break;
+            case WATCH:
+                watched = true;
+                break;
+            case CLEARS_WATCH:
+                watched = false;
+                break;
+            case TAINT:
+                tainted = true;
+                break;
+            default:
+                break;
+        }
+        RedisCommand<K, V, T> completeable = command instanceof CompleteableCommand ? command : new AsyncCommand<>(command);
+        IN_FLIGHT.incrementAndGet(this);
+        ((CompleteableCommand<?>) completeable).onComplete((result, error) -> {
+            // An error reply (WRONGTYPE, ...) is a normal, complete exchange; anything else (cancel, timeout, closed
+            // connection) means the reply may still arrive later, out of step with the next borrower's commands.
+            if (error != null && !(error instanceof RedisCommandExecutionException)) {
+                poisoned = true;
+            }
+            IN_FLIGHT.decrementAndGet(this);
+        });
+        return completeable;
+    }
+
+    /**
+     * Makes the connection clean for the next borrower: restores local settings, sends DISCARD / UNWATCH / SELECT only
+     * when the lease needed them (a clean lease costs no round trip), and decides whether the connection can be kept.
+     *
+     * @return {@code true} to keep the connection, {@code false} to close it
+     */
+    Mono<Boolean> resetForNextLease() {
+        if (!delegate.isOpen() || tainted || poisoned) {
+            return Mono.just(false);
+        }
+        restoreLocalState();
+        boolean multi = delegate.isMulti();
+        if (inFlight != 0 && !multi) {
+            // Cancelled, timed out or abandoned with a command in flight: its reply (maybe from a blocking command)
+            // would be read as the answer to the next borrower's command.
+            return Mono.just(false);
+        }
+        boolean unwatch = watched && !multi;
+        boolean select = selected;
+        if (!multi && !unwatch && !select) {
+            return Mono.just(true);
+        }
+        // Untracked: these go straight to the Lettuce connection. DISCARD first, or SELECT would be queued in the
+        // transaction. Each reply also proves that every earlier reply has been read.
+        RedisAsyncCommands<K, V> raw = delegate.async();
+        List<CompletableFuture<String>> steps = new ArrayList<>(2);
+        if (multi) {
+            steps.add(raw.discard().toCompletableFuture());
+        }
+        else if (unwatch) {
+            steps.add(raw.unwatch().toCompletableFuture());
+        }
+        if (select) {
+            steps.add(raw.select(homeDatabase).toCompletableFuture());
+        }
+        CompletionStage<Void> all = CompletableFuture.allOf(steps.toArray(new CompletableFuture<?>[0]));
+        return Mono.fromCompletionStage(all).then(Mono.fromSupplier(() -> {
+            boolean ok = steps.stream().allMatch(step -> "OK".equals(step.join())) && inFlight == 0 && !poisoned
+                    && !tainted && delegate.isOpen() && !delegate.isMulti();
+            if (ok) {
+                watched = false;
+                selected = false;
+            }
+            return ok;
+        })).onErrorReturn(false);
+    }
+
+    private void restoreLocalState() {
+        if (autoFlushOff) {
+            delegate.setAutoFlushCommands(true);
+            delegate.flushCommands();
+            autoFlushOff = false;
+        }
+        if (timeoutChanged) {
+            delegate.setTimeout(homeTimeout);
+            timeoutChanged = false;
+        }
+        List<Object> added = listeners;
+        if (added != null) {
+            listeners = null;
+            for (Object listener : added) {
+                if (listener instanceof PushListener) {
+                    delegate.removeListener((PushListener) listener);
+                }
+                else {
+                    delegate.removeListener((RedisConnectionStateListener) listener);
+                }
+            }
+        }
+    }
+
+    /** @return PING answered with PONG; errors as {@code false} */
+    Mono<Boolean> ping() {
+        return delegate.reactive().ping().map("PONG"::equals).onErrorReturn(false);
+    }
+
+    // --- state tracked locally -------------------------------------------------------------------------------------
+
+    @Override
+    public void setAutoFlushCommands(boolean autoFlush) {
+        if (!autoFlush) {
+            autoFlushOff = true;
+        }
+        delegate.setAutoFlushCommands(autoFlush);
+    }
+
+    @Override
+    public void flushCommands() {
+        delegate.flushCommands();
+    }
+
+    @Override
+    public void setTimeout(Duration timeout) {
+        timeoutChanged = true;
+        delegate.setTimeout(timeout);
+    }
+
+    @Override
+    public Duration getTimeout() {
+        return delegate.getTimeout();
+    }
+
+    @Override
+    public void addListener(PushListener listener) {
+        remember(listener);
+        delegate.addListener(listener);
+    }
+
+    @Override
+    public void removeListener(PushListener listener) {
+        forget(listener);
+        delegate.removeListener(listener);
+    }
+
+    @Override
+    public void addListener(RedisConnectionStateListener listener) {
+        remember(listener);
+        delegate.addListener(listener);
+    }
+
+    @Override
+    public void removeListener(RedisConnectionStateListener listener) {
+        forget(listener);
+        delegate.removeListener(listener);
+    }
+
+    private synchronized void remember(Object listener) {
+        List<Object> added = listeners;
+        if (added == null) {
+            added = new CopyOnWriteArrayList<>();
+            listeners = added;
+        }
+        added.add(listener);
+    }
+
+    private synchronized void forget(Object listener) {
+        List<Object> added = listeners;
+        if (added != null) {
+            added.remove(listener);
+        }
+    }
+
+    // --- plain delegation ------------------------------------------------------------------------------------------
+
+    @Override
+    public boolean isMulti() {
+        return delegate.isMulti();
+    }
+
+    @Override
+    public boolean isOpen() {
+        return delegate.isOpen();
+    }
+
+    /** Starts closing the connection without waiting (waiting on its own event loop would deadlock). */
+    @Override
+    public void close() {
+        delegate.closeAsync();
+    }
+
+    @Override
+    public CompletableFuture<Void> closeAsync() {
+        return delegate.closeAsync();
+    }
+
+    @Override
+    public ClientOptions getOptions() {
+        return delegate.getOptions();
+    }
+
+    @Override
+    public ClientResources getResources() {
+        return delegate.getResources();
+    }
+
+    @Override
+    public RedisCodec<K, V> getCodec() {
+        return delegate.getCodec();
+    }
+
+    @Override
+    public String toString() {
+        return "PooledRedisConnection{" + delegate + "}";
+    }
+}

@@ -1,0 +1,472 @@
+package io.github.affinitypool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.NettyCustomizer;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.resources.LoopResources;
+
+import io.github.affinitypool.core.AffinityPool;
+import io.github.affinitypool.core.AffinityPoolConfig;
+import io.github.affinitypool.core.AffinityPoolListener;
+import io.github.affinitypool.core.AffinityPoolStats;
+import io.github.affinitypool.core.WorkerLoops;
+
+/**
+ * A Redis connection pool whose connections are pinned to event-loop workers: a command issued on worker N's loop is
+ * written, and its reply decoded and emitted, on loop N, with no thread hop.
+ * <p>
+ * Two ways to run commands, both on the caller's loop:
+ * <ol>
+ *     <li>{@link #commands()}: plain commands (GET, SET, HGETALL, EVALSHA, ...) on a few multiplexed connections per
+ *     worker, shared by every caller on that worker, with the flushes of one loop tick coalesced into one write. The
+ *     fast path. Refuses what would change a shared connection's state or block it (MULTI, WATCH, SELECT, SUBSCRIBE,
+ *     BLPOP, ...) with a {@link RefusedCommandException} naming the API to use.</li>
+ *     <li>{@link #acquire()} / {@link #withConnection(Function)}: an exclusive connection from the worker's
+ *     {@link AffinityPool}, for transactions, blocking commands and explicit pipelines; cleaned (DISCARD, UNWATCH,
+ *     SELECT back, auto-flush on) or closed on release.</li>
+ * </ol>
+ * Every connection is opened with {@code connectAsync} on its worker's own lightweight Lettuce {@code RedisClient}, with
+ * the handshake from the Redis URI (AUTH/HELLO with password or ACL user, SELECT, CLIENT SETNAME), auto-reconnect off
+ * (the pool replaces broken connections) and a command timeout.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public final class RedisAffinityPool<K, V> implements AutoCloseable {
+
+    private final String name;
+
+    private final WorkerLoops loops;
+
+    private final boolean ownsLoops;
+
+    private final WorkerClients clients;
+
+    private final SharedConnections<K, V> shared;
+
+    private final RedisReactiveCommands<K, V> commands;
+
+    private final AffinityPool<StatefulRedisConnection<K, V>> pool;
+
+    private final Duration commandTimeout;
+
+    private final Duration closeTimeout;
+
+    private final AtomicReference<Mono<Void>> closing = new AtomicReference<>();
+
+    private RedisAffinityPool(String name, WorkerLoops loops, boolean ownsLoops, WorkerClients clients,
+            SharedConnections<K, V> shared, AffinityPool<StatefulRedisConnection<K, V>> pool, Duration commandTimeout,
+            Duration closeTimeout) {
+        this.name = name;
+        this.loops = loops;
+        this.ownsLoops = ownsLoops;
+        this.clients = clients;
+        this.shared = shared;
+        this.commands = SharedCommands.create(shared, "RedisAffinityPool('" + name + "').commands()");
+        this.pool = pool;
+        this.commandTimeout = commandTimeout;
+        this.closeTimeout = closeTimeout;
+    }
+
+    /**
+     * @param redisUri for example {@code redis://localhost:6379}, {@code redis://:secret@host:6379/2},
+     *        {@code redis://user:secret@host:6379?clientName=orders}, {@code rediss://host:6380}
+     * @return a builder for a pool of {@code String} keys and values (change with {@link Builder#codec(RedisCodec)})
+     * @throws IllegalArgumentException for a malformed URI (the message never contains the password)
+     */
+    public static Builder<String, String> builder(String redisUri) {
+        Objects.requireNonNull(redisUri, "redisUri must not be null");
+        return new Builder<>(RedisUris.parse(redisUri), StringCodec.UTF8);
+    }
+
+    /**
+     * @param redisUri the Redis URI, copied (later changes to it do not affect the pool)
+     * @return a builder for a pool of {@code String} keys and values (change with {@link Builder#codec(RedisCodec)})
+     */
+    public static Builder<String, String> builder(RedisURI redisUri) {
+        Objects.requireNonNull(redisUri, "redisUri must not be null");
+        return new Builder<>(RedisURI.builder(redisUri).build(), StringCodec.UTF8);
+    }
+
+    /**
+     * Commands on the shared, multiplexed connections of the caller's worker: the fast path for plain commands.
+     * <p>
+     * Each call is routed when it is subscribed: on worker N's loop to a connection pinned to N (round robin among
+     * {@link Builder#sharedConnectionsPerWorker(int)}), off-loop to the next worker in round robin. The reply is
+     * emitted on that connection's loop. Refused, as an error of the returned publisher
+     * ({@link RefusedCommandException}): MULTI/EXEC/DISCARD/WATCH/UNWATCH, SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT,
+     * READONLY/READWRITE, CLIENT TRACKING/REPLY/CACHING/SETNAME/SETINFO, the SUBSCRIBE family, MONITOR, the blocking
+     * BLPOP/BRPOP/BLMOVE/BRPOPLPUSH/BZPOPMIN/BZPOPMAX/BLMPOP/BZMPOP, XREAD/XREADGROUP with BLOCK, WAIT/WAITAOF; and,
+     * thrown, {@code setTimeout} and {@code getStatefulConnection} (there is no single connection to flush
+     * or time out: flushes are coalesced per loop tick, the timeout is {@link Builder#commandTimeout(Duration)}).
+     *
+     * @return the shared commands; one instance, safe to keep and use from any thread
+     */
+    public RedisReactiveCommands<K, V> commands() {
+        return commands;
+    }
+
+    /**
+     * Borrows an exclusive connection, preferably one living on the caller's loop (see {@link RedisLease#locality()}).
+     * Waits at most the pool's acquire timeout.
+     *
+     * @return the lease; release it with {@link RedisLease#release()}
+     */
+    public Mono<RedisLease<K, V>> acquire() {
+        return pool.acquire().map(RedisLease::new);
+    }
+
+    /**
+     * Runs {@code work} on an exclusive connection and releases it when the returned {@link Flux} completes, fails or
+     * is cancelled (radix's {@code Cmd}, go-redis's single-connection use).
+     *
+     * @param work builds the commands to run from the connection's reactive API
+     * @param <R> element type
+     * @return the elements {@code work} emits
+     */
+    public <R> Flux<R> withConnection(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<R>> work) {
+        Objects.requireNonNull(work, "work must not be null");
+        return Flux.usingWhen(acquire(), lease -> work.apply(lease.reactive()), RedisLease::release,
+                (lease, error) -> lease.release(), RedisLease::release);
+    }
+
+    /** @return a snapshot of the exclusive connections' statistics (totals, per worker, overflow) */
+    public AffinityPoolStats stats() {
+        return pool.stats();
+    }
+
+    /** @return the pool's name */
+    public String name() {
+        return name;
+    }
+
+    /** @return the worker loops the connections are pinned to */
+    public WorkerLoops loops() {
+        return loops;
+    }
+
+    /** @return the resolved configuration of the exclusive-connection pool */
+    public AffinityPoolConfig poolConfig() {
+        return pool.config();
+    }
+
+    /** @return the number of shared connections behind {@link #commands()} (workers × per-worker count) */
+    public int sharedConnections() {
+        return shared.size();
+    }
+
+    /** @return the command timeout of every connection */
+    public Duration commandTimeout() {
+        return commandTimeout;
+    }
+
+    /** Package-private for tests: the shared connections currently open. */
+    List<StatefulRedisConnection<K, V>> openSharedConnections() {
+        return shared.openConnections();
+    }
+
+    /**
+     * Closes, in order: the exclusive-connection pool (waiting up to its close timeout for outstanding leases), the
+     * shared connections, the per-worker Lettuce clients and resources, the shared computation executor and timer and,
+     * in standalone mode, the loops. Idempotent; never blocks the calling thread.
+     *
+     * @return completion of the close
+     */
+    public Mono<Void> closeAsync() {
+        Mono<Void> existing = closing.get();
+        if (existing != null) {
+            return existing;
+        }
+        Mono<Void> sequence = pool.closeAsync().onErrorResume(ignored -> Mono.empty())
+                .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
+                .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout))).onErrorResume(ignored -> Mono.empty())
+                .then(ownsLoops ? loops.loopResources().disposeLater(Duration.ZERO, closeTimeout) : Mono.<Void>empty())
+                .cache();
+        if (closing.compareAndSet(null, sequence)) {
+            sequence.subscribe(ignored -> {
+            }, ignored -> {
+            });
+            return sequence;
+        }
+        return closing.get();
+    }
+
+    /**
+     * Closes like {@link #closeAsync()} and waits for it.
+     *
+     * @throws IllegalStateException when called on one of the pool's event loops, where waiting would deadlock
+     */
+    @Override
+    public void close() {
+        if (loops.currentWorker() >= 0) {
+            throw new IllegalStateException("RedisAffinityPool.close() would block event loop "
+                    + Thread.currentThread().getName() + "; use closeAsync()");
+        }
+        closeAsync().block(closeTimeout.multipliedBy(3).plusSeconds(5));
+    }
+
+    @Override
+    public String toString() {
+        return "RedisAffinityPool{name='" + name + "', workers=" + loops.size() + ", "
+                + (ownsLoops ? "standalone" : "integrated") + "}";
+    }
+
+    /**
+     * Builder of a {@link RedisAffinityPool}. Defaults:
+     * <ul>
+     *     <li>{@link #codec(RedisCodec) codec}: {@link StringCodec#UTF8};</li>
+     *     <li>{@link #name(String) name}: {@code "default"};</li>
+     *     <li>loops: standalone with one worker per available processor, unless {@link #workers(int)},
+     *     {@link #loopResources(LoopResources, boolean)} or {@link #workerLoops(WorkerLoops)} says otherwise;</li>
+     *     <li>{@link #poolConfig(AffinityPoolConfig) poolConfig}: {@code AffinityPoolConfig.builder().build()} (max-open
+     *     workers × 4, max-idle-per-worker 2, min-idle 0, max-lifetime 30 min, max-idle-time 5 min, acquire-timeout
+     *     2 s, max-pending 1000, validate-after-idle 30 s, eviction-interval 30 s, LIFO, max-concurrent-connects =
+     *     workers, close-timeout 10 s);</li>
+     *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
+     *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
+     *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults;</li>
+     *     <li>{@link #listener(AffinityPoolListener) listener}: {@link AffinityPoolListener#NONE};</li>
+     *     <li>{@link #nettyCustomizer(NettyCustomizer) nettyCustomizer}: none.</li>
+     * </ul>
+     *
+     * @param <K> key type
+     * @param <V> value type
+     */
+    public static final class Builder<K, V> {
+
+        private final RedisURI uri;
+
+        private RedisCodec<K, V> codec;
+
+        private String name = "default";
+
+        private LoopResources loopResources;
+
+        private boolean preferNative;
+
+        private WorkerLoops workerLoops;
+
+        private int workers;
+
+        private AffinityPoolConfig poolConfig = AffinityPoolConfig.builder().build();
+
+        private int sharedConnectionsPerWorker = 1;
+
+        private Duration commandTimeout = Duration.ofSeconds(5);
+
+        private UnaryOperator<ClientOptions.Builder> clientOptions = UnaryOperator.identity();
+
+        private AffinityPoolListener listener = AffinityPoolListener.NONE;
+
+        private NettyCustomizer nettyCustomizer;
+
+        private Builder(RedisURI uri, RedisCodec<K, V> codec) {
+            this.uri = uri;
+            this.codec = codec;
+        }
+
+        /**
+         * The codec of every connection. Default {@link StringCodec#UTF8}.
+         *
+         * @param codec the codec
+         * @param <K2> new key type
+         * @param <V2> new value type
+         * @return this builder, retyped
+         */
+        @SuppressWarnings("unchecked")
+        public <K2, V2> Builder<K2, V2> codec(RedisCodec<K2, V2> codec) {
+            Builder<K2, V2> retyped = (Builder<K2, V2>) this;
+            retyped.codec = Objects.requireNonNull(codec, "codec must not be null");
+            return retyped;
+        }
+
+        /**
+         * The pool's name, used in messages, thread names and (when the URI sets none) the Redis client name
+         * {@code affinity-pool.<name>}. Default {@code "default"}.
+         */
+        public Builder<K, V> name(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Integrated mode: pin connections to the loops of {@code loopResources.onServer(preferNative)}, typically the
+         * WebFlux server's ({@code ReactorResourceFactory.getLoopResources()} with {@link LoopResources#DEFAULT_NATIVE}).
+         * The loops stay owned by the caller.
+         */
+        public Builder<K, V> loopResources(LoopResources loopResources, boolean preferNative) {
+            this.loopResources = Objects.requireNonNull(loopResources, "loopResources must not be null");
+            this.preferNative = preferNative;
+            this.workerLoops = null;
+            this.workers = 0;
+            return this;
+        }
+
+        /** Integrated mode on existing {@link WorkerLoops}, which stay owned by the caller. */
+        public Builder<K, V> workerLoops(WorkerLoops workerLoops) {
+            this.workerLoops = Objects.requireNonNull(workerLoops, "workerLoops must not be null");
+            this.loopResources = null;
+            this.workers = 0;
+            return this;
+        }
+
+        /** Standalone mode: the pool creates, owns and finally disposes {@code workers} loops. */
+        public Builder<K, V> workers(int workers) {
+            if (workers < 1) {
+                throw new IllegalArgumentException("workers must be at least 1, was " + workers);
+            }
+            this.workers = workers;
+            this.loopResources = null;
+            this.workerLoops = null;
+            return this;
+        }
+
+        /** Configuration of the exclusive-connection pool. Default {@code AffinityPoolConfig.builder().build()}. */
+        public Builder<K, V> poolConfig(AffinityPoolConfig poolConfig) {
+            this.poolConfig = Objects.requireNonNull(poolConfig, "poolConfig must not be null");
+            return this;
+        }
+
+        /** Multiplexed connections per worker behind {@link RedisAffinityPool#commands()}. Default 1. */
+        public Builder<K, V> sharedConnectionsPerWorker(int sharedConnectionsPerWorker) {
+            if (sharedConnectionsPerWorker < 1) {
+                throw new IllegalArgumentException(
+                        "sharedConnectionsPerWorker must be at least 1, was " + sharedConnectionsPerWorker);
+            }
+            this.sharedConnectionsPerWorker = sharedConnectionsPerWorker;
+            return this;
+        }
+
+        /**
+         * How long a command may wait for its reply before it fails with {@code RedisCommandTimeoutException} (Lettuce
+         * {@link TimeoutOptions}), so a frozen Redis fails commands instead of hanging them; also the handshake timeout.
+         * Default 5 s.
+         */
+        public Builder<K, V> commandTimeout(Duration commandTimeout) {
+            Objects.requireNonNull(commandTimeout, "commandTimeout must not be null");
+            if (commandTimeout.isZero() || commandTimeout.isNegative()) {
+                throw new IllegalArgumentException("commandTimeout must be > 0, was " + commandTimeout);
+            }
+            this.commandTimeout = commandTimeout;
+            return this;
+        }
+
+        /**
+         * Customizes Lettuce's {@link ClientOptions} (socket options, SSL options, protocol version, ...). Afterwards
+         * the pool enforces {@code autoReconnect(false)} (it replaces broken connections itself),
+         * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and
+         * {@code timeoutOptions(TimeoutOptions.enabled(commandTimeout))}. Default: Lettuce's defaults.
+         */
+        public Builder<K, V> clientOptions(UnaryOperator<ClientOptions.Builder> customizer) {
+            this.clientOptions = Objects.requireNonNull(customizer, "customizer must not be null");
+            return this;
+        }
+
+        /** Receives the exclusive pool's events (metrics). Default {@link AffinityPoolListener#NONE}. */
+        public Builder<K, V> listener(AffinityPoolListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener must not be null");
+            return this;
+        }
+
+        /**
+         * A Netty customizer applied to every connection's channel after the pool's own flush coalescing (for example
+         * to add a logging or metrics handler). Default none.
+         */
+        public Builder<K, V> nettyCustomizer(NettyCustomizer nettyCustomizer) {
+            this.nettyCustomizer = nettyCustomizer;
+            return this;
+        }
+
+        /**
+         * Creates the pool. Shared connections are opened in the background; exclusive ones on demand (and up to
+         * {@code minIdlePerWorker} in the background).
+         *
+         * @return the pool
+         * @throws IllegalStateException when Reactor Netty's and Lettuce's transports differ, naming the system
+         *         property that aligns them
+         */
+        public RedisAffinityPool<K, V> build() {
+            if (uri.getSocket() != null || uri.getSentinels() != null && !uri.getSentinels().isEmpty()) {
+                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not "
+                        + RedisUris.describe(uri));
+            }
+            boolean owned = workerLoops == null && loopResources == null;
+            WorkerLoops loops;
+            if (workerLoops != null) {
+                loops = workerLoops;
+            }
+            else if (loopResources != null) {
+                loops = WorkerLoops.integrated(loopResources, preferNative);
+            }
+            else {
+                int count = workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+                loops = WorkerLoops.standalone("affinity-redis-" + name.replaceAll("\\s+", "_"), count);
+            }
+            try {
+                return build(loops, owned);
+            }
+            catch (RuntimeException ex) {
+                if (owned) {
+                    loops.close();
+                }
+                throw ex;
+            }
+        }
+
+        private RedisAffinityPool<K, V> build(WorkerLoops loops, boolean owned) {
+            TransportCheck.verify(loops);
+            ClientOptions options = clientOptions.apply(ClientOptions.builder())
+                    .autoReconnect(false)
+                    .publishOnScheduler(false)
+                    .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                    .build();
+            WorkerClients clients = new WorkerClients(name, loops, options, nettyCustomizer);
+            String clientName = uri.getClientName() != null ? uri.getClientName() : RedisUris.clientNameOf(name);
+            boolean explicitName = uri.getClientName() != null;
+            List<RedisURI> leased = new ArrayList<>(loops.size());
+            List<RedisURI> sharedUris = new ArrayList<>(loops.size());
+            for (int worker = 0; worker < loops.size(); worker++) {
+                leased.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".w" + worker, commandTimeout));
+                sharedUris.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".shared.w" + worker,
+                        commandTimeout));
+            }
+            SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec, List.copyOf(sharedUris),
+                    sharedConnectionsPerWorker);
+            Duration validateTimeout = commandTimeout.compareTo(Duration.ofSeconds(1)) < 0 ? commandTimeout
+                    : Duration.ofSeconds(1);
+            RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec, List.copyOf(leased),
+                    loops, validateTimeout);
+            AffinityPool<StatefulRedisConnection<K, V>> pool;
+            try {
+                pool = AffinityPool.create(name, loops, factory, poolConfig, listener);
+            }
+            catch (RuntimeException ex) {
+                clients.shutdownAsync(Duration.ofSeconds(2));
+                throw ex;
+            }
+            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool,
+                    commandTimeout, poolConfig.closeTimeout());
+            shared.warmUp();
+            return built;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.github.affinitypool.redis;
+
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import reactor.core.publisher.Mono;
+
+import io.github.affinitypool.core.Lease;
+import io.github.affinitypool.core.Locality;
+
+/**
+ * An exclusive Redis connection borrowed from a {@link RedisAffinityPool}: for transactions (MULTI/EXEC, WATCH),
+ * blocking commands, explicit pipelining ({@code setAutoFlushCommands(false)} ... {@code flushCommands()}), anything
+ * that needs one connection to itself.
+ * <p>
+ * The connection lives on the event loop of {@link #worker()}; for a {@link Locality#LOCAL} lease that is the
+ * borrower's own loop, so replies are decoded and emitted there. Release it exactly once with {@link #release()}
+ * (idempotent) and do not use it afterwards; whatever state it was left in (open MULTI, WATCH, SELECT, auto-flush off,
+ * a command still in flight) is reset or the connection closed before anyone else gets it.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public final class RedisLease<K, V> {
+
+    private final Lease<StatefulRedisConnection<K, V>> lease;
+
+    private final PooledRedisConnection<K, V> connection;
+
+    RedisLease(Lease<StatefulRedisConnection<K, V>> lease) {
+        this.lease = lease;
+        this.connection = (PooledRedisConnection<K, V>) lease.resource();
+    }
+
+    /** @return reactive commands on the leased connection; replies are emitted on its event loop */
+    public RedisReactiveCommands<K, V> reactive() {
+        return connection.reactive();
+    }
+
+    /** @return asynchronous commands on the leased connection */
+    public RedisAsyncCommands<K, V> async() {
+        return connection.async();
+    }
+
+    /**
+     * @return the leased connection (its blocking {@code sync()} API is not available: a blocking call on an event
+     *         loop deadlocks)
+     */
+    public StatefulRedisConnection<K, V> connection() {
+        return connection;
+    }
+
+    /** @return the index of the worker whose event loop the connection lives on */
+    public int worker() {
+        return lease.worker();
+    }
+
+    /** @return where the connection came from, relative to the borrower's worker */
+    public Locality locality() {
+        return lease.locality();
+    }
+
+    /**
+     * Resets the connection's state if the lease changed it and returns it to the pool (or closes it). Idempotent.
+     *
+     * @return completion of the release
+     */
+    public Mono<Void> release() {
+        return lease.release();
+    }
+
+    /**
+     * Closes the connection instead of returning it. Idempotent; a no-op after {@link #release()}.
+     *
+     * @return completion of the invalidation
+     */
+    public Mono<Void> invalidate() {
+        return lease.invalidate();
+    }
+
+    @Override
+    public String toString() {
+        return "RedisLease{worker=" + lease.worker() + ", locality=" + lease.locality() + "}";
+    }
+}

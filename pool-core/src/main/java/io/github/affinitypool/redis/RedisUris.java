@@ -1,0 +1,116 @@
+package io.github.affinitypool.redis;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.regex.Pattern;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCredentials;
+import io.lettuce.core.RedisCredentialsProvider;
+import io.lettuce.core.RedisURI;
+
+/** Redis URI handling: per-connection copies, descriptions without credentials, readable connect errors. */
+final class RedisUris {
+
+    /** {@code scheme://userinfo@}: the user info is replaced when a raw URI string has to appear in a message. */
+    private static final Pattern USER_INFO = Pattern.compile("(?<=://)[^/@?#]*@");
+
+    private RedisUris() {
+    }
+
+    /**
+     * @param uri a Redis URI string, for example {@code redis://user:secret@host:6379/2}
+     * @return the parsed URI
+     * @throws IllegalArgumentException for a malformed URI, with the credentials masked in the message
+     */
+    static RedisURI parse(String uri) {
+        try {
+            return RedisURI.create(uri);
+        }
+        catch (RuntimeException ex) {
+            throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + mask(String.valueOf(ex.getMessage())));
+        }
+    }
+
+    /** @return the text with the user info of any {@code scheme://user:password@} replaced by {@code ****@} */
+    static String mask(String text) {
+        return USER_INFO.matcher(text).replaceAll("****@");
+    }
+
+    /**
+     * @param base the pool's URI
+     * @param clientName the client name to set with the handshake
+     * @param timeout handshake timeout
+     * @return a copy of the URI for one kind of connection
+     */
+    static RedisURI copy(RedisURI base, String clientName, Duration timeout) {
+        return RedisURI.builder(base).withClientName(clientName).withTimeout(timeout).build();
+    }
+
+    /** @return scheme, host, port and database, with the user name but never the password */
+    static String describe(RedisURI uri) {
+        StringBuilder text = new StringBuilder(uri.isSsl() ? "rediss://" : "redis://");
+        String user = username(uri);
+        if (user != null && !user.isEmpty()) {
+            text.append(user).append('@');
+        }
+        text.append(uri.getHost()).append(':').append(uri.getPort());
+        if (uri.getDatabase() != 0) {
+            text.append('/').append(uri.getDatabase());
+        }
+        return text.toString();
+    }
+
+    /** @return the ACL user name of a URI with immediately available credentials, else {@code null} */
+    static String username(RedisURI uri) {
+        RedisCredentialsProvider provider = uri.getCredentialsProvider();
+        if (provider instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider) {
+            RedisCredentials credentials = ((RedisCredentialsProvider.ImmediateRedisCredentialsProvider) provider)
+                    .resolveCredentialsNow();
+            return credentials == null ? null : credentials.getUsername();
+        }
+        return null;
+    }
+
+    /**
+     * @param poolName the pool's name, safe for a Redis client name
+     * @return a client name without whitespace
+     */
+    static String clientNameOf(String poolName) {
+        return "affinity-pool." + poolName.trim().replaceAll("\\s+", "_").toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * @param error a connect failure, possibly wrapped
+     * @return the most telling message in its cause chain: Redis's own error reply (WRONGPASS, NOAUTH, ...) when
+     *         there is one, else the innermost message (for example {@code Connection refused})
+     */
+    static String reason(Throwable error) {
+        Throwable current = unwrap(error);
+        String innermost = null;
+        int depth = 0;
+        while (current != null && depth++ < 16) {
+            if (current instanceof RedisCommandExecutionException && current.getMessage() != null) {
+                return current.getMessage();
+            }
+            if (current.getMessage() != null) {
+                innermost = current.getMessage();
+            }
+            else if (innermost == null) {
+                innermost = current.getClass().getSimpleName();
+            }
+            current = current.getCause();
+        }
+        return innermost == null ? error.getClass().getSimpleName() : innermost;
+    }
+
+    static Throwable unwrap(Throwable error) {
+        Throwable current = error;
+        while ((current instanceof CompletionException || current instanceof ExecutionException) && current.getCause() != null) {
+            current = current.getCause();
+        }
+        return current;
+    }
+}

@@ -1,0 +1,271 @@
+package io.github.affinitypool.redis;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.RedisCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+
+import io.github.affinitypool.core.WorkerLoops;
+
+/**
+ * The multiplexed connections behind {@link RedisAffinityPool#commands()}: {@code perWorker} per worker, each pinned
+ * to its worker's loop.
+ * <p>
+ * A broken connection (Redis restarted, network error) is replaced on the same worker by the next call that needs it;
+ * only one connect per slot runs at a time and concurrent callers wait for it. When a connect fails, callers fail
+ * fast with a {@link RedisPoolConnectionException} naming the cause until a short, growing back-off has passed, so a
+ * Redis outage produces quick errors instead of hangs or a connect storm.
+ */
+final class SharedConnections<K, V> {
+
+    private static final Logger logger = LoggerFactory.getLogger(SharedConnections.class);
+
+    static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final String poolName;
+
+    private final WorkerLoops loops;
+
+    private final WorkerClients clients;
+
+    private final RedisCodec<K, V> codec;
+
+    private final List<RedisURI> uris;
+
+    private final Slot[][] slots;
+
+    /** Round-robin position within each worker's slots; races only skew the spread. */
+    private final int[] nextSlot;
+
+    private volatile boolean closed;
+
+    @SuppressWarnings("unchecked")
+    SharedConnections(String poolName, WorkerLoops loops, WorkerClients clients, RedisCodec<K, V> codec, List<RedisURI> uris,
+            int perWorker) {
+        this.poolName = poolName;
+        this.loops = loops;
+        this.clients = clients;
+        this.codec = codec;
+        this.uris = uris;
+        this.slots = new SharedConnections.Slot[loops.size()][perWorker];
+        this.nextSlot = new int[loops.size()];
+        for (int worker = 0; worker < loops.size(); worker++) {
+            for (int index = 0; index < perWorker; index++) {
+                slots[worker][index] = new Slot(worker);
+            }
+        }
+    }
+
+    /** Opens every shared connection in the background; failures are left for the first call to report. */
+    void warmUp() {
+        for (Slot[] workerSlots : slots) {
+            for (Slot slot : workerSlots) {
+                slot.connection().subscribe(connection -> {
+                }, error -> logger.debug("Redis pool '{}': shared connection warm-up failed: {}", poolName, error.toString()));
+            }
+        }
+    }
+
+    /**
+     * @return a slot of the calling thread's worker (round robin among its slots), or of the next round-robin worker
+     *         when called off-loop
+     */
+    Slot pick() {
+        int worker = loops.currentOrNextWorker();
+        Slot[] workerSlots = slots[worker];
+        if (workerSlots.length == 1) {
+            return workerSlots[0];
+        }
+        int index = nextSlot[worker];
+        nextSlot[worker] = index + 1 == workerSlots.length ? 0 : index + 1;
+        return workerSlots[Math.min(index, workerSlots.length - 1)];
+    }
+
+    /** @return the open shared connections, for tests and diagnostics */
+    List<StatefulRedisConnection<K, V>> openConnections() {
+        List<StatefulRedisConnection<K, V>> open = new ArrayList<>();
+        for (Slot[] workerSlots : slots) {
+            for (Slot slot : workerSlots) {
+                StatefulRedisConnection<K, V> connection = slot.openConnection();
+                if (connection != null) {
+                    open.add(connection);
+                }
+            }
+        }
+        return open;
+    }
+
+    /** @return the number of shared connections */
+    int size() {
+        return slots.length * slots[0].length;
+    }
+
+    /**
+     * Closes every shared connection; connects still running close theirs when they complete.
+     *
+     * @return completion of the closes
+     */
+    CompletableFuture<Void> closeAsync() {
+        closed = true;
+        List<CompletableFuture<Void>> closes = new ArrayList<>();
+        for (Slot[] workerSlots : slots) {
+            for (Slot slot : workerSlots) {
+                closes.add(slot.close());
+            }
+        }
+        return CompletableFuture.allOf(closes.toArray(new CompletableFuture<?>[0]));
+    }
+
+    /** One shared connection of a worker and its reconnect state. */
+    final class Slot {
+
+        private final int worker;
+
+        private volatile StatefulRedisConnection<K, V> connection;
+
+        /** The connect in progress, {@code null} when none; guarded by {@code this}. */
+        private CompletableFuture<StatefulRedisConnection<K, V>> connecting;
+
+        private Throwable lastFailure;
+
+        private long retryAt;
+
+        private long backoff = MIN_BACKOFF_NANOS;
+
+        Slot(int worker) {
+            this.worker = worker;
+        }
+
+        int worker() {
+            return worker;
+        }
+
+        /** @return the connection when it is open, else {@code null}; the fast path, no allocation */
+        StatefulRedisConnection<K, V> openConnection() {
+            StatefulRedisConnection<K, V> current = connection;
+            return current != null && current.isOpen() ? current : null;
+        }
+
+        /**
+         * @return the open connection, the connect in progress, a new connect, or a fast error while backing off after
+         *         a failed connect
+         */
+        Mono<StatefulRedisConnection<K, V>> connection() {
+            CompletableFuture<StatefulRedisConnection<K, V>> pending;
+            StatefulRedisConnection<K, V> broken;
+            synchronized (this) {
+                StatefulRedisConnection<K, V> current = connection;
+                if (current != null && current.isOpen()) {
+                    return Mono.just(current);
+                }
+                if (closed) {
+                    return Mono.error(new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName
+                            + "' (worker " + worker + "): the pool is closed", null));
+                }
+                if (connecting != null) {
+                    return Mono.fromFuture(connecting, true);
+                }
+                if (lastFailure != null && System.nanoTime() - retryAt < 0) {
+                    return Mono.error(unavailable(lastFailure));
+                }
+                broken = current;
+                connection = null;
+                pending = new CompletableFuture<>();
+                connecting = pending;
+            }
+            if (broken != null) {
+                logger.info("Redis pool '{}' (worker {}): shared connection closed, reconnecting", poolName, worker);
+                broken.closeAsync();
+            }
+            connect(pending);
+            return Mono.fromFuture(pending, true);
+        }
+
+        private void connect(CompletableFuture<StatefulRedisConnection<K, V>> pending) {
+            CompletableFuture<StatefulRedisConnection<K, V>> attempt;
+            try {
+                attempt = clients.client(worker).connectAsync(codec, uris.get(worker)).toCompletableFuture();
+            }
+            catch (RuntimeException ex) {
+                attempt = CompletableFuture.failedFuture(ex);
+            }
+            attempt.whenComplete((opened, error) -> {
+                boolean closeIt = false;
+                Throwable failure = null;
+                boolean firstFailure = false;
+                boolean recovered = false;
+                synchronized (this) {
+                    connecting = null;
+                    if (error != null) {
+                        firstFailure = lastFailure == null;
+                        lastFailure = RedisUris.unwrap(error);
+                        retryAt = System.nanoTime() + backoff;
+                        backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
+                        failure = unavailable(lastFailure);
+                    }
+                    else if (closed) {
+                        closeIt = true;
+                    }
+                    else {
+                        recovered = lastFailure != null;
+                        connection = opened;
+                        lastFailure = null;
+                        backoff = MIN_BACKOFF_NANOS;
+                    }
+                }
+                // Complete outside the lock: waiting callers dispatch their commands from here.
+                if (failure != null) {
+                    if (firstFailure) {
+                        logger.warn("{}", failure.getMessage());
+                    }
+                    pending.completeExceptionally(failure);
+                }
+                else if (closeIt) {
+                    opened.closeAsync();
+                    pending.completeExceptionally(new RedisPoolConnectionException(poolName, worker,
+                            "Redis pool '" + poolName + "' (worker " + worker + "): the pool is closed", null));
+                }
+                else {
+                    if (recovered) {
+                        logger.info("Redis pool '{}' (worker {}): shared connection re-established", poolName, worker);
+                    }
+                    pending.complete(opened);
+                }
+            });
+        }
+
+        private RedisPoolConnectionException unavailable(Throwable cause) {
+            long retryInMillis;
+            synchronized (this) {
+                retryInMillis = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retryAt - System.nanoTime()));
+            }
+            return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
+                    + "): shared connection to " + RedisUris.describe(uris.get(worker)) + " is unavailable: "
+                    + RedisUris.reason(cause) + " (next reconnect attempt in " + retryInMillis + " ms)", cause);
+        }
+
+        CompletableFuture<Void> close() {
+            StatefulRedisConnection<K, V> current;
+            synchronized (this) {
+                current = connection;
+                connection = null;
+            }
+            return current == null ? CompletableFuture.completedFuture(null)
+                    : current.closeAsync().exceptionally(ignored -> null);
+        }
+
+        @Override
+        public String toString() {
+            return "Slot{worker=" + worker + ", connection=" + connection + "}";
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.github.affinitypool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Mono;
+
+import io.github.affinitypool.core.WorkerLoops;
+import io.github.affinitypool.testing.RedisServer;
+
+/** Helpers shared by the Redis pool tests. */
+final class PoolFixtures {
+
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private PoolFixtures() {
+    }
+
+    /** @return the thread of worker {@code i}'s loop */
+    static Thread loopThread(WorkerLoops loops, int worker) {
+        try {
+            return loops.loop(worker).submit(Thread::currentThread).get(10, TimeUnit.SECONDS);
+        }
+        catch (Exception ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * Subscribes to the publisher built by {@code call} on worker {@code worker}'s loop (the call itself is made
+     * there too) and waits for its first element, recording the thread that emitted it.
+     *
+     * @return the element and the emitting thread
+     */
+    static <T> Emission<T> onLoop(WorkerLoops loops, int worker, Supplier<? extends Publisher<T>> call) {
+        CompletableFuture<Emission<T>> result = new CompletableFuture<>();
+        loops.loop(worker).execute(() -> Mono.from(call.get()).subscribe(
+                value -> result.complete(new Emission<>(value, Thread.currentThread())),
+                result::completeExceptionally,
+                () -> result.complete(new Emission<>(null, Thread.currentThread()))));
+        return result.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+    }
+
+    /** @return the {@code name=} of every client in {@code CLIENT LIST} that starts with {@code prefix} */
+    static List<String> clientNames(RedisServer redis, String prefix) {
+        List<String> names = new ArrayList<>();
+        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
+            for (String field : line.trim().split(" ")) {
+                if (field.startsWith("name=") && field.substring(5).startsWith(prefix)) {
+                    names.add(field.substring(5));
+                }
+            }
+        }
+        return names;
+    }
+
+    /** A value and the thread it was emitted on. */
+    record Emission<T>(T value, Thread thread) {
+    }
+}
