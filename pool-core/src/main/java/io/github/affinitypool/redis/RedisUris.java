@@ -4,12 +4,14 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisCredentialsProvider;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.StaticCredentialsProvider;
 
 /** Redis URI handling: per-connection copies, descriptions without credentials, readable connect errors. */
 final class RedisUris {
@@ -26,12 +28,21 @@ final class RedisUris {
      * @throws IllegalArgumentException for a malformed URI, with the credentials masked in the message
      */
     static RedisURI parse(String uri) {
+        RedisURI parsed;
         try {
-            return RedisURI.create(uri);
+            parsed = RedisURI.create(uri);
         }
         catch (RuntimeException ex) {
             throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + mask(String.valueOf(ex.getMessage())));
         }
+        // The user info of a URI string becomes a deferred provider, which Lettuce resolves with thenComposeAsync on
+        // the common pool during every handshake; the credentials are static, so make them immediate.
+        AtomicReference<RedisCredentials> credentials = new AtomicReference<>();
+        parsed.getCredentialsProvider().resolveCredentials().subscribe(credentials::set);
+        if (credentials.get() != null) {
+            parsed.setCredentialsProvider(new StaticCredentialsProvider(credentials.get()));
+        }
+        return parsed;
     }
 
     /** @return the text with the user info of any {@code scheme://user:password@} replaced by {@code ****@} */

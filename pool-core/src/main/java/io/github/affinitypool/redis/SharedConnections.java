@@ -199,23 +199,21 @@ final class SharedConnections<K, V> {
                 attempt = CompletableFuture.failedFuture(ex);
             }
             attempt.whenComplete((opened, error) -> {
-                boolean closeIt = false;
+                boolean poolClosed;
                 Throwable failure = null;
                 boolean firstFailure = false;
                 boolean recovered = false;
                 synchronized (this) {
                     connecting = null;
-                    if (error != null) {
+                    poolClosed = closed;
+                    if (!poolClosed && error != null) {
                         firstFailure = lastFailure == null;
                         lastFailure = RedisUris.unwrap(error);
                         retryAt = System.nanoTime() + backoff;
                         backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
                         failure = unavailable(lastFailure);
                     }
-                    else if (closed) {
-                        closeIt = true;
-                    }
-                    else {
+                    else if (!poolClosed) {
                         recovered = lastFailure != null;
                         connection = opened;
                         lastFailure = null;
@@ -229,8 +227,10 @@ final class SharedConnections<K, V> {
                     }
                     pending.completeExceptionally(failure);
                 }
-                else if (closeIt) {
-                    opened.closeAsync();
+                else if (poolClosed) {
+                    if (opened != null) {
+                        opened.closeAsync();
+                    }
                     pending.completeExceptionally(new RedisPoolConnectionException(poolName, worker,
                             "Redis pool '" + poolName + "' (worker " + worker + "): the pool is closed", null));
                 }

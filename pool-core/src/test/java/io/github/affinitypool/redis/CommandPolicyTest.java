@@ -13,7 +13,6 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandKeyword;
 import io.lettuce.core.protocol.CommandType;
-import io.lettuce.core.protocol.ProtocolKeyword;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -84,7 +83,7 @@ class CommandPolicyTest {
     @Test
     void dispatchedCommandsAreClassifiedByKeywordAndSubCommand() {
         assertThat(CommandPolicy.sharedRefusal(CommandType.SUBSCRIBE, args("channel")).reason()).isEqualTo(Reason.PUSH_MODE);
-        assertThat(CommandPolicy.sharedRefusal(keyword("reset"), null).command()).isEqualTo("RESET");
+        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("reset"), null).command()).isEqualTo("RESET");
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.TRACKING).add("ON")).command())
                 .isEqualTo("CLIENT TRACKING");
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.LIST))).isNull();
@@ -103,7 +102,7 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.leaseEffect(CommandType.UNWATCH, null)).isEqualTo(LeaseEffect.CLEARS_WATCH);
         assertThat(CommandPolicy.leaseEffect(CommandType.SUBSCRIBE, args("c"))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.AUTH, args("x"))).isEqualTo(LeaseEffect.TAINT);
-        assertThat(CommandPolicy.leaseEffect(keyword("RESET"), null)).isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("RESET"), null)).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.SETNAME).add("x")))
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);
@@ -117,19 +116,5 @@ class CommandPolicyTest {
             args.addKey(key);
         }
         return args;
-    }
-
-    private static ProtocolKeyword keyword(String name) {
-        return new ProtocolKeyword() {
-            @Override
-            public byte[] getBytes() {
-                return name.getBytes();
-            }
-
-            @Override
-            public String toString() {
-                return name;
-            }
-        };
     }
 }

@@ -1,5 +1,6 @@
 package io.github.affinitypool.redis;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import io.lettuce.core.protocol.ProtocolKeyword;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
@@ -57,6 +59,21 @@ final class PoolFixtures {
             }
         }
         return names;
+    }
+
+    /** @return a command keyword that is not a Lettuce {@code CommandType} */
+    static ProtocolKeyword keyword(String name) {
+        return new ProtocolKeyword() {
+            @Override
+            public byte[] getBytes() {
+                return name.getBytes(StandardCharsets.US_ASCII);
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
     }
 
     /** A value and the thread it was emitted on. */

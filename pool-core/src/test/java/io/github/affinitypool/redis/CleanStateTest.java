@@ -1,0 +1,219 @@
+package io.github.affinitypool.redis;
+
+import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.TransactionResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.test.StepVerifier;
+
+import io.github.affinitypool.core.AffinityPoolConfig;
+import io.github.affinitypool.core.CloseReason;
+import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.RedisTest;
+
+/**
+ * A lease never hands the next borrower a dirty connection. One worker and max-open 1, so the next lease gets the same
+ * connection (same CLIENT ID) when it was reset, and a new one when it had to be closed.
+ */
+@RedisTest
+class CleanStateTest {
+
+    private RedisServer redis;
+
+    private RedisAffinityPool<String, String> pool;
+
+    @BeforeEach
+    void start(RedisServer redis) {
+        this.redis = redis;
+        redis.command("FLUSHALL");
+        this.pool = RedisAffinityPool.builder(redis.uri()).name("clean").workers(1)
+                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).build())
+                .commandTimeout(Duration.ofSeconds(1))
+                .build();
+    }
+
+    @AfterEach
+    void stop() {
+        pool.close();
+    }
+
+    @Test
+    void cleanReleaseCostsNoRoundTrip() {
+        RedisLease<String, String> lease = acquire();
+        assertThat(lease.reactive().set("plain", "v").block(TIMEOUT)).isEqualTo("OK");
+        long before = processedCommands();
+        lease.release().block(TIMEOUT);
+        // Only the INFO of the first count was processed in between: no DISCARD/UNWATCH/SELECT/PING on release.
+        assertThat(processedCommands() - before).isEqualTo(1);
+    }
+
+    @Test
+    void openMultiIsDiscarded() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().multi().block(TIMEOUT)).isEqualTo("OK");
+        RedisFuture<String> queued = first.async().set("tx:key", "queued");
+        assertThat(first.connection().isMulti()).isTrue();
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        assertThat(next.connection().isMulti()).isFalse();
+        assertThat(next.reactive().get("tx:key").block(TIMEOUT)).isNull();
+        assertThat(next.reactive().set("tx:key", "direct").block(TIMEOUT)).isEqualTo("OK");
+        assertThat(queued.toCompletableFuture().isDone()).isTrue();
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void watchedKeysAreUnwatched() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().watch("w:key").block(TIMEOUT)).isEqualTo("OK");
+        first.release().block(TIMEOUT);
+        // Another client changes the key the first lease watched.
+        assertThat(pool.commands().set("w:key", "changed").block(TIMEOUT)).isEqualTo("OK");
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        next.reactive().multi().block(TIMEOUT);
+        next.reactive().set("w:key", "mine").subscribe();
+        TransactionResult result = next.reactive().exec().block(TIMEOUT);
+        assertThat(result.wasDiscarded()).isFalse();
+        assertThat(next.reactive().get("w:key").block(TIMEOUT)).isEqualTo("mine");
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void selectedDatabaseIsSelectedBack() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().select(3).block(TIMEOUT)).isEqualTo("OK");
+        assertThat(first.reactive().set("sel:key", "in-3").block(TIMEOUT)).isEqualTo("OK");
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        assertThat(next.reactive().clientInfo().block(TIMEOUT)).contains(" db=0 ");
+        assertThat(next.reactive().get("sel:key").block(TIMEOUT)).isNull();
+        next.release().block(TIMEOUT);
+        assertThat(redis.info("keyspace")).containsKey("db3").doesNotContainKey("db0");
+    }
+
+    @Test
+    void autoFlushIsTurnedBackOn() throws Exception {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        first.connection().setAutoFlushCommands(false);
+        RedisFuture<String> set = first.async().set("af:key", "v");
+        first.connection().flushCommands();
+        assertThat(set.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        first.release().block(TIMEOUT); // auto-flush still off
+
+        RedisLease<String, String> next = acquire();
+        // Would time out (1 s) if auto-flush were still off.
+        assertThat(next.reactive().get("af:key").block(TIMEOUT)).isEqualTo("v");
+        assertThat(clientId(next)).isEqualTo(id);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void cancelledWithACommandInFlightIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        Disposable blocked = first.reactive().blpop(0, "never:filled").subscribe();
+        await().atMost(Duration.ofSeconds(5)).until(() -> "1".equals(redis.info("clients").get("blocked_clients")));
+        blocked.dispose();
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isNotEqualTo(id);
+        // A new connection: nothing answers the abandoned BLPOP in place of this command.
+        assertThat(next.reactive().rpush("never:filled", "x").block(TIMEOUT)).isEqualTo(1L);
+        assertThat(next.reactive().lrange("never:filled", 0, -1).collectList().block(TIMEOUT)).containsExactly("x");
+        next.release().block(TIMEOUT);
+        await().atMost(Duration.ofSeconds(5)).until(() -> "0".equals(redis.info("clients").get("blocked_clients")));
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isEqualTo(1L);
+    }
+
+    @Test
+    void timedOutCommandIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        StepVerifier.create(first.reactive().blpop(10, "never:filled"))
+                .expectError(RedisCommandTimeoutException.class)
+                .verify(TIMEOUT);
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isNotEqualTo(id);
+        assertThat(next.reactive().ping().block(TIMEOUT)).isEqualTo("PONG");
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void cancelledAsyncCommandIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        CompletableFuture<?> pending = first.async().blpop(0, "never:filled").toCompletableFuture();
+        await().atMost(Duration.ofSeconds(5)).until(() -> "1".equals(redis.info("clients").get("blocked_clients")));
+        pending.cancel(true);
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isNotEqualTo(id);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void connectionStateThePoolCannotUndoIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().clientTracking(TrackingArgs.Builder.enabled()).block(TIMEOUT)).isEqualTo("OK");
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isNotEqualTo(id);
+        assertThat(next.reactive().clientTrackinginfo().block(TIMEOUT).getFlags()).doesNotContain(
+                io.lettuce.core.TrackingInfo.TrackingFlag.ON);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void errorRepliesLeaveTheConnectionReusable() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().set("str", "v").block(TIMEOUT)).isEqualTo("OK");
+        StepVerifier.create(first.reactive().lpush("str", "x")).expectErrorMessage(
+                "WRONGTYPE Operation against a key holding the wrong kind of value").verify(TIMEOUT);
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        next.release().block(TIMEOUT);
+    }
+
+    private RedisLease<String, String> acquire() {
+        return pool.acquire().block(TIMEOUT);
+    }
+
+    private static long clientId(RedisLease<String, String> lease) {
+        return lease.reactive().clientId().block(TIMEOUT);
+    }
+
+    private long processedCommands() {
+        return Long.parseLong(redis.info("stats").get("total_commands_processed"));
+    }
+}
