@@ -1,64 +1,808 @@
 package io.github.affinitypool.core;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.pool.PoolAcquirePendingLimitException;
+import reactor.pool.PoolBuilder;
+import reactor.pool.PoolShutdownException;
+import reactor.pool.PooledRef;
 
 /**
- * A pool with event-loop worker affinity: one pool per worker, one shared overflow pool. (Implementation in progress.)
+ * A pool of resources with event-loop worker affinity: a borrower on worker {@code w}'s loop gets a resource whose I/O
+ * runs on that same loop whenever one is idle there or may be opened.
+ * <p>
+ * Internally there is one reactor-pool per worker, whose resources are opened on that worker's loop, plus one shared
+ * overflow pool for borrowers that are not on a worker loop. All of them share one allocation strategy, which caps the
+ * resources open across all pools at {@link AffinityPoolConfig#maxOpen()}, and none of them has a wait queue of its own:
+ * an acquire is served at once or fails fast, and this class joins the pools with an acquire chain and one FIFO queue of
+ * waiting borrowers. An acquire on worker {@code w} tries, in order:
+ * <ol>
+ *     <li>{@code w}'s pool: an idle resource, or a new one if the cap allows ({@link Locality#LOCAL});</li>
+ *     <li>an idle resource of the overflow pool ({@link Locality#OVERFLOW});</li>
+ *     <li>an idle resource of another worker's pool ({@link Locality#STOLEN});</li>
+ *     <li>the waiter queue, served by the first resource released or capacity freed anywhere.</li>
+ * </ol>
+ * A borrower that is not on a worker loop tries the overflow pool (whose new resources are opened on the workers in
+ * turn), then the workers' idle resources, then waits ({@link Locality#OFF_LOOP}). A lease is always delivered on the
+ * borrower's own loop. See {@code docs/core-pool.md} for the full design.
  *
  * @param <T> the pooled resource type
  */
 public final class AffinityPool<T> implements AutoCloseable {
 
+    private static final Logger log = LoggerFactory.getLogger(AffinityPool.class);
+
+    /** Each resource's lifetime is shortened by a random amount up to this fraction, so they do not expire together. */
+    private static final double LIFETIME_JITTER = 0.10;
+
+    /** What {@link #close()} allows on top of the two bounded phases of {@link #closeAsync()}. */
+    private static final Duration CLOSE_MARGIN = Duration.ofSeconds(5);
+
     private final String name;
     private final WorkerLoops loops;
+    private final PooledResourceFactory<T> factory;
     private final AffinityPoolConfig config;
+    private final AffinityPoolListener listener;
+    private final Clock clock;
+    private final PermitStrategy permits;
+    private final ConnectGate gate;
+    private final List<SubPool<T>> workerPools;
+    private final SubPool<T> overflowPool;
+    private final List<SubPool<T>> allPools;
+    private final WaiterQueue<T> waiters = new WaiterQueue<>();
+    private final AtomicInteger drainWip = new AtomicInteger();
+    /** The thread running the waiter drain, so that a retry that fails on that very thread can stop the drain. */
+    private volatile Thread drainingThread;
+    /** Set by a borrower put back in the queue on the draining thread; read and reset by that thread only. */
+    private boolean drainRaced;
+    private final Disposable.Composite maintenance = Disposables.composite();
+    private final Sinks.Empty<Void> leasesReturned = Sinks.empty();
+    private final Mono<Void> closing;
+    private volatile boolean closed;
 
-    private AffinityPool(String name, WorkerLoops loops, AffinityPoolConfig config) {
+    private AffinityPool(String name, WorkerLoops loops, PooledResourceFactory<T> factory, AffinityPoolConfig config,
+            AffinityPoolListener listener) {
         this.name = name;
         this.loops = loops;
+        this.factory = factory;
         this.config = config;
+        this.listener = listener == AffinityPoolListener.NONE ? listener : new SafeListener(listener);
+        this.clock = config.clock();
+        this.permits = new PermitStrategy(config.maxOpen());
+        this.gate = new ConnectGate(config.maxConcurrentConnects(), config.maxOpen());
+        List<SubPool<T>> workers = new ArrayList<>(loops.size());
+        for (int worker = 0; worker < loops.size(); worker++) {
+            workers.add(newSubPool(worker, loops.scheduler(worker)));
+        }
+        this.workerPools = Collections.unmodifiableList(workers);
+        // The overflow pool's resources live on all loops in turn, so its eviction belongs to none of them.
+        this.overflowPool = newSubPool(AffinityPoolStats.OVERFLOW, Schedulers.parallel());
+        List<SubPool<T>> all = new ArrayList<>(workers);
+        all.add(overflowPool);
+        this.allPools = Collections.unmodifiableList(all);
+        this.closing = Mono.defer(this::shutdown).cache();
     }
 
+    /**
+     * Creates a pool and starts filling {@link AffinityPoolConfig#minIdlePerWorker()} in the background.
+     *
+     * @param name the pool's name in messages and metrics
+     * @param loops the workers; the pool never closes them (whoever created them does, after closing the pool)
+     * @param factory opens, checks and closes resources
+     * @param config the configuration; its worker-dependent defaults are resolved for {@code loops}
+     * @param listener receives pool events, {@link AffinityPoolListener#NONE} for none
+     * @return the pool
+     * @throws IllegalArgumentException if the configuration is inconsistent with the number of workers
+     */
     public static <T> AffinityPool<T> create(String name, WorkerLoops loops, PooledResourceFactory<T> factory,
             AffinityPoolConfig config, AffinityPoolListener listener) {
-        return new AffinityPool<>(name, loops, config.resolve(loops.size()));
+        Objects.requireNonNull(name, "name must not be null");
+        Objects.requireNonNull(loops, "loops must not be null");
+        Objects.requireNonNull(factory, "factory must not be null");
+        Objects.requireNonNull(config, "config must not be null");
+        Objects.requireNonNull(listener, "listener must not be null");
+        AffinityPool<T> pool = new AffinityPool<>(name, loops, factory, config.resolve(loops.size()), listener);
+        pool.startMaintenance();
+        return pool;
     }
 
+    private SubPool<T> newSubPool(int index, Scheduler evictionScheduler) {
+        return new SubPool<>(index, PoolBuilder.from(Mono.defer(() -> open(index)))
+                .allocationStrategy(permits)
+                // No reactor-pool wait queue: an acquire gets an idle resource, opens one, or fails fast; the waiter
+                // queue of this class is what joins the pools.
+                .maxPendingAcquire(0)
+                // Not evictionIdle(..), which would replace this predicate.
+                .evictionPredicate((slot, metadata) -> isStale(slot))
+                .evictInBackground(config.evictionInterval(), evictionScheduler)
+                .destroyHandler(this::destroy)
+                .idleResourceReuseOrder(config.idleOrder() == IdleOrder.FIFO)
+                .clock(clock)
+                .buildPool());
+    }
+
+    private void startMaintenance() {
+        if (config.minIdlePerWorker() == 0) {
+            return;
+        }
+        long interval = config.evictionInterval().toNanos();
+        for (SubPool<T> pool : workerPools) {
+            // Background eviction does not refill reactor-pool's minimum, so each worker refills its own on its loop.
+            maintenance.add(loops.scheduler(pool.index).schedulePeriodically(() -> refill(pool), 0, interval,
+                    TimeUnit.NANOSECONDS));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Public API
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * Borrows a resource, preferring one on the calling worker's loop. The lease is delivered on the caller's loop
+     * (inline when already there); the caller must {@link Lease#release()} it. Cancelling before delivery is safe: a
+     * resource obtained for a cancelled acquire goes back to the pool.
+     *
+     * @return the lease; fails with {@link AcquireTimeoutException}, {@link PendingAcquireLimitException},
+     *         {@link PoolClosedException}, or the factory's error when opening a resource for this borrower failed
+     */
     public Mono<Lease<T>> acquire() {
-        return Mono.error(new UnsupportedOperationException("not implemented yet"));
+        return new AcquireMono();
     }
 
+    /**
+     * Acquires a resource, applies {@code fn} to it, and releases it when the returned {@link Flux} completes, fails
+     * or is cancelled.
+     *
+     * @param fn the work to do with the resource
+     * @return what {@code fn} emits
+     */
     public <R> Flux<R> withResource(Function<T, Publisher<R>> fn) {
         return Flux.usingWhen(acquire(), lease -> fn.apply(lease.resource()), Lease::release,
                 (lease, error) -> lease.release(), Lease::release);
     }
 
+    /** @return a snapshot of the counters, per worker pool, of the overflow pool, and in total */
     public AffinityPoolStats stats() {
-        throw new UnsupportedOperationException("not implemented yet");
+        List<PoolStats> workers = new ArrayList<>(workerPools.size());
+        for (SubPool<T> pool : workerPools) {
+            workers.add(pool.snapshot());
+        }
+        PoolStats overflow = overflowPool.snapshot();
+        List<PoolStats> all = new ArrayList<>(workers);
+        all.add(overflow);
+        return new AffinityPoolStats(SubPool.sum(all), workers, overflow);
     }
 
+    /**
+     * Closes the pool: new acquires and waiting borrowers fail with {@link PoolClosedException}; outstanding leases
+     * get up to {@link AffinityPoolConfig#closeTimeout()} to be released; then every resource is closed, waiting up to
+     * the close timeout again for the closes to finish. Leases released later are closed on release. Idempotent; the
+     * worker loops are left running.
+     *
+     * @return completion of the close
+     */
     public Mono<Void> closeAsync() {
-        return Mono.empty();
+        return closing;
     }
 
+    /**
+     * Blocking {@link #closeAsync()}.
+     *
+     * @throws IllegalStateException when called on an event loop or another non-blocking thread, where blocking would
+     *         stall the very loop the leases and closes need
+     */
     @Override
     public void close() {
-        closeAsync().block();
+        if (loops.currentWorker() >= 0 || Schedulers.isInNonBlockingThread()) {
+            throw new IllegalStateException("close() of pool '" + name + "' blocks and was called on the non-blocking "
+                    + "thread " + Thread.currentThread().getName() + "; subscribe to closeAsync() instead");
+        }
+        closeAsync().block(config.closeTimeout().multipliedBy(2).plus(CLOSE_MARGIN));
     }
 
+    /** @return the pool's name */
     public String name() {
         return name;
     }
 
+    /** @return the worker loops the pool's resources live on */
     public WorkerLoops loops() {
         return loops;
     }
 
+    /** @return the configuration, with the worker-dependent defaults resolved */
     public AffinityPoolConfig config() {
         return config;
+    }
+
+    @Override
+    public String toString() {
+        return "AffinityPool{name='" + name + "', workers=" + workerPools.size() + ", maxOpen=" + config.maxOpen()
+                + (closed ? ", closed" : "") + "}";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Acquire chain
+    // ---------------------------------------------------------------------------------------------------------------
+
+    void start(Borrower<T> borrower) {
+        if (closed) {
+            borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+            return;
+        }
+        advance(borrower);
+        // Started only now, so that the common acquire served at once costs no timer.
+        if (borrower.isPending()) {
+            startTimer(borrower);
+        }
+    }
+
+    /** Tries the borrower's next candidate pool, or queues the borrower when none is left. */
+    private void advance(Borrower<T> borrower) {
+        while (borrower.isPending()) {
+            int step = borrower.step++;
+            SubPool<T> candidate = candidate(borrower, step);
+            if (candidate == null) {
+                park(borrower);
+                return;
+            }
+            // Only the first candidate may open a resource; the others are worth trying only when they hold an idle one.
+            if (step == 0 || candidate.idle() > 0) {
+                candidate.pool.acquire().subscribe(
+                        ref -> obtained(borrower, candidate, ref),
+                        error -> attemptFailed(borrower, error));
+                return;
+            }
+        }
+    }
+
+    /**
+     * @return the pool to try at this step: on worker {@code w}, {@code w}'s pool, then the overflow pool, then the
+     *         other workers' pools starting after {@code w}; off-loop, the overflow pool, then the workers' pools;
+     *         null when the chain is exhausted
+     */
+    private SubPool<T> candidate(Borrower<T> borrower, int step) {
+        int workers = workerPools.size();
+        if (borrower.worker < 0) {
+            if (step == 0) {
+                return overflowPool;
+            }
+            return step <= workers ? workerPools.get((borrower.stealStart + step - 1) % workers) : null;
+        }
+        if (step == 0) {
+            return workerPools.get(borrower.worker);
+        }
+        if (step == 1) {
+            return overflowPool;
+        }
+        return step <= workers ? workerPools.get((borrower.worker + step - 1) % workers) : null;
+    }
+
+    private void attemptFailed(Borrower<T> borrower, Throwable error) {
+        if (error instanceof PoolAcquirePendingLimitException) {
+            advance(borrower); // nothing free in that pool: the fast failure maxPendingAcquire(0) was chosen for
+        }
+        else if (error instanceof PoolShutdownException) {
+            borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+        }
+        else {
+            borrower.fail(AcquireOutcome.ERROR, () -> error);
+            drainWaiters(); // the failed opening returned its permit
+        }
+    }
+
+    private void obtained(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        Slot<T> slot = ref.poolable();
+        // An acquire count of 1 means reactor-pool opened the resource for this very acquire.
+        boolean opened = ref.metadata().acquireCount() == 1;
+        if (!opened && borrower.isPending() && needsValidation(slot)) {
+            validate(slot).subscribe(healthy -> {
+                if (healthy) {
+                    assign(borrower, pool, ref, false);
+                }
+                else {
+                    invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
+                    borrower.step = 0;
+                    advance(borrower);
+                }
+            });
+            return;
+        }
+        assign(borrower, pool, ref, opened);
+    }
+
+    private void assign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened) {
+        PooledLease<T> lease = new PooledLease<>(this, pool, ref, locality(borrower, pool), opened);
+        if (!borrower.assign(lease)) {
+            giveBack(lease);
+        }
+    }
+
+    private Locality locality(Borrower<T> borrower, SubPool<T> pool) {
+        if (borrower.worker < 0) {
+            return Locality.OFF_LOOP;
+        }
+        if (pool.index == borrower.worker) {
+            return Locality.LOCAL;
+        }
+        return pool == overflowPool ? Locality.OVERFLOW : Locality.STOLEN;
+    }
+
+    /** Queues a borrower the chain could not serve, or fails it when the queue is full. */
+    private void park(Borrower<T> borrower) {
+        if (closed) {
+            borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+            return;
+        }
+        if (borrower.waited) {
+            // Polled from the queue for capacity that someone else took first: back to the head, keeping its turn.
+            waiters.offerFirst(borrower);
+            if (drainingThread == Thread.currentThread()) {
+                drainRaced = true;
+                return;
+            }
+        }
+        else if (!waiters.offer(borrower, config.maxPendingAcquires())) {
+            borrower.fail(AcquireOutcome.PENDING_LIMIT, () -> new PendingAcquireLimitException(config, name,
+                    borrower.worker, state()));
+            return;
+        }
+        // A release that went idle while this borrower was on its way into the queue found no one to serve.
+        drainWaiters();
+    }
+
+    /**
+     * Serves waiting borrowers, oldest first, while some pool has an idle resource or a resource may be opened. Runs
+     * after every release to idle, close, failed opening and queueing; lock-free, one thread at a time.
+     */
+    private void drainWaiters() {
+        if (waiters.isEmpty() || drainWip.getAndIncrement() != 0) {
+            return;
+        }
+        int missed = 1;
+        do {
+            drainingThread = Thread.currentThread();
+            serveWaiters();
+            drainingThread = null;
+            missed = drainWip.addAndGet(-missed);
+        }
+        while (missed != 0);
+    }
+
+    private void serveWaiters() {
+        Borrower<T> borrower;
+        while (hasCapacity() && (borrower = waiters.poll()) != null) {
+            if (closed) {
+                borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+                continue;
+            }
+            borrower.waited = true;
+            borrower.step = 0;
+            advance(borrower);
+            if (drainRaced) {
+                // The capacity seen was taken by a concurrent acquire; whoever frees the next one drains again.
+                drainRaced = false;
+                return;
+            }
+        }
+    }
+
+    private boolean hasCapacity() {
+        if (permits.estimatePermitCount() > 0) {
+            return true;
+        }
+        for (SubPool<T> pool : allPools) {
+            if (pool.idle() > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void startTimer(Borrower<T> borrower) {
+        Runnable onTimeout = () -> borrower.fail(AcquireOutcome.TIMEOUT,
+                () -> new AcquireTimeoutException(config, name, borrower.worker, state()));
+        try {
+            borrower.startTimer(timerScheduler(borrower.worker), config.acquireTimeout(), onTimeout);
+        }
+        catch (RejectedExecutionException loopShuttingDown) {
+            borrower.startTimer(Schedulers.parallel(), config.acquireTimeout(), onTimeout);
+        }
+    }
+
+    private Scheduler timerScheduler(int worker) {
+        return worker < 0 ? Schedulers.parallel() : loops.scheduler(worker);
+    }
+
+    /** A borrower cancelled while pending. */
+    void abandoned(Borrower<T> borrower) {
+        waiters.remove(borrower);
+    }
+
+    void failed(Borrower<T> borrower, AcquireOutcome outcome) {
+        waiters.remove(borrower);
+        if (outcome == AcquireOutcome.TIMEOUT) {
+            borrower.home.countTimeout();
+        }
+        listener.acquireFailed(borrower.worker, outcome, System.nanoTime() - borrower.startNanos);
+    }
+
+    void delivered(Borrower<T> borrower, PooledLease<T> lease) {
+        lease.owner().countLease(lease.opened());
+        borrower.home.countBorrower(lease.locality());
+        listener.acquired(borrower.worker, lease.locality(), System.nanoTime() - borrower.startNanos);
+    }
+
+    /** Returns a lease whose borrower never received it (it cancelled or timed out first); no reset is needed. */
+    void giveBack(PooledLease<T> lease) {
+        if (lease.claim()) {
+            recycle(lease.owner(), lease.ref()).subscribe(null, error -> log.warn("Pool '{}': returning an unused {} "
+                    + "failed", name, config.resourceNoun(), error));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Release, invalidation and closing
+    // ---------------------------------------------------------------------------------------------------------------
+
+    Mono<Void> release(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        Slot<T> slot = ref.poolable();
+        return check(slot, factory::reset, "reset")
+                .flatMap(keep -> keep ? recycle(pool, ref) : invalidate(ref, CloseReason.RESET_FAILED));
+    }
+
+    /** Hands a resource that is fit for reuse to the oldest waiting borrower, or returns it to its pool. */
+    private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        if (closed) {
+            return invalidate(ref, CloseReason.POOL_CLOSED);
+        }
+        CloseReason stale = staleReason(ref.poolable(), false);
+        if (stale != null) {
+            return invalidate(ref, stale);
+        }
+        Borrower<T> waiting;
+        while ((waiting = waiters.poll()) != null) {
+            // Still acquired from its pool, so it goes straight to the waiter without a round trip through the pool.
+            if (waiting.assign(new PooledLease<>(this, pool, ref, locality(waiting, pool), false))) {
+                return Mono.empty();
+            }
+        }
+        return returnToPool(pool, ref);
+    }
+
+    /**
+     * Returns a resource to its own pool, or closes it when the pool keeps {@code maxIdlePerWorker} idle already.
+     * <p>
+     * A worker's excess resource is closed rather than moved to the overflow pool: its I/O is bound to that worker's
+     * loop, so every borrower elsewhere would use it with a thread hop, the very thing the pool exists to avoid.
+     */
+    private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        if (pool.returning.incrementAndGet() + pool.idle() > config.maxIdlePerWorker()) {
+            pool.returning.decrementAndGet();
+            return invalidate(ref, CloseReason.EXCESS_IDLE);
+        }
+        ref.poolable().markIdle(clock.millis());
+        return ref.release().doFinally(signal -> {
+            pool.returning.decrementAndGet();
+            drainWaiters();
+            checkLeasesReturned();
+        });
+    }
+
+    Mono<Void> invalidate(PooledRef<Slot<T>> ref, CloseReason reason) {
+        ref.poolable().closeFor(reason);
+        return ref.invalidate().onErrorResume(error -> {
+            log.warn("Pool '{}': closing a {} failed", name, config.resourceNoun(), error);
+            return Mono.empty();
+        });
+    }
+
+    /**
+     * reactor-pool's destroy handler, called once per resource after its permit was returned. The close starts at once
+     * on the resource's loop, whether or not reactor-pool subscribes to the returned completion.
+     */
+    private Mono<Void> destroy(Slot<T> slot) {
+        SubPool<T> pool = pool(slot.poolIndex());
+        CloseReason reason = slot.closeReason();
+        Sinks.Empty<Void> done = Sinks.empty();
+        runOnWorker(slot.worker(), () -> {
+            Mono<Void> close;
+            try {
+                close = factory.close(slot.resource());
+            }
+            catch (RuntimeException error) {
+                close = Mono.error(error);
+            }
+            close.subscribe(null, error -> {
+                log.warn("Pool '{}': closing a {} failed", name, config.resourceNoun(), error);
+                done.tryEmitEmpty();
+            }, done::tryEmitEmpty);
+            closed(pool, reason);
+        });
+        return done.asMono();
+    }
+
+    private void closed(SubPool<T> pool, CloseReason reason) {
+        pool.open.decrementAndGet();
+        pool.countClosed(reason);
+        listener.closed(pool.index, reason);
+        gate.closed();
+        drainWaiters();
+        checkLeasesReturned();
+        if (pool != overflowPool) {
+            refill(pool);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Opening, checks, eviction and minimum idle
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** reactor-pool's allocator for the pool at {@code poolIndex}; overflow resources go to the workers in turn. */
+    private Mono<Slot<T>> open(int poolIndex) {
+        SubPool<T> pool = pool(poolIndex);
+        int worker = poolIndex == AffinityPoolStats.OVERFLOW ? loops.nextWorker() : poolIndex;
+        pool.open.incrementAndGet();
+        return gate.admit(onLoop(worker, () -> factory.open(worker, loops.loop(worker))))
+                .map(resource -> {
+                    listener.opened(poolIndex);
+                    return new Slot<>(resource, poolIndex, worker, clock.millis(), jitteredLifetimeMillis());
+                })
+                .doOnError(error -> {
+                    pool.open.decrementAndGet();
+                    log.debug("Pool '{}': opening a {} on worker {} failed", name, config.resourceNoun(), worker, error);
+                });
+    }
+
+    private long jitteredLifetimeMillis() {
+        long lifetime = config.maxLifetime().toMillis();
+        if (lifetime == 0) {
+            return 0;
+        }
+        return lifetime - ThreadLocalRandom.current().nextLong((long) (lifetime * LIFETIME_JITTER) + 1);
+    }
+
+    private boolean needsValidation(Slot<T> slot) {
+        return slot.idleMillis(clock.millis()) >= config.validateAfterIdle().toMillis();
+    }
+
+    private Mono<Boolean> validate(Slot<T> slot) {
+        return check(slot, factory::validate, "validation");
+    }
+
+    /**
+     * Runs a factory check on the resource's loop, bounded by the acquire timeout; an error, no answer or a timeout
+     * count as {@code false}.
+     */
+    private Mono<Boolean> check(Slot<T> slot, Function<T, Mono<Boolean>> check, String what) {
+        return onLoop(slot.worker(), () -> check.apply(slot.resource()))
+                .timeout(config.acquireTimeout(), timerScheduler(slot.worker()))
+                .onErrorResume(error -> {
+                    log.debug("Pool '{}': {} of {} failed", name, what, slot, error);
+                    return Mono.just(false);
+                })
+                .defaultIfEmpty(false);
+    }
+
+    /**
+     * reactor-pool's eviction predicate, applied to idle resources in background eviction, on acquire and on release.
+     * reactor-pool destroys every resource it rejects, so the reason is recorded here for the destroy handler.
+     */
+    private boolean isStale(Slot<T> slot) {
+        CloseReason reason = staleReason(slot, true);
+        if (reason == null) {
+            return false;
+        }
+        slot.closeFor(reason);
+        return true;
+    }
+
+    /** @return why the resource must not be used any more, or null; idle time only counts for idle resources */
+    private CloseReason staleReason(Slot<T> slot, boolean idle) {
+        if (!usable(slot)) {
+            return CloseReason.UNUSABLE;
+        }
+        long now = clock.millis();
+        if (slot.expired(now)) {
+            return CloseReason.LIFETIME;
+        }
+        long maxIdle = config.maxIdleTime().toMillis();
+        if (idle && maxIdle > 0 && slot.idleMillis(now) >= maxIdle) {
+            return CloseReason.IDLE_TIME;
+        }
+        return null;
+    }
+
+    private boolean usable(Slot<T> slot) {
+        try {
+            return factory.isUsable(slot.resource());
+        }
+        catch (RuntimeException error) {
+            log.debug("Pool '{}': usability check of {} failed", name, slot, error);
+            return false;
+        }
+    }
+
+    /**
+     * Tops a worker pool up to {@code minIdlePerWorker} idle resources, on that worker's loop. reactor-pool hands out
+     * idle resources before it opens new ones, so the refill borrows {@code minIdlePerWorker} resources in a row (the
+     * idle ones first, then new ones while the cap allows) and returns them all.
+     */
+    private void refill(SubPool<T> pool) {
+        int minIdle = config.minIdlePerWorker();
+        if (closed || pool.idle() >= minIdle || !waiters.isEmpty() || !pool.refilling.compareAndSet(false, true)) {
+            return;
+        }
+        Flux.range(0, minIdle)
+                .concatMap(i -> pool.pool.acquire())
+                .onErrorResume(error -> {
+                    if (!(error instanceof PoolAcquirePendingLimitException)) {
+                        log.debug("Pool '{}': refilling worker {} failed", name, pool.index, error);
+                    }
+                    return Mono.empty();
+                })
+                .collectList()
+                .flatMapMany(Flux::fromIterable)
+                .concatMap(ref -> recycle(pool, ref))
+                .doFinally(signal -> pool.refilling.set(false))
+                .subscribe(null, error -> log.warn("Pool '{}': refilling worker {} failed", name, pool.index, error));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Shutdown
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private Mono<Void> shutdown() {
+        closed = true;
+        maintenance.dispose();
+        Borrower<T> waiting;
+        while ((waiting = waiters.poll()) != null) {
+            waiting.fail(AcquireOutcome.CLOSED, closedErrorFor(waiting));
+        }
+        checkLeasesReturned();
+        Mono<Void> disposeAll = Flux.fromIterable(allPools).flatMap(pool -> pool.pool.disposeLater()).then();
+        return bounded(leasesReturned.asMono(), () -> log.warn("Pool '{}' closing with {} lease(s) still out after {}",
+                        name, acquired(), config.closeTimeout()))
+                .then(bounded(disposeAll, () -> log.warn("Pool '{}': not every {} finished closing within {}", name,
+                        config.resourceNoun(), config.closeTimeout())));
+    }
+
+    /** Waits for a close phase up to the close timeout; with a zero timeout starts it without waiting. */
+    private Mono<Void> bounded(Mono<Void> phase, Runnable onTimeout) {
+        if (config.closeTimeout().isZero()) {
+            phase.subscribe(null, error -> log.warn("Pool '{}': closing failed", name, error));
+            return Mono.empty();
+        }
+        return phase.timeout(config.closeTimeout(), Mono.fromRunnable(onTimeout));
+    }
+
+    private void checkLeasesReturned() {
+        if (closed && acquired() == 0) {
+            leasesReturned.tryEmitEmpty();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Helpers
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** Runs a task on a worker's loop, inline when already there; inline as well for -1 or a loop shutting down. */
+    void runOnWorker(int worker, Runnable task) {
+        if (worker < 0 || loops.currentWorker() == worker) {
+            task.run();
+            return;
+        }
+        try {
+            loops.loop(worker).execute(task);
+        }
+        catch (RejectedExecutionException loopShuttingDown) {
+            task.run();
+        }
+    }
+
+    /** Subscribes to {@code call}'s Mono on a worker's loop, without a hop when the subscriber is on it already. */
+    private <R> Mono<R> onLoop(int worker, Supplier<Mono<R>> call) {
+        return Mono.defer(() -> loops.currentWorker() == worker
+                ? call.get()
+                : Mono.defer(call).subscribeOn(loops.scheduler(worker)));
+    }
+
+    private SubPool<T> pool(int index) {
+        return index == AffinityPoolStats.OVERFLOW ? overflowPool : workerPools.get(index);
+    }
+
+    private Supplier<PoolClosedException> closedErrorFor(Borrower<T> borrower) {
+        return () -> new PoolClosedException(config, name, borrower.worker);
+    }
+
+    private PoolExhaustedException.PoolState state() {
+        int open = 0;
+        int idle = 0;
+        for (SubPool<T> pool : allPools) {
+            open += pool.open.get();
+            idle += pool.idle();
+        }
+        return new PoolExhaustedException.PoolState(open, config.maxOpen(), idle, waiters.size());
+    }
+
+    private int acquired() {
+        int acquired = 0;
+        for (SubPool<T> pool : allPools) {
+            acquired += pool.acquired();
+        }
+        return acquired;
+    }
+
+    /** The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's worker. */
+    private final class AcquireMono extends Mono<Lease<T>> {
+
+        @Override
+        public void subscribe(CoreSubscriber<? super Lease<T>> actual) {
+            int worker = loops.currentWorker();
+            SubPool<T> home = worker < 0 ? overflowPool : workerPools.get(worker);
+            int stealStart = worker < 0 ? ThreadLocalRandom.current().nextInt(workerPools.size()) : worker;
+            actual.onSubscribe(new Borrower<>(AffinityPool.this, actual, worker, home, stealStart));
+        }
+    }
+
+    /** Keeps a failing listener from breaking the pool. */
+    private final class SafeListener implements AffinityPoolListener {
+
+        private final AffinityPoolListener delegate;
+
+        SafeListener(AffinityPoolListener delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void acquired(int worker, Locality locality, long nanos) {
+            notify(() -> delegate.acquired(worker, locality, nanos));
+        }
+
+        @Override
+        public void acquireFailed(int worker, AcquireOutcome outcome, long nanos) {
+            notify(() -> delegate.acquireFailed(worker, outcome, nanos));
+        }
+
+        @Override
+        public void opened(int poolIndex) {
+            notify(() -> delegate.opened(poolIndex));
+        }
+
+        @Override
+        public void closed(int poolIndex, CloseReason reason) {
+            notify(() -> delegate.closed(poolIndex, reason));
+        }
+
+        private void notify(Runnable event) {
+            try {
+                event.run();
+            }
+            catch (RuntimeException error) {
+                log.warn("Pool '{}': listener {} failed", name, delegate, error);
+            }
+        }
     }
 }

@@ -1,10 +1,11 @@
 package io.github.affinitypool.core;
 
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.scheduler.Scheduler;
@@ -43,24 +44,32 @@ public final class LoopScheduler implements Scheduler {
             task.run();
             return Disposables.disposed();
         }
-        return submit(task);
+        return cancelling(submit(task));
     }
 
     @Override
     public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
-        checkAccepting();
-        return cancelling(loop.schedule(task, delay, unit));
+        return cancelling(submit(task, delay, unit));
     }
 
     @Override
     public Disposable schedulePeriodically(Runnable task, long initialDelay, long period, TimeUnit unit) {
-        checkAccepting();
-        return cancelling(loop.scheduleAtFixedRate(task, initialDelay, period, unit));
+        return cancelling(submitPeriodically(task, initialDelay, period, unit));
     }
 
-    private Disposable submit(Runnable task) {
+    private Future<?> submit(Runnable task) {
         checkAccepting();
-        return cancelling(loop.submit(task));
+        return loop.submit(task);
+    }
+
+    private Future<?> submit(Runnable task, long delay, TimeUnit unit) {
+        checkAccepting();
+        return loop.schedule(task, delay, unit);
+    }
+
+    private Future<?> submitPeriodically(Runnable task, long initialDelay, long period, TimeUnit unit) {
+        checkAccepting();
+        return loop.scheduleAtFixedRate(task, initialDelay, period, unit);
     }
 
     private void checkAccepting() {
@@ -94,8 +103,11 @@ public final class LoopScheduler implements Scheduler {
         return "LoopScheduler{worker=" + worker + ", loop=" + loop + "}";
     }
 
-    /** A worker whose dispose cancels only the tasks it scheduled. */
-    private final class LoopWorker implements Worker {
+    /**
+     * A worker whose dispose cancels only the tasks it scheduled. A task leaves the worker's set once it has run or was
+     * cancelled, so a long-lived worker does not accumulate finished tasks.
+     */
+    final class LoopWorker implements Worker {
 
         private final Disposable.Composite tasks = Disposables.composite();
 
@@ -108,25 +120,41 @@ public final class LoopScheduler implements Scheduler {
                 task.run();
                 return Disposables.disposed();
             }
-            return track(LoopScheduler.this.submit(task));
+            return track(() -> submit(task));
         }
 
         @Override
         public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
-            return track(LoopScheduler.this.schedule(task, delay, unit));
+            return track(() -> submit(task, delay, unit));
         }
 
         @Override
         public Disposable schedulePeriodically(Runnable task, long initialDelay, long period, TimeUnit unit) {
-            return track(LoopScheduler.this.schedulePeriodically(task, initialDelay, period, unit));
+            return track(() -> submitPeriodically(task, initialDelay, period, unit));
         }
 
-        private Disposable track(Disposable task) {
-            if (!tasks.add(task)) {
-                task.dispose();
+        /**
+         * Registers the task before submitting it: a task may run, and its completion dispose this worker, before
+         * {@code submit} even returns, which must not turn into a rejection of a task that was accepted.
+         */
+        private Disposable track(Supplier<Future<?>> submit) {
+            Disposable.Swap tracked = Disposables.swap();
+            if (!tasks.add(tracked)) {
                 throw new RejectedExecutionException("Worker is disposed");
             }
-            return task;
+            Future<?> future;
+            try {
+                future = submit.get();
+            }
+            catch (RejectedExecutionException rejected) {
+                tasks.remove(tracked);
+                throw rejected;
+            }
+            // Cancels the task at once if the worker was disposed in the meantime.
+            tracked.update(cancelling(future));
+            // A periodic task's future completes only when it is cancelled.
+            future.addListener(done -> tasks.remove(tracked));
+            return tracked;
         }
 
         @Override
@@ -137,6 +165,11 @@ public final class LoopScheduler implements Scheduler {
         @Override
         public boolean isDisposed() {
             return tasks.isDisposed();
+        }
+
+        /** @return tasks scheduled and neither run nor cancelled yet */
+        int pendingTasks() {
+            return tasks.size();
         }
     }
 }

@@ -1,0 +1,83 @@
+package io.github.affinitypool.core;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import reactor.core.publisher.Mono;
+import reactor.pool.PooledRef;
+
+/**
+ * A {@link Lease} over a reactor-pool {@link PooledRef}. A resource handed from one borrower directly to a waiting one
+ * keeps its {@link PooledRef} but gets a new lease, so a stale lease of the previous borrower cannot release it again.
+ *
+ * @param <T> the resource type
+ */
+final class PooledLease<T> implements Lease<T> {
+
+    private final AffinityPool<T> pool;
+    private final SubPool<T> owner;
+    private final PooledRef<Slot<T>> ref;
+    private final Locality locality;
+    private final boolean opened;
+    private final AtomicBoolean done = new AtomicBoolean();
+
+    /**
+     * @param owner the pool holding the resource
+     * @param opened whether the resource was opened for this borrower (a miss) rather than reused (a hit)
+     */
+    PooledLease(AffinityPool<T> pool, SubPool<T> owner, PooledRef<Slot<T>> ref, Locality locality, boolean opened) {
+        this.pool = pool;
+        this.owner = owner;
+        this.ref = ref;
+        this.locality = locality;
+        this.opened = opened;
+    }
+
+    @Override
+    public T resource() {
+        return ref.poolable().resource();
+    }
+
+    @Override
+    public int worker() {
+        return ref.poolable().worker();
+    }
+
+    @Override
+    public Locality locality() {
+        return locality;
+    }
+
+    @Override
+    public Mono<Void> release() {
+        return Mono.defer(() -> done.compareAndSet(false, true) ? pool.release(owner, ref) : Mono.empty());
+    }
+
+    @Override
+    public Mono<Void> invalidate() {
+        return Mono.defer(() -> done.compareAndSet(false, true)
+                ? pool.invalidate(ref, CloseReason.INVALIDATED)
+                : Mono.empty());
+    }
+
+    SubPool<T> owner() {
+        return owner;
+    }
+
+    PooledRef<Slot<T>> ref() {
+        return ref;
+    }
+
+    boolean opened() {
+        return opened;
+    }
+
+    /** Marks the lease used up without a release, for the pool returning a lease its borrower never received. */
+    boolean claim() {
+        return done.compareAndSet(false, true);
+    }
+
+    @Override
+    public String toString() {
+        return "Lease{worker=" + worker() + ", locality=" + locality + ", resource=" + resource() + "}";
+    }
+}
