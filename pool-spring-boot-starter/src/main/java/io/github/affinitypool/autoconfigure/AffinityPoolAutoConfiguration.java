@@ -1,0 +1,138 @@
+package io.github.affinitypool.autoconfigure;
+
+import io.github.affinitypool.autoconfigure.actuate.AffinityPoolActuatorConfiguration;
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsConfiguration;
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
+import io.github.affinitypool.core.AffinityPoolConfig;
+import io.github.affinitypool.core.IdleOrder;
+import io.github.affinitypool.redis.RedisAffinityPool;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import reactor.netty.resources.LoopResources;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.PropertyMapper;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.client.ReactorResourceFactory;
+
+/**
+ * Auto-configuration of the Redis affinity pool: a {@link RedisAffinityPool} whose connections live on the Reactor
+ * Netty web server's event loops (or on loops of its own), and the affinity-routed
+ * {@link RedisReactiveCommands} from {@link RedisAffinityPool#commands()} for handlers to inject.
+ */
+@AutoConfiguration(afterName = {
+        "org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration" })
+@ConditionalOnClass(RedisAffinityPool.class)
+@ConditionalOnBooleanProperty(name = AffinityPoolProperties.PREFIX + ".enabled", matchIfMissing = true)
+@EnableConfigurationProperties(AffinityPoolProperties.class)
+@Import({ AffinityPoolMetricsConfiguration.class, AffinityPoolActuatorConfiguration.class })
+public final class AffinityPoolAutoConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    AffinityPoolSettings affinityPoolSettings(AffinityPoolProperties properties, ObjectProvider<ServerLoopsProvider> serverLoops,
+            ObjectProvider<RedisUriSource> uriSource) {
+        ServerLoopsProvider provider = serverLoops.getIfAvailable();
+        return AffinityPoolSettingsResolver.resolve(properties, (provider != null) ? provider.serverLoops() : null,
+                uriSource.getIfAvailable());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(RedisAffinityPool.class)
+    RedisAffinityPool<String, String> redisAffinityPool(AffinityPoolSettings settings,
+            AffinityPoolProperties properties, ObjectProvider<AffinityPoolMetricsBinder> metrics,
+            ObjectProvider<RedisAffinityPoolCustomizer> customizers) {
+        RedisAffinityPool.Builder<String, String> builder = RedisAffinityPool.builder(settings.redisUri())
+                .name(properties.getName())
+                .poolConfig(poolConfig(properties.getPool(), settings.workers()))
+                .sharedConnectionsPerWorker(properties.getSharedConnectionsPerWorker())
+                .commandTimeout(properties.getCommandTimeout());
+        if (settings.serverLoops() != null) {
+            builder.loopResources(settings.serverLoops().loopResources(), settings.serverLoops().preferNative());
+        }
+        else {
+            builder.workers(settings.workers());
+        }
+        AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
+        if (metricsBinder != null) {
+            builder.listener(metricsBinder.commandListener(properties.getName()));
+        }
+        customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+        RedisAffinityPool<String, String> pool = builder.build();
+        if (metricsBinder != null) {
+            metricsBinder.bindGauges(pool);
+        }
+        return pool;
+    }
+
+    static AffinityPoolConfig poolConfig(AffinityPoolProperties.Pool pool, int workers) {
+        AffinityPoolConfig.Builder builder = AffinityPoolConfig.builder();
+        PropertyMapper map = PropertyMapper.get();
+        map.from(pool::getMaxOpen).to(builder::maxOpen);
+        map.from(pool::getMaxIdlePerWorker).to(builder::maxIdlePerWorker);
+        map.from(pool::getMinIdlePerWorker).to(builder::minIdlePerWorker);
+        map.from(pool::getMaxLifetime).to(builder::maxLifetime);
+        map.from(pool::getMaxIdleTime).to(builder::maxIdleTime);
+        map.from(pool::getAcquireTimeout).to(builder::acquireTimeout);
+        map.from(pool::getMaxPendingAcquires).to(builder::maxPendingAcquires);
+        map.from(pool::getValidateAfterIdle).to(builder::validateAfterIdle);
+        map.from(pool::getEvictionInterval).to(builder::evictionInterval);
+        map.from(pool::getIdleOrder).as(order -> IdleOrder.valueOf(order.name())).to(builder::idleOrder);
+        map.from(pool::getMaxConcurrentConnects).to(builder::maxConcurrentConnects);
+        return builder.build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(RedisReactiveCommands.class)
+    RedisReactiveCommands<String, String> affinityRedisCommands(RedisAffinityPool<String, String> pool) {
+        return pool.commands();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    AffinityPoolLifecycle affinityPoolLifecycle(RedisAffinityPool<?, ?> pool) {
+        return new AffinityPoolLifecycle(pool.name(), pool::closeAsync);
+    }
+
+    /** The Reactor Netty web server's loops, which integrated mode shares. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass({ NettyReactiveWebServerFactory.class, ReactorResourceFactory.class })
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+    static class ServerLoopsConfiguration {
+
+        @Bean
+        ServerLoopsProvider affinityPoolServerLoops(ObjectProvider<NettyReactiveWebServerFactory> servers,
+                ObjectProvider<ReactorResourceFactory> resources) {
+            return () -> {
+                if (servers.getIfAvailable() == null) {
+                    return null;
+                }
+                ReactorResourceFactory factory = resources.getIfAvailable();
+                LoopResources loops = (factory != null) ? factory.getLoopResources()
+                        : reactor.netty.http.HttpResources.get();
+                return new ServerLoops(loops, LoopResources.DEFAULT_NATIVE);
+            };
+        }
+    }
+
+    /** Spring Boot's Redis connection details, the fallback when {@code affinity-pool.redis.url} is not set. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(DataRedisConnectionDetails.class)
+    static class ConnectionDetailsConfiguration {
+
+        @Bean
+        RedisUriSource affinityPoolDataRedisUriSource(ObjectProvider<DataRedisConnectionDetails> details) {
+            return new DataRedisUriSource(details);
+        }
+    }
+}

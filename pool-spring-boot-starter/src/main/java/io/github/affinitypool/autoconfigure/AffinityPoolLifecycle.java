@@ -1,0 +1,78 @@
+package io.github.affinitypool.autoconfigure;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import reactor.core.publisher.Mono;
+
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Closes the pool at the right moment of a context shutdown: after the web server has stopped taking requests
+ * and drained them (graceful shutdown runs at {@code DEFAULT_PHASE - 1024}, the server stops at
+ * {@code DEFAULT_PHASE - 2048}), and before {@code ReactorResourceFactory} (phase 0) disposes the event loops the
+ * pool's connections live on. Closing later would close connections on dead loops; closing earlier would fail
+ * requests still in flight.
+ */
+public final class AffinityPoolLifecycle implements SmartLifecycle {
+
+    /** Between the web server's stop phase and the Reactor Netty resources' phase 0. */
+    public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
+
+    private static final Log logger = LogFactory.getLog(AffinityPoolLifecycle.class);
+
+    private final String poolName;
+
+    private final Supplier<Mono<Void>> closer;
+
+    private final AtomicBoolean running = new AtomicBoolean();
+
+    /**
+     * @param poolName the pool's name, for the log
+     * @param closer closes the pool asynchronously, letting leases in flight finish
+     */
+    public AffinityPoolLifecycle(String poolName, Supplier<Mono<Void>> closer) {
+        this.poolName = poolName;
+        this.closer = closer;
+    }
+
+    @Override
+    public void start() {
+        running.set(true);
+    }
+
+    @Override
+    public void stop() {
+        if (running.compareAndSet(true, false)) {
+            closer.get().block();
+        }
+    }
+
+    @Override
+    public void stop(Runnable callback) {
+        if (!running.compareAndSet(true, false)) {
+            callback.run();
+            return;
+        }
+        // Non-blocking: the context waits for the callback, so no thread (least of all an event loop) is parked.
+        closer.get().subscribe(null, error -> {
+            logger.warn("Redis affinity pool '" + poolName + "' did not close cleanly: " + error);
+            callback.run();
+        }, () -> {
+            logger.debug("Redis affinity pool '" + poolName + "' closed");
+            callback.run();
+        });
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running.get();
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+}

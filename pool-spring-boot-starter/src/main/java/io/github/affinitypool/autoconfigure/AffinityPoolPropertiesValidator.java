@@ -1,0 +1,94 @@
+package io.github.affinitypool.autoconfigure;
+
+import java.time.Duration;
+
+/**
+ * Checks {@link AffinityPoolProperties} before any connection is opened, so a bad value stops start-up with a
+ * message naming the property instead of failing later under load.
+ */
+final class AffinityPoolPropertiesValidator {
+
+    private static final String P = AffinityPoolProperties.PREFIX + ".";
+
+    private AffinityPoolPropertiesValidator() {
+    }
+
+    /**
+     * @param properties the bound properties
+     * @param workers the number of workers the pool will have (derived defaults depend on it)
+     * @throws InvalidAffinityPoolPropertyException for the first invalid value
+     */
+    static void validate(AffinityPoolProperties properties, int workers) {
+        validateConnection(properties);
+        AffinityPoolProperties.Pool pool = properties.getPool();
+        int maxOpen = (pool.getMaxOpen() != null) ? pool.getMaxOpen() : workers * 4;
+        atLeast("pool.max-open", pool.getMaxOpen(), 1, "a positive number of connections (default: workers × 4)");
+        atLeast("pool.max-idle-per-worker", pool.getMaxIdlePerWorker(), 0, "0 or more");
+        atLeast("pool.min-idle-per-worker", pool.getMinIdlePerWorker(), 0, "0 or more");
+        if (pool.getMinIdlePerWorker() > pool.getMaxIdlePerWorker()) {
+            throw new InvalidAffinityPoolPropertyException(P + "pool.min-idle-per-worker", pool.getMinIdlePerWorker(),
+                    "must not exceed pool.max-idle-per-worker (" + pool.getMaxIdlePerWorker() + ")",
+                    "Lower " + P + "pool.min-idle-per-worker or raise " + P + "pool.max-idle-per-worker.");
+        }
+        if (pool.getMaxIdlePerWorker() > maxOpen) {
+            throw new InvalidAffinityPoolPropertyException(P + "pool.max-idle-per-worker", pool.getMaxIdlePerWorker(),
+                    "must not exceed pool.max-open (" + maxOpen + ")",
+                    "Lower " + P + "pool.max-idle-per-worker or raise " + P + "pool.max-open.");
+        }
+        if ((long) pool.getMinIdlePerWorker() * workers > maxOpen) {
+            throw new InvalidAffinityPoolPropertyException(P + "pool.min-idle-per-worker", pool.getMinIdlePerWorker(),
+                    "× " + workers + " workers exceeds pool.max-open (" + maxOpen + ")",
+                    "Lower " + P + "pool.min-idle-per-worker or raise " + P + "pool.max-open.");
+        }
+        positive("pool.max-lifetime", pool.getMaxLifetime());
+        positive("pool.max-idle-time", pool.getMaxIdleTime());
+        positive("pool.acquire-timeout", pool.getAcquireTimeout());
+        atLeast("pool.max-pending-acquires", pool.getMaxPendingAcquires(), 0, "0 (fail at once) or more");
+        notNegative("pool.validate-after-idle", pool.getValidateAfterIdle());
+        positive("pool.eviction-interval", pool.getEvictionInterval());
+        atLeast("pool.max-concurrent-connects", pool.getMaxConcurrentConnects(), 1,
+                "a positive number (default: the number of workers)");
+        if (pool.getLeakDetectionThreshold() != null) {
+            positive("pool.leak-detection-threshold", pool.getLeakDetectionThreshold());
+        }
+        atLeast("pub-sub.max-open", properties.getPubSub().getMaxOpen(), 1,
+                "a positive number (default: the number of workers)");
+    }
+
+    private static void validateConnection(AffinityPoolProperties properties) {
+        String url = properties.getUrl();
+        if (url != null && !RedisUrls.isWellFormed(url)) {
+            throw new InvalidAffinityPoolPropertyException(P + "url", RedisUrls.mask(url),
+                    "not a Redis URL",
+                    "Set " + P + "url to redis://[[user]:password@]host[:port][/database], or rediss:// for TLS.");
+        }
+        if (properties.getName() == null || properties.getName().isBlank()) {
+            throw new InvalidAffinityPoolPropertyException(P + "name", properties.getName(), "must not be blank",
+                    "Set " + P + "name to a short name such as 'default'.");
+        }
+        atLeast("workers", properties.getWorkers(), 1, "a positive number (default: available processors)");
+        atLeast("shared-connections-per-worker", properties.getSharedConnectionsPerWorker(), 1, "1 or more");
+        positive("command-timeout", properties.getCommandTimeout());
+    }
+
+    private static void atLeast(String property, Integer value, int minimum, String expected) {
+        if (value != null && value < minimum) {
+            throw new InvalidAffinityPoolPropertyException(P + property, value, "must be at least " + minimum,
+                    "Set " + P + property + " to " + expected + ".");
+        }
+    }
+
+    private static void positive(String property, Duration value) {
+        if (value == null || value.isNegative() || value.isZero()) {
+            throw new InvalidAffinityPoolPropertyException(P + property, value, "must be a positive duration",
+                    "Set " + P + property + " to a positive duration such as 2s or 500ms.");
+        }
+    }
+
+    private static void notNegative(String property, Duration value) {
+        if (value == null || value.isNegative()) {
+            throw new InvalidAffinityPoolPropertyException(P + property, value, "must not be negative",
+                    "Set " + P + property + " to 0 (check on every borrow) or a positive duration such as 30s.");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package io.github.affinitypool.autoconfigure;
+
+import io.lettuce.core.RedisURI;
+
+/**
+ * What the auto-configuration resolved from the properties and the application: the Redis URI to use, the mode
+ * and the worker count. Its {@link #toString()} never shows the password.
+ *
+ * @param redisUri the Redis URI (may carry a password)
+ * @param maskedUrl the same URI for display, password masked
+ * @param source where the URI came from: {@code affinity-pool.redis.url}, {@code spring.data.redis} or {@code default}
+ * @param mode the resolved mode, {@code INTEGRATED} or {@code STANDALONE}
+ * @param workers number of workers
+ * @param serverLoops the web server's loops in integrated mode, else {@code null}
+ */
+public record AffinityPoolSettings(RedisURI redisUri, String maskedUrl, String source, AffinityPoolProperties.Mode mode,
+        int workers, ServerLoops serverLoops) {
+
+    @Override
+    public String toString() {
+        return "AffinityPoolSettings{url=" + maskedUrl + ", source=" + source + ", mode=" + mode + ", workers="
+                + workers + "}";
+    }
+}

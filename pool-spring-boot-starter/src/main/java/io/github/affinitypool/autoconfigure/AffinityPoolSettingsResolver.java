@@ -1,0 +1,66 @@
+package io.github.affinitypool.autoconfigure;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
+import io.lettuce.core.RedisURI;
+
+/**
+ * Resolves the mode, the worker count and the Redis URI from the properties and the application, and validates
+ * the properties against them.
+ */
+final class AffinityPoolSettingsResolver {
+
+    static final String DEFAULT_URL = "redis://localhost:6379";
+
+    private AffinityPoolSettingsResolver() {
+    }
+
+    /**
+     * @param properties the bound properties
+     * @param serverLoops the Reactor Netty web server's loops, or {@code null} when the application runs no such server
+     * @param uriSource Spring Boot's Redis connection details, or {@code null} when absent
+     * @return the resolved settings
+     * @throws InvalidAffinityPoolPropertyException when a property is invalid
+     */
+    static AffinityPoolSettings resolve(AffinityPoolProperties properties, ServerLoops serverLoops,
+            RedisUriSource uriSource) {
+        Mode mode = resolveMode(properties.getMode(), serverLoops);
+        int workers = (mode == Mode.INTEGRATED) ? serverLoops.workers()
+                : (properties.getWorkers() != null) ? properties.getWorkers() : Runtime.getRuntime().availableProcessors();
+        AffinityPoolPropertiesValidator.validate(properties, workers);
+        String url = properties.getUrl();
+        if (url != null) {
+            return new AffinityPoolSettings(parse(url), RedisUrls.mask(url), AffinityPoolProperties.PREFIX + ".url",
+                    mode, workers, (mode == Mode.INTEGRATED) ? serverLoops : null);
+        }
+        RedisURI fromDetails = (uriSource != null) ? uriSource.redisUri() : null;
+        RedisURI uri = (fromDetails != null) ? fromDetails : RedisURI.create(DEFAULT_URL);
+        return new AffinityPoolSettings(uri, RedisUrls.mask(uri.toURI().toString()),
+                (fromDetails != null) ? "spring.data.redis" : "default", mode, workers,
+                (mode == Mode.INTEGRATED) ? serverLoops : null);
+    }
+
+    private static Mode resolveMode(Mode configured, ServerLoops serverLoops) {
+        if (configured == Mode.INTEGRATED && serverLoops == null) {
+            throw new InvalidAffinityPoolPropertyException(AffinityPoolProperties.PREFIX + ".mode", "integrated",
+                    "the application runs no Reactor Netty web server whose event loops the pool could share",
+                    "Run the application as a WebFlux application on Reactor Netty, or set "
+                            + AffinityPoolProperties.PREFIX + ".mode to auto or standalone.");
+        }
+        if (configured == Mode.AUTO) {
+            return (serverLoops != null) ? Mode.INTEGRATED : Mode.STANDALONE;
+        }
+        return configured;
+    }
+
+    private static RedisURI parse(String url) {
+        try {
+            return RedisURI.create(url);
+        }
+        catch (IllegalArgumentException ex) {
+            // Lettuce's message may echo the URL, password included: report the masked one only.
+            throw new InvalidAffinityPoolPropertyException(AffinityPoolProperties.PREFIX + ".url", RedisUrls.mask(url),
+                    "not a valid Redis URL",
+                    "Set " + AffinityPoolProperties.PREFIX + ".url to redis://[[user]:password@]host[:port][/database].");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.github.affinitypool.autoconfigure;
+
+import io.github.affinitypool.redis.RedisAffinityPool;
+
+/**
+ * Callback to adjust the auto-configured {@link RedisAffinityPool} before it is built, for example its Lettuce
+ * {@code ClientOptions} or a Netty customizer. Every bean of this type is applied, in {@code @Order}.
+ * <p>
+ * To use a codec other than UTF-8 strings, define your own {@link RedisAffinityPool} bean instead: the
+ * auto-configuration backs off.
+ */
+@FunctionalInterface
+public interface RedisAffinityPoolCustomizer {
+
+    /**
+     * @param builder the builder, already configured from {@code affinity-pool.redis.*}
+     */
+    void customize(RedisAffinityPool.Builder<String, String> builder);
+}

@@ -1,0 +1,35 @@
+package io.github.affinitypool.autoconfigure.actuate;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
+import io.github.affinitypool.core.PoolStats;
+import io.github.affinitypool.redis.RedisAffinityPool;
+
+/**
+ * The summary of a pool shown in health details: mode, workers and connection counts. No URL, so no password.
+ */
+final class PoolDetails {
+
+    private PoolDetails() {
+    }
+
+    static Map<String, Object> of(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("name", pool.name());
+        details.put("mode", settings.mode().name().toLowerCase(java.util.Locale.ROOT));
+        details.put("workers", pool.loops().size());
+        details.put("command", counts(pool.stats().total()));
+        return details;
+    }
+
+    static Map<String, Integer> counts(PoolStats stats) {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        counts.put("open", stats.open());
+        counts.put("idle", stats.idle());
+        counts.put("acquired", stats.acquired());
+        counts.put("pending", stats.pending());
+        return counts;
+    }
+}

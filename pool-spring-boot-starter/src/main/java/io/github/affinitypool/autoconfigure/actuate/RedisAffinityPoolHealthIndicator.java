@@ -1,0 +1,48 @@
+package io.github.affinitypool.autoconfigure.actuate;
+
+import java.time.Duration;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
+import io.github.affinitypool.redis.RedisAffinityPool;
+import reactor.core.publisher.Mono;
+
+import org.springframework.boot.health.contributor.AbstractReactiveHealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+
+/**
+ * Health of the Redis affinity pool: a PING through the pool's shared commands, with the pool's mode, workers and
+ * connection counts as details. The error detail is the exception's type and message; neither Lettuce nor the
+ * pool puts a password into those.
+ */
+public class RedisAffinityPoolHealthIndicator extends AbstractReactiveHealthIndicator {
+
+    private final RedisAffinityPool<?, ?> pool;
+
+    private final AffinityPoolSettings settings;
+
+    private final Duration timeout;
+
+    /**
+     * @param pool the pool to check
+     * @param settings the resolved settings, for the mode
+     * @param timeout how long the PING may take before the pool counts as down
+     */
+    public RedisAffinityPoolHealthIndicator(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings,
+            Duration timeout) {
+        super("Redis affinity pool health check failed");
+        this.pool = pool;
+        this.settings = settings;
+        this.timeout = timeout;
+    }
+
+    @Override
+    protected Mono<Health> doHealthCheck(Health.Builder builder) {
+        return pool.commands().ping()
+                .timeout(timeout)
+                .map(pong -> builder.up().withDetails(PoolDetails.of(pool, settings)).build())
+                .onErrorResume(error -> Mono.just(builder.down()
+                        .withDetails(PoolDetails.of(pool, settings))
+                        .withDetail("error", error.getClass().getName() + ": " + error.getMessage())
+                        .build()));
+    }
+}

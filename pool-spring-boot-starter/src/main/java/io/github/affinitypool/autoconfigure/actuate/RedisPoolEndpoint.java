@@ -1,0 +1,90 @@
+package io.github.affinitypool.autoconfigure.actuate;
+
+import java.time.Duration;
+import java.util.List;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
+import io.github.affinitypool.core.AffinityPoolConfig;
+import io.github.affinitypool.core.AffinityPoolStats;
+import io.github.affinitypool.core.PoolStats;
+import io.github.affinitypool.redis.RedisAffinityPool;
+
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+
+/**
+ * Read-only actuator endpoint {@code redispool}: a per-worker snapshot of the pool and its effective configuration
+ * (URL with the password masked).
+ */
+@Endpoint(id = "redispool")
+public class RedisPoolEndpoint {
+
+    private final RedisAffinityPool<?, ?> pool;
+
+    private final AffinityPoolSettings settings;
+
+    /**
+     * @param pool the pool to describe
+     * @param settings the resolved settings
+     */
+    public RedisPoolEndpoint(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings) {
+        this.pool = pool;
+        this.settings = settings;
+    }
+
+    @ReadOperation
+    public PoolSnapshot snapshot() {
+        AffinityPoolStats stats = pool.stats();
+        return new PoolSnapshot(pool.name(), settings.mode().name().toLowerCase(java.util.Locale.ROOT),
+                pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), configuration());
+    }
+
+    private Configuration configuration() {
+        AffinityPoolConfig config = pool.poolConfig();
+        return new Configuration(settings.maskedUrl(), settings.source(), pool.sharedConnections(),
+                pool.commandTimeout(), config.maxOpen(), config.maxIdlePerWorker(), config.minIdlePerWorker(),
+                config.maxLifetime(), config.maxIdleTime(), config.acquireTimeout(), config.maxPendingAcquires(),
+                config.validateAfterIdle(), config.evictionInterval(), config.idleOrder().name().toLowerCase(),
+                config.maxConcurrentConnects());
+    }
+
+    /**
+     * The endpoint's answer.
+     *
+     * @param name pool name
+     * @param mode {@code integrated} or {@code standalone}
+     * @param workerCount number of workers
+     * @param total totals over all pools
+     * @param workers one entry per worker, in worker order
+     * @param overflow the overflow pool (and off-loop borrowers)
+     * @param configuration the effective configuration
+     */
+    public record PoolSnapshot(String name, String mode, int workerCount, PoolStats total, List<PoolStats> workers,
+            PoolStats overflow, Configuration configuration) {
+    }
+
+    /**
+     * The effective configuration, defaults resolved.
+     *
+     * @param url the Redis URL, password masked
+     * @param urlSource where the URL came from
+     * @param sharedConnectionsPerWorker multiplexed connections per worker
+     * @param commandTimeout command timeout
+     * @param maxOpen cap on open command connections
+     * @param maxIdlePerWorker idle connections kept per worker
+     * @param minIdlePerWorker idle connections refilled per worker
+     * @param maxLifetime maximum connection age
+     * @param maxIdleTime maximum idle time
+     * @param acquireTimeout maximum wait for a connection
+     * @param maxPendingAcquires cap on waiting borrowers
+     * @param validateAfterIdle idle time after which a connection is PINGed on borrow
+     * @param evictionInterval background maintenance interval
+     * @param idleOrder {@code lifo} or {@code fifo}
+     * @param maxConcurrentConnects cap on connections being opened at once
+     */
+    public record Configuration(String url, String urlSource, int sharedConnectionsPerWorker, Duration commandTimeout,
+            int maxOpen, int maxIdlePerWorker, int minIdlePerWorker, Duration maxLifetime, Duration maxIdleTime,
+            Duration acquireTimeout, int maxPendingAcquires, Duration validateAfterIdle, Duration evictionInterval,
+            String idleOrder, int maxConcurrentConnects) {
+    }
+}

@@ -1,0 +1,173 @@
+package io.github.affinitypool.autoconfigure;
+
+import java.time.Duration;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
+import io.github.affinitypool.core.AffinityPoolConfig;
+import io.github.affinitypool.core.IdleOrder;
+import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.testing.RawRedisConnection;
+import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.RedisServerInstance;
+import io.github.affinitypool.testing.RedisTest;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.http.client.ReactorResourceFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@RedisTest
+class AffinityPoolAutoConfigurationTests {
+
+    @RedisServerInstance
+    RedisServer redis;
+
+    private ApplicationContextRunner runner() {
+        return new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri(), "affinity-pool.redis.workers=2");
+    }
+
+    @Test
+    void defaultsGiveAStandalonePoolAndTheRoutedCommands() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri())
+                .run(context -> {
+                    int processors = Runtime.getRuntime().availableProcessors();
+                    AffinityPoolSettings settings = context.getBean(AffinityPoolSettings.class);
+                    assertThat(settings.mode()).isEqualTo(Mode.STANDALONE);
+                    assertThat(settings.workers()).isEqualTo(processors);
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.name()).isEqualTo("default");
+                    assertThat(pool.loops().size()).isEqualTo(processors);
+                    assertThat(pool.loops().isOwned()).isTrue();
+                    assertThat(pool.sharedConnections()).isEqualTo(processors);
+                    assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(5));
+                    AffinityPoolConfig config = pool.poolConfig();
+                    assertThat(config.maxOpen()).isEqualTo(processors * 4);
+                    assertThat(config.maxIdlePerWorker()).isEqualTo(2);
+                    assertThat(config.minIdlePerWorker()).isZero();
+                    assertThat(config.maxLifetime()).isEqualTo(Duration.ofMinutes(30));
+                    assertThat(config.maxIdleTime()).isEqualTo(Duration.ofMinutes(5));
+                    assertThat(config.acquireTimeout()).isEqualTo(Duration.ofSeconds(2));
+                    assertThat(config.maxPendingAcquires()).isEqualTo(1000);
+                    assertThat(config.validateAfterIdle()).isEqualTo(Duration.ofSeconds(30));
+                    assertThat(config.evictionInterval()).isEqualTo(Duration.ofSeconds(30));
+                    assertThat(config.idleOrder()).isEqualTo(IdleOrder.LIFO);
+                    assertThat(config.maxConcurrentConnects()).isEqualTo(processors);
+                    @SuppressWarnings("unchecked")
+                    RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+                    assertThat(commands.set("auto:k", "v").then(commands.get("auto:k")).block(Duration.ofSeconds(5)))
+                            .isEqualTo("v");
+                });
+    }
+
+    @Test
+    void everyPropertyIsBound() {
+        runner().withPropertyValues("affinity-pool.redis.name=orders", "affinity-pool.redis.workers=3",
+                "affinity-pool.redis.shared-connections-per-worker=2", "affinity-pool.redis.command-timeout=3s",
+                "affinity-pool.redis.pool.max-open=9", "affinity-pool.redis.pool.max-idle-per-worker=3",
+                "affinity-pool.redis.pool.min-idle-per-worker=1", "affinity-pool.redis.pool.max-lifetime=10m",
+                "affinity-pool.redis.pool.max-idle-time=1m", "affinity-pool.redis.pool.acquire-timeout=750ms",
+                "affinity-pool.redis.pool.max-pending-acquires=5", "affinity-pool.redis.pool.validate-after-idle=0s",
+                "affinity-pool.redis.pool.eviction-interval=10s", "affinity-pool.redis.pool.idle-order=fifo",
+                "affinity-pool.redis.pool.max-concurrent-connects=2").run(context -> {
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.name()).isEqualTo("orders");
+                    assertThat(pool.loops().size()).isEqualTo(3);
+                    assertThat(pool.sharedConnections()).isEqualTo(3 * 2);
+                    assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
+                    AffinityPoolConfig config = pool.poolConfig();
+                    assertThat(config.maxOpen()).isEqualTo(9);
+                    assertThat(config.maxIdlePerWorker()).isEqualTo(3);
+                    assertThat(config.minIdlePerWorker()).isEqualTo(1);
+                    assertThat(config.maxLifetime()).isEqualTo(Duration.ofMinutes(10));
+                    assertThat(config.maxIdleTime()).isEqualTo(Duration.ofMinutes(1));
+                    assertThat(config.acquireTimeout()).isEqualTo(Duration.ofMillis(750));
+                    assertThat(config.maxPendingAcquires()).isEqualTo(5);
+                    assertThat(config.validateAfterIdle()).isEqualTo(Duration.ZERO);
+                    assertThat(config.evictionInterval()).isEqualTo(Duration.ofSeconds(10));
+                    assertThat(config.idleOrder()).isEqualTo(IdleOrder.FIFO);
+                    assertThat(config.maxConcurrentConnects()).isEqualTo(2);
+                });
+    }
+
+    @Test
+    void backsOffWhenTheUserDefinesThePool() {
+        runner().withBean("userPool", RedisAffinityPool.class,
+                () -> RedisAffinityPool.builder(redis.uri()).name("mine").workers(1).build()).run(context -> {
+            assertThat(context).hasSingleBean(RedisAffinityPool.class);
+            assertThat(context.getBean(RedisAffinityPool.class).name()).isEqualTo("mine");
+            assertThat(context).hasSingleBean(RedisReactiveCommands.class);
+        });
+    }
+
+    @Test
+    void disabledByProperty() {
+        runner().withPropertyValues("affinity-pool.redis.enabled=false").run(context -> {
+            assertThat(context).doesNotHaveBean(RedisAffinityPool.class);
+            assertThat(context).doesNotHaveBean(RedisReactiveCommands.class);
+        });
+    }
+
+    @Test
+    void autoModeIsIntegratedWithAReactorNettyServer() {
+        new ReactiveWebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(NettyReactiveWebServerAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri())
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    AffinityPoolSettings settings = context.getBean(AffinityPoolSettings.class);
+                    assertThat(settings.mode()).isEqualTo(Mode.INTEGRATED);
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.loops().isOwned()).isFalse();
+                    ReactorResourceFactory resources = context.getBean(ReactorResourceFactory.class);
+                    assertThat(pool.loops().group())
+                            .isSameAs(resources.getLoopResources().onServer(pool.loops().preferNative()));
+                });
+    }
+
+    @Test
+    void autoModeIsStandaloneInAReactiveAppWithoutAServer() {
+        new ReactiveWebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri(), "affinity-pool.redis.workers=2")
+                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).mode())
+                        .isEqualTo(Mode.STANDALONE));
+    }
+
+    @Test
+    void connectionDetailsAreUsedWhenNoUrlIsSet() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.workers=2")
+                .withBean(DataRedisConnectionDetails.class, () -> new DataRedisConnectionDetails() {
+                    @Override
+                    public Standalone getStandalone() {
+                        return Standalone.of(redis.host(), redis.port(), 2);
+                    }
+                })
+                .run(context -> {
+                    AffinityPoolSettings settings = context.getBean(AffinityPoolSettings.class);
+                    assertThat(settings.source()).isEqualTo("spring.data.redis");
+                    assertThat(settings.redisUri().getPort()).isEqualTo(redis.port());
+                    assertThat(settings.redisUri().getDatabase()).isEqualTo(2);
+                    @SuppressWarnings("unchecked")
+                    RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+                    commands.set("details:k", "in-db-2").block(Duration.ofSeconds(5));
+                    try (RawRedisConnection raw = redis.connect()) {
+                        assertThat(raw.command("GET", "details:k")).isNull();
+                        assertThat(raw.command("SELECT", "2")).isEqualTo("OK");
+                        assertThat(raw.command("GET", "details:k")).isEqualTo("in-db-2");
+                    }
+                });
+    }
+}

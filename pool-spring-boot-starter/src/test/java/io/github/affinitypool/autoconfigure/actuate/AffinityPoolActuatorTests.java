@@ -1,0 +1,118 @@
+package io.github.affinitypool.autoconfigure.actuate;
+
+import java.time.Duration;
+
+import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
+import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.RedisServerInstance;
+import io.github.affinitypool.testing.RedisTest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Meters, health indicator and endpoint against a real redis-server that requires a password, checking that the
+ * password never shows.
+ */
+@RedisTest(password = AffinityPoolActuatorTests.PASSWORD)
+class AffinityPoolActuatorTests {
+
+    static final String PASSWORD = "hunter2-secret";
+
+    @RedisServerInstance
+    RedisServer redis;
+
+    private ApplicationContextRunner runner(String url) {
+        return new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+                .withPropertyValues("affinity-pool.redis.url=" + url, "affinity-pool.redis.workers=2",
+                        "affinity-pool.redis.name=orders", "management.endpoints.web.exposure.include=redispool",
+                        "management.endpoints.jmx.exposure.include=redispool");
+    }
+
+    @Test
+    void metersCarryNameKindAndWorkerTags() {
+        runner(redis.uri()).run(context -> {
+            RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+            pool.withConnection(commands -> commands.ping()).blockLast(Duration.ofSeconds(5));
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("redis.pool.connections.created").tag("name", "orders").tag("kind", "command")
+                    .counters()).extracting(counter -> counter.count()).containsExactly(1.0);
+            assertThat(registry.get("redis.pool.acquire").tag("outcome", "success").timers())
+                    .extracting(timer -> timer.count()).contains(1L);
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                    registry.get("redis.pool.acquired").gauges().stream().mapToDouble(g -> g.value()).sum())
+                    .isZero());
+            for (String worker : new String[] { "0", "1", "overflow" }) {
+                assertThat(registry.get("redis.pool.idle").tag("name", "orders").tag("kind", "command")
+                        .tag("worker", worker).gauge()).isNotNull();
+                assertThat(registry.get("redis.pool.acquired").tag("worker", worker).gauge().value()).isZero();
+                assertThat(registry.get("redis.pool.pending").tag("worker", worker).gauge().value()).isZero();
+            }
+            // The release completes just after the lease's work, so wait for the connection to be back idle.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                    registry.get("redis.pool.idle").gauges().stream().mapToDouble(g -> g.value()).sum())
+                    .isEqualTo(1.0));
+            assertThat(registry.get("redis.pool.allocated").gauges().stream().mapToDouble(g -> g.value()).sum())
+                    .isEqualTo(1.0);
+            assertThat(registry.get("redis.pool.max.allocated").tag("name", "orders").gauge().value()).isEqualTo(8.0);
+            assertThat(registry.get("redis.pool.max.pending").gauge().value()).isEqualTo(1000.0);
+            assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().toString())
+                    .doesNotContain(PASSWORD));
+        });
+    }
+
+    @Test
+    void healthIsUpWithDetails() {
+        runner(redis.uri()).run(context -> {
+            Health health = context.getBean("redisAffinityPoolHealthIndicator", ReactiveHealthIndicator.class)
+                    .health().block(Duration.ofSeconds(5));
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("name", "orders").containsEntry("mode", "standalone")
+                    .containsEntry("workers", 2).containsKey("command");
+            assertThat(health.toString()).doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void healthIsDownWithAWrongPasswordAndNeverShowsIt() {
+        String wrong = "not-the-" + PASSWORD;
+        runner("redis://:" + wrong + "@" + redis.host() + ":" + redis.port()).run(context -> {
+            Health health = context.getBean("redisAffinityPoolHealthIndicator", ReactiveHealthIndicator.class)
+                    .health().block(Duration.ofSeconds(10));
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+            assertThat(health.getDetails()).containsEntry("name", "orders").containsKey("error");
+            assertThat(String.valueOf(health.getDetails().get("error"))).containsAnyOf("WRONGPASS", "NOAUTH", "auth");
+            assertThat(health.toString()).doesNotContain(wrong).doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void endpointShowsWorkersAndConfigurationWithThePasswordMasked() {
+        runner(redis.uri()).run(context -> {
+            RedisPoolEndpoint endpoint = context.getBean(RedisPoolEndpoint.class);
+            RedisPoolEndpoint.PoolSnapshot snapshot = endpoint.snapshot();
+            assertThat(snapshot.name()).isEqualTo("orders");
+            assertThat(snapshot.mode()).isEqualTo("standalone");
+            assertThat(snapshot.workerCount()).isEqualTo(2);
+            assertThat(snapshot.workers()).hasSize(2);
+            assertThat(snapshot.configuration().url())
+                    .isEqualTo("redis://:******@" + redis.host() + ":" + redis.port());
+            assertThat(snapshot.configuration().maxOpen()).isEqualTo(8);
+            assertThat(snapshot.toString()).doesNotContain(PASSWORD);
+            assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
+                    .doesNotContain(PASSWORD);
+        });
+    }
+}
