@@ -1,0 +1,46 @@
+package io.github.affinitypool.sample;
+
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import reactor.core.publisher.Mono;
+
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Plain commands on the injected, affinity-routed {@link RedisReactiveCommands}: each call goes over the
+ * multiplexed connection pinned to the event loop serving the request.
+ */
+@RestController
+class KeyValueController {
+
+    private final RedisReactiveCommands<String, String> redis;
+
+    private final AffinityRecorder affinity;
+
+    KeyValueController(RedisReactiveCommands<String, String> redis, AffinityRecorder affinity) {
+        this.redis = redis;
+        this.affinity = affinity;
+    }
+
+    @GetMapping("/kv/{key}")
+    Mono<ResponseEntity<String>> get(@PathVariable String key) {
+        return affinity.track(redis.get(key))
+                .map(ResponseEntity::ok)
+                .defaultIfEmpty(ResponseEntity.notFound().build());
+    }
+
+    @PutMapping("/kv/{key}")
+    Mono<ResponseEntity<Void>> put(@PathVariable String key, @RequestBody String value,
+            @RequestParam(required = false) Long ttl) {
+        if (ttl != null && ttl <= 0) {
+            return Mono.just(ResponseEntity.badRequest().build());
+        }
+        Mono<String> write = (ttl != null) ? redis.setex(key, ttl, value) : redis.set(key, value);
+        return affinity.track(write).thenReturn(ResponseEntity.noContent().build());
+    }
+}
