@@ -1,0 +1,147 @@
+package io.github.affinitypool.core;
+
+import java.time.Clock;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatNullPointerException;
+
+class AffinityPoolConfigTest {
+
+    @Test
+    void defaultsAreTheDocumentedOnes() {
+        AffinityPoolConfig config = AffinityPoolConfig.builder().build();
+
+        assertThat(config.maxOpen()).isZero();
+        assertThat(config.maxIdlePerWorker()).isEqualTo(2);
+        assertThat(config.minIdlePerWorker()).isZero();
+        assertThat(config.maxLifetime()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(config.maxIdleTime()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(config.acquireTimeout()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(config.maxPendingAcquires()).isEqualTo(1000);
+        assertThat(config.validateAfterIdle()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.evictionInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.idleOrder()).isEqualTo(IdleOrder.LIFO);
+        assertThat(config.maxConcurrentConnects()).isZero();
+        assertThat(config.closeTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.poolLabel()).isEqualTo("Redis pool");
+        assertThat(config.resourceNoun()).isEqualTo("connection");
+        assertThat(config.propertyPrefix()).isEqualTo("affinity-pool.redis.pool");
+        assertThat(config.clock()).isEqualTo(Clock.systemUTC());
+    }
+
+    @Test
+    void workerDependentDefaultsResolveToFourPerWorkerAndOneConnectPerWorker() {
+        AffinityPoolConfig resolved = AffinityPoolConfig.builder().build().resolve(3);
+
+        assertThat(resolved.maxOpen()).isEqualTo(12);
+        assertThat(resolved.maxConcurrentConnects()).isEqualTo(3);
+    }
+
+    @Test
+    void explicitSizesSurviveResolution() {
+        AffinityPoolConfig resolved = AffinityPoolConfig.builder().maxOpen(5).maxConcurrentConnects(1).build().resolve(3);
+
+        assertThat(resolved.maxOpen()).isEqualTo(5);
+        assertThat(resolved.maxConcurrentConnects()).isEqualTo(1);
+    }
+
+    @Test
+    void toBuilderCopiesEverySetting() {
+        MutableClock clock = new MutableClock();
+        AffinityPoolConfig config = AffinityPoolConfig.builder().maxOpen(9).maxIdlePerWorker(3).minIdlePerWorker(1)
+                .maxLifetime(Duration.ofMinutes(1)).maxIdleTime(Duration.ofSeconds(50)).acquireTimeout(Duration.ofSeconds(1))
+                .maxPendingAcquires(7).validateAfterIdle(Duration.ZERO).evictionInterval(Duration.ofSeconds(5))
+                .idleOrder(IdleOrder.FIFO).maxConcurrentConnects(2).closeTimeout(Duration.ZERO).poolLabel("Pool")
+                .resourceNoun("session").propertyPrefix("app.pool").clock(clock).build();
+
+        assertThat(config.toBuilder().build()).hasToString(config.toString());
+        assertThat(config.toBuilder().build().clock()).isSameAs(clock);
+        assertThat(config.toString()).isEqualTo("AffinityPoolConfig{maxOpen=9, maxIdlePerWorker=3, minIdlePerWorker=1, "
+                + "maxLifetime=PT1M, maxIdleTime=PT50S, acquireTimeout=PT1S, maxPendingAcquires=7, "
+                + "validateAfterIdle=PT0S, evictionInterval=PT5S, idleOrder=FIFO, maxConcurrentConnects=2, "
+                + "closeTimeout=PT0S}");
+    }
+
+    @Test
+    void negativeSizesAreRejectedNamingTheField() {
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxOpen(-1).build())
+                .withMessage("maxOpen must be ≥ 0 (0 means workers × 4), was -1");
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxIdlePerWorker(-1).build())
+                .withMessage("maxIdlePerWorker must be ≥ 0, was -1");
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().minIdlePerWorker(-2).build())
+                .withMessage("minIdlePerWorker must be ≥ 0, was -2");
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxPendingAcquires(-1).build())
+                .withMessage("maxPendingAcquires must be ≥ 0, was -1");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().maxConcurrentConnects(-3).build())
+                .withMessage("maxConcurrentConnects must be ≥ 0 (0 means one per worker), was -3");
+    }
+
+    @Test
+    void inconsistentIdleBoundsAreRejectedNamingBothFields() {
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().maxIdlePerWorker(2).minIdlePerWorker(3).build())
+                .withMessage("minIdlePerWorker (3) must be ≤ maxIdlePerWorker (2)");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(2).build())
+                .withMessage("maxIdlePerWorker (2) must be ≤ maxOpen (1)");
+    }
+
+    @Test
+    void maxIdlePerWorkerIsCheckedAgainstTheResolvedMaxOpen() {
+        AffinityPoolConfig config = AffinityPoolConfig.builder().maxIdlePerWorker(5).build();
+
+        assertThatIllegalArgumentException().isThrownBy(() -> config.resolve(1))
+                .withMessage("maxIdlePerWorker (5) must be ≤ maxOpen (4)");
+    }
+
+    @Test
+    void meaninglessDurationsAreRejectedNamingTheField() {
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().acquireTimeout(Duration.ZERO).build())
+                .withMessage("acquireTimeout must be > 0, was PT0S");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().evictionInterval(Duration.ZERO).build())
+                .withMessage("evictionInterval must be > 0, was PT0S");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().maxLifetime(Duration.ofSeconds(-1)).build())
+                .withMessage("maxLifetime must be ≥ 0, was PT-1S");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().maxIdleTime(Duration.ofSeconds(-1)).build())
+                .withMessage("maxIdleTime must be ≥ 0, was PT-1S");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().validateAfterIdle(Duration.ofMillis(-1)).build())
+                .withMessage("validateAfterIdle must be ≥ 0, was PT-0.001S");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> AffinityPoolConfig.builder().closeTimeout(Duration.ofSeconds(-5)).build())
+                .withMessage("closeTimeout must be ≥ 0, was PT-5S");
+    }
+
+    @Test
+    void zeroDisablesLifetimeAndIdleTimeLimits() {
+        AffinityPoolConfig config = AffinityPoolConfig.builder().maxLifetime(Duration.ZERO).maxIdleTime(Duration.ZERO)
+                .validateAfterIdle(Duration.ZERO).closeTimeout(Duration.ZERO).maxPendingAcquires(0).build();
+
+        assertThat(config.maxLifetime()).isZero();
+        assertThat(config.maxIdleTime()).isZero();
+        assertThat(config.maxPendingAcquires()).isZero();
+    }
+
+    @Test
+    void missingValuesAreRejectedNamingTheField() {
+        assertThatNullPointerException().isThrownBy(() -> AffinityPoolConfig.builder().acquireTimeout(null).build())
+                .withMessage("acquireTimeout must not be null");
+        assertThatNullPointerException().isThrownBy(() -> AffinityPoolConfig.builder().idleOrder(null).build())
+                .withMessage("idleOrder must not be null");
+        assertThatNullPointerException().isThrownBy(() -> AffinityPoolConfig.builder().clock(null).build())
+                .withMessage("clock must not be null");
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().poolLabel(" ").build())
+                .withMessage("poolLabel must not be blank, was ' '");
+        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().resourceNoun(null).build())
+                .withMessage("resourceNoun must not be blank, was null");
+    }
+}

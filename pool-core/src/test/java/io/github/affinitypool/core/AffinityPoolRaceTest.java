@@ -1,0 +1,203 @@
+package io.github.affinitypool.core;
+
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Contract lines 2, 3 and 8 under concurrency: the cap holds at every instant, and no interleaving of release,
+ * cancellation, timeout and opening leaks a resource or leaves a borrower counted. 11,000 iterations in all.
+ */
+class AffinityPoolRaceTest {
+
+    private static final long SETTLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final PoolFixture fixture = new PoolFixture(4);
+
+    @AfterEach
+    void close() {
+        fixture.close();
+    }
+
+    @Test
+    void theCapHoldsUnderAStormOfAcquiresWithRandomCancellationsAndDelays() {
+        fixture.start(config -> config.maxOpen(6).maxIdlePerWorker(2).maxPendingAcquires(10_000)
+                .acquireTimeout(Duration.ofSeconds(2)));
+        fixture.factory.randomOpenDelayMicros = 300;
+        AtomicInteger completed = new AtomicInteger();
+        AtomicInteger timedOut = new AtomicInteger();
+
+        Flux.range(0, 4000)
+                .flatMap(i -> stormOperation(completed, timedOut), 256)
+                .blockLast(Duration.ofSeconds(30));
+
+        settle(() -> fixture.total().acquired() == 0 && fixture.total().pending() == 0);
+        PoolStats total = fixture.total();
+        assertThat(fixture.factory.maxOpenSeen.get()).isBetween(2, 6);
+        assertThat(fixture.factory.openedOffLoop).hasValue(0);
+        assertThat(fixture.factory.doubleCloses).hasValue(0);
+        assertThat(timedOut).hasValue(0);
+        assertThat(completed.get()).isPositive();
+        // Every resource ever opened is now either idle in a pool or closed.
+        assertThat(fixture.factory.openResources()).isEqualTo(total.idle());
+        assertThat(total.open()).isEqualTo(total.idle());
+        assertThat(total.local() + total.stolen() + total.overflow() + total.offLoop())
+                .isEqualTo(total.hits() + total.misses());
+    }
+
+    private Mono<Void> stormOperation(AtomicInteger completed, AtomicInteger timedOut) {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        int worker = random.nextInt(-1, 4);
+        Mono<Void> use = fixture.pool
+                .withResource(resource -> random.nextBoolean()
+                        ? Mono.delay(Duration.ofNanos(random.nextLong(500_000)), Schedulers.parallel())
+                        : Mono.just((long) resource.id))
+                .then()
+                .doOnSuccess(done -> completed.incrementAndGet())
+                .onErrorResume(AcquireTimeoutException.class, timeout -> {
+                    timedOut.incrementAndGet();
+                    return Mono.empty();
+                });
+        if (worker >= 0) {
+            use = use.subscribeOn(fixture.loops.scheduler(worker));
+        }
+        // Three in ten are cancelled at a random moment: waiting, while a resource is opened for them, or holding it.
+        return random.nextInt(10) < 3 ? use.timeout(Duration.ofNanos(random.nextLong(1_000_000)), Mono.empty()) : use;
+    }
+
+    @Test
+    void cancellingAWaiterWhileAResourceIsHandedToItNeverLeaks() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1));
+        for (int i = 0; i < 3000; i++) {
+            PoolFixture.Borrowed held = fixture.borrow(0);
+            LeaseCatcher waiter = new LeaseCatcher();
+            fixture.acquireOn(1).subscribe(waiter);
+            fixture.loops.loop(0).execute(() -> held.lease().release().subscribe());
+            fixture.loops.loop(2).execute(waiter::cancel);
+
+            settle(waiter::settled);
+            waiter.releaseIfDelivered();
+            settle(() -> fixture.total().acquired() == 0 && fixture.total().pending() == 0);
+        }
+        assertThat(fixture.factory.created).hasSize(1);
+        assertThat(fixture.total().idle()).isEqualTo(1);
+        assertThat(fixture.factory.maxOpenSeen).hasValue(1);
+    }
+
+    @Test
+    void aTimeoutRacingARelease() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).acquireTimeout(Duration.ofMillis(1)));
+        AtomicInteger served = new AtomicInteger();
+        AtomicInteger timedOut = new AtomicInteger();
+        for (int i = 0; i < 1000; i++) {
+            PoolFixture.Borrowed held = fixture.borrow(0);
+            LeaseCatcher waiter = new LeaseCatcher();
+            fixture.acquireOn(1).subscribe(waiter);
+            fixture.loops.loop(0).schedule(() -> held.lease().release().subscribe(),
+                    ThreadLocalRandom.current().nextLong(1_500_000), TimeUnit.NANOSECONDS);
+
+            settle(waiter::settled);
+            (waiter.releaseIfDelivered() ? served : timedOut).incrementAndGet();
+            if (waiter.error.get() != null) {
+                assertThat(waiter.error.get()).isInstanceOf(AcquireTimeoutException.class);
+            }
+            settle(() -> fixture.total().acquired() == 0 && fixture.total().pending() == 0);
+        }
+        assertThat(served.get() + timedOut.get()).isEqualTo(1000);
+        assertThat(fixture.factory.created).hasSize(1);
+        assertThat(fixture.pool.stats().workers().get(1).timeouts()).isEqualTo(timedOut.get());
+    }
+
+    @Test
+    void cancellingWhileAResourceIsBeingOpenedNeverLeaks() {
+        fixture.start(config -> config.maxOpen(4).maxIdlePerWorker(1));
+        fixture.factory.randomOpenDelayMicros = 200;
+        for (int i = 0; i < 3000; i++) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            LeaseCatcher borrower = new LeaseCatcher();
+            fixture.acquireOn(random.nextInt(4)).subscribe(borrower);
+            Schedulers.parallel().schedule(borrower::cancel, random.nextLong(200_000), TimeUnit.NANOSECONDS);
+
+            settle(borrower::settled);
+            borrower.releaseIfDelivered();
+        }
+        settle(() -> fixture.total().acquired() == 0 && fixture.total().pending() == 0
+                && fixture.factory.connectingNow.get() == 0);
+        assertThat(fixture.factory.maxOpenSeen.get()).isLessThanOrEqualTo(4);
+        assertThat(fixture.factory.openResources()).isEqualTo(fixture.total().idle());
+        assertThat(fixture.total().open()).isEqualTo(fixture.total().idle());
+        assertThat(fixture.factory.doubleCloses).hasValue(0);
+    }
+
+    /** Polls a condition that the pool reaches asynchronously, failing after a few seconds. */
+    private static void settle(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + SETTLE_NANOS;
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition reached in time").isLessThan(deadline);
+            LockSupport.parkNanos(20_000);
+        }
+    }
+
+    /**
+     * Subscribes to one acquire and remembers how it ended: a lease, an error, or a cancellation. Like any well-behaved
+     * subscriber it releases a lease that arrives after it cancelled (Reactive Streams allows that race).
+     */
+    private final class LeaseCatcher extends BaseSubscriber<Lease<StubResource>> {
+
+        private final AtomicReference<Lease<StubResource>> lease = new AtomicReference<>();
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+        private volatile boolean delivered;
+        private volatile boolean cancelled;
+
+        @Override
+        protected void hookOnNext(Lease<StubResource> value) {
+            lease.set(value);
+            delivered = true;
+            if (cancelled) {
+                releaseIfDelivered();
+            }
+        }
+
+        @Override
+        protected void hookOnError(Throwable throwable) {
+            error.set(throwable);
+        }
+
+        @Override
+        protected void hookOnCancel() {
+            cancelled = true;
+        }
+
+        boolean settled() {
+            return delivered || error.get() != null || cancelled;
+        }
+
+        /**
+         * Releases a delivered lease, once, on the resource's own loop (as a request handler would): a release from
+         * elsewhere would start its reset timer before the hop, and the 1 ms timeout of one test would fail resets.
+         *
+         * @return whether a lease was delivered
+         */
+        boolean releaseIfDelivered() {
+            Lease<StubResource> received = lease.getAndSet(null);
+            if (received != null) {
+                received.release().subscribeOn(fixture.loops.scheduler(received.worker())).subscribe();
+            }
+            return delivered;
+        }
+    }
+}
