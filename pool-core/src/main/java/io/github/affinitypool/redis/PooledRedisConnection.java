@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,8 +21,8 @@ import io.lettuce.core.api.push.PushListener;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.RedisCodec;
-import io.lettuce.core.protocol.AsyncCommand;
-import io.lettuce.core.protocol.CompleteableCommand;
+import io.lettuce.core.protocol.CommandWrapper;
+import io.lettuce.core.protocol.DemandAware;
 import io.lettuce.core.protocol.RedisCommand;
 import io.lettuce.core.resource.ClientResources;
 import reactor.core.publisher.Mono;
@@ -150,17 +151,75 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
             default:
                 break;
         }
-        RedisCommand<K, V, T> completeable = command instanceof CompleteableCommand ? command : new AsyncCommand<>(command);
         IN_FLIGHT.incrementAndGet(this);
-        ((CompleteableCommand<?>) completeable).onComplete((result, error) -> {
-            // An error reply (WRONGTYPE, ...) is a normal, complete exchange; anything else (cancel, timeout, closed
-            // connection) means the reply may still arrive later, out of step with the next borrower's commands.
+        return new TrackedCommand<>(command);
+    }
+
+    /**
+     * The outermost wrapper of a dispatched command, so it is the object Lettuce completes when the reply has been
+     * read (or fails on timeout or a closed connection). It counts the command out before the result reaches the
+     * subscriber, so a release triggered by that result already sees it done. A cancel by the subscriber (Lettuce
+     * cancels the inner command) leaves it counted until its reply has actually been read.
+     */
+    private final class TrackedCommand<T> extends CommandWrapper<K, V, T> implements DemandAware.Sink {
+
+        private boolean finished;
+
+        TrackedCommand(RedisCommand<K, V, T> command) {
+            super(command);
+        }
+
+        @Override
+        public void complete() {
+            finish(null);
+            super.complete();
+        }
+
+        @Override
+        public boolean completeExceptionally(Throwable throwable) {
+            finish(throwable);
+            return super.completeExceptionally(throwable);
+        }
+
+        @Override
+        public void cancel() {
+            finish(new CancellationException());
+            super.cancel();
+        }
+
+        private void finish(Throwable error) {
+            synchronized (this) {
+                if (finished) {
+                    return;
+                }
+                finished = true;
+            }
+            // An error reply (WRONGTYPE, EXECABORT, ...) is a complete exchange; anything else (timeout, cancel,
+            // closed connection) means a reply may still arrive, out of step with the next borrower's commands.
             if (error != null && !(error instanceof RedisCommandExecutionException)) {
                 poisoned = true;
             }
-            IN_FLIGHT.decrementAndGet(this);
-        });
-        return completeable;
+            IN_FLIGHT.decrementAndGet(PooledRedisConnection.this);
+        }
+
+        @Override
+        public boolean hasDemand() {
+            return !(command instanceof DemandAware.Sink) || ((DemandAware.Sink) command).hasDemand();
+        }
+
+        @Override
+        public void setSource(DemandAware.Source source) {
+            if (command instanceof DemandAware.Sink) {
+                ((DemandAware.Sink) command).setSource(source);
+            }
+        }
+
+        @Override
+        public void removeSource() {
+            if (command instanceof DemandAware.Sink) {
+                ((DemandAware.Sink) command).removeSource();
+            }
+        }
     }
 
     /**

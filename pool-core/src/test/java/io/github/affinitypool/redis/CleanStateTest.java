@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 import io.github.affinitypool.core.AffinityPoolConfig;
@@ -57,6 +58,19 @@ class CleanStateTest {
         lease.release().block(TIMEOUT);
         // Only the INFO of the first count was processed in between: no DISCARD/UNWATCH/SELECT/PING on release.
         assertThat(processedCommands() - before).isEqualTo(1);
+    }
+
+    @Test
+    void releaseTriggeredByTheReplyKeepsTheConnection() {
+        // The release runs inside the reply's onComplete: the command must already count as done there.
+        long first = pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT);
+        long second = pool.acquire().flatMap(lease -> lease.reactive().clientId()
+                .flatMap(id -> lease.release().thenReturn(id))).block(TIMEOUT);
+        long third = pool.acquire().flatMap(lease -> Mono.fromCompletionStage(lease.async().clientId())
+                .flatMap(id -> lease.release().thenReturn(id))).block(TIMEOUT);
+        assertThat(second).isEqualTo(first);
+        assertThat(third).isEqualTo(first);
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
     }
 
     @Test
