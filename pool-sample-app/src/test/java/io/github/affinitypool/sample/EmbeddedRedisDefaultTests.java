@@ -1,0 +1,49 @@
+package io.github.affinitypool.sample;
+
+import java.time.Duration;
+
+import io.github.affinitypool.testing.RedisServer;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * With no Redis configured the app starts its own redis-server, serves {@code /kv} from it and stops it on close.
+ */
+class EmbeddedRedisDefaultTests {
+
+    @Test
+    void startsServesAndStopsAnEmbeddedRedis() {
+        RedisServer embedded;
+        try (ConfigurableApplicationContext context = SpringApplication.run(SampleApplication.class,
+                "--server.port=0")) {
+            embedded = context.getBean("embeddedRedisServer", EmbeddedRedisLifecycle.class).server();
+            assertThat(embedded.isRunning()).isTrue();
+            assertThat(context.getEnvironment().getProperty("affinity-pool.redis.url")).isEqualTo(embedded.uri());
+            int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+            WebClient client = WebClient.create("http://localhost:" + port);
+            client.put().uri("/kv/embedded").contentType(MediaType.TEXT_PLAIN).bodyValue("yes").retrieve()
+                    .toBodilessEntity().block(Duration.ofSeconds(5));
+            assertThat(embedded.command("GET", "embedded")).isEqualTo("yes");
+            assertThat(client.get().uri("/kv/embedded").retrieve().bodyToMono(String.class)
+                    .block(Duration.ofSeconds(5))).isEqualTo("yes");
+        }
+        assertThat(embedded.isRunning()).isFalse();
+    }
+
+    @Test
+    void startsNothingWhenAUrlIsConfigured() {
+        try (RedisServer redis = RedisServer.builder().start();
+                ConfigurableApplicationContext context = SpringApplication.run(SampleApplication.class,
+                        "--server.port=0", "--affinity-pool.redis.url=" + redis.uri())) {
+            assertThat(context.containsBean("embeddedRedisServer")).isFalse();
+            assertThat(context.getEnvironment().getProperty("affinity-pool.redis.url")).isEqualTo(redis.uri());
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.github.affinitypool.sample;
+
+import java.time.Duration;
+
+import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.RedisServerInstance;
+import io.github.affinitypool.testing.RedisTest;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@RedisTest
+@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
+class SampleApplicationTests {
+
+    @RedisServerInstance
+    static RedisServer redis;
+
+    @DynamicPropertySource
+    static void redisUrl(DynamicPropertyRegistry registry) {
+        registry.add("affinity-pool.redis.url", () -> redis.uri());
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    AffinityRecorder affinity;
+
+    private WebClient client() {
+        return WebClient.create("http://localhost:" + port);
+    }
+
+    @Test
+    void putThenGetAKey() {
+        HttpStatus put = client().put().uri("/kv/greeting").contentType(MediaType.TEXT_PLAIN).bodyValue("hello")
+                .exchangeToMono(response -> response.releaseBody().thenReturn(
+                        HttpStatus.valueOf(response.statusCode().value())))
+                .block(Duration.ofSeconds(5));
+        assertThat(put).isEqualTo(HttpStatus.NO_CONTENT);
+        assertThat(client().get().uri("/kv/greeting").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5)))
+                .isEqualTo("hello");
+    }
+
+    @Test
+    void putWithTtlSetsAnExpiry() {
+        client().put().uri("/kv/short-lived?ttl=100").contentType(MediaType.TEXT_PLAIN).bodyValue("v").retrieve()
+                .toBodilessEntity().block(Duration.ofSeconds(5));
+        long ttl = Long.parseLong(redis.command("TTL", "short-lived"));
+        assertThat(ttl).isBetween(1L, 100L);
+    }
+
+    @Test
+    void missingKeyIs404() {
+        int status = client().get().uri("/kv/no-such-key")
+                .exchangeToMono(response -> response.releaseBody().thenReturn(response.statusCode().value()))
+                .block(Duration.ofSeconds(5));
+        assertThat(status).isEqualTo(404);
+    }
+
+    @Test
+    void repliesArriveOnTheRequestsOwnLoopForABurstOf2000ConcurrentRequests() {
+        redis.command("SET", "burst", "x");
+        AffinityRecorder.Report before = affinity.report();
+        WebClient client = client();
+        Long served = Flux.range(0, 2000)
+                .flatMap(i -> client.get().uri("/kv/burst").retrieve().bodyToMono(String.class), 256)
+                .filter("x"::equals)
+                .count()
+                .block(Duration.ofSeconds(60));
+        assertThat(served).isEqualTo(2000L);
+        AffinityRecorder.Report after = affinity.report();
+        long requests = after.total().requests() - before.total().requests();
+        long sameLoop = after.total().sameLoop() - before.total().sameLoop();
+        assertThat(requests).isEqualTo(2000L);
+        assertThat((double) sameLoop / requests).isGreaterThanOrEqualTo(0.99);
+        assertThat(client.get().uri("/affinity").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5)))
+                .contains("\"total\"").contains("\"ratio\"");
+    }
+
+    @Test
+    void dashboardIsServedAndPollsBothEndpoints() {
+        String page = client().get().uri("/").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5));
+        assertThat(page).contains("/actuator/redispool").contains("/affinity").contains("setInterval(refresh, 1000)");
+    }
+
+    @Test
+    void actuatorExposesHealthMetricsPrometheusAndRedispool() {
+        WebClient client = client();
+        assertThat(client.get().uri("/actuator/health").retrieve().bodyToMono(String.class)
+                .block(Duration.ofSeconds(5))).contains("\"redisAffinityPool\"").contains("\"mode\":\"integrated\"");
+        assertThat(client.get().uri("/actuator/redispool").retrieve().bodyToMono(String.class)
+                .block(Duration.ofSeconds(5))).contains("\"workers\"").contains("\"configuration\"");
+        assertThat(client.get().uri("/actuator/prometheus").retrieve().bodyToMono(String.class)
+                .block(Duration.ofSeconds(5))).contains("redis_pool_max_allocated_connections");
+        assertThat(client.get().uri("/actuator/metrics/redis.pool.idle").retrieve().bodyToMono(String.class)
+                .block(Duration.ofSeconds(5))).contains("\"name\":\"redis.pool.idle\"");
+    }
+}
