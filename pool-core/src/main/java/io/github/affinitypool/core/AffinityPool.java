@@ -14,11 +14,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.Fuseable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -57,6 +59,9 @@ public final class AffinityPool<T> implements AutoCloseable {
     /** Each resource's lifetime is shortened by a random amount up to this fraction, so they do not expire together. */
     private static final double LIFETIME_JITTER = 0.10;
 
+    private static final Mono<Boolean> TRUE = Mono.just(true);
+    private static final Mono<Boolean> FALSE = Mono.just(false);
+
     /** What {@link #close()} allows on top of the two bounded phases of {@link #closeAsync()}. */
     private static final Duration CLOSE_MARGIN = Duration.ofSeconds(5);
 
@@ -66,6 +71,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final AffinityPoolConfig config;
     private final AffinityPoolListener listener;
     private final Clock clock;
+    private final long maxIdleMillis;
+    private final long validateAfterIdleMillis;
     private final PermitStrategy permits;
     private final ConnectGate gate;
     private final List<SubPool<T>> workerPools;
@@ -90,6 +97,8 @@ public final class AffinityPool<T> implements AutoCloseable {
         this.config = config;
         this.listener = listener == AffinityPoolListener.NONE ? listener : new SafeListener(listener);
         this.clock = config.clock();
+        this.maxIdleMillis = config.maxIdleTime().toMillis();
+        this.validateAfterIdleMillis = config.validateAfterIdle().toMillis();
         this.permits = new PermitStrategy(config.maxOpen());
         this.gate = new ConnectGate(config.maxConcurrentConnects(), config.maxOpen());
         List<SubPool<T>> workers = new ArrayList<>(loops.size());
@@ -270,9 +279,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             }
             // Only the first candidate may open a resource; the others are worth trying only when they hold an idle one.
             if (step == 0 || candidate.idle() > 0) {
-                candidate.pool.acquire().subscribe(
-                        ref -> obtained(borrower, candidate, ref),
-                        error -> attemptFailed(borrower, error));
+                candidate.pool.acquire().subscribe(new Attempt(borrower, candidate));
                 return;
             }
         }
@@ -446,13 +453,13 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (outcome == AcquireOutcome.TIMEOUT) {
             borrower.home.countTimeout();
         }
-        listener.acquireFailed(borrower.worker, outcome, System.nanoTime() - borrower.startNanos);
+        listener.acquireFailed(borrower.worker, outcome, borrower.elapsedNanos());
     }
 
     void delivered(Borrower<T> borrower, PooledLease<T> lease) {
         lease.owner().countLease(lease.opened());
         borrower.home.countBorrower(lease.locality());
-        listener.acquired(borrower.worker, lease.locality(), System.nanoTime() - borrower.startNanos);
+        listener.acquired(borrower.worker, lease.locality(), borrower.elapsedNanos());
     }
 
     /** Returns a lease whose borrower never received it (it cancelled or timed out first); no reset is needed. */
@@ -468,9 +475,12 @@ public final class AffinityPool<T> implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------------------------
 
     Mono<Void> release(SubPool<T> pool, PooledRef<Slot<T>> ref) {
-        Slot<T> slot = ref.poolable();
-        return check(slot, factory::reset, "reset")
-                .flatMap(keep -> keep ? recycle(pool, ref) : invalidate(ref, CloseReason.RESET_FAILED));
+        Mono<Boolean> reset = check(ref.poolable(), factory::reset, "reset");
+        // Releases are hot: a constant answer is applied at once rather than through another operator.
+        if (reset == TRUE) {
+            return recycle(pool, ref);
+        }
+        return reset.flatMap(keep -> keep ? recycle(pool, ref) : invalidate(ref, CloseReason.RESET_FAILED));
     }
 
     /** Hands a resource that is fit for reuse to the oldest waiting borrower, or returns it to its pool. */
@@ -483,7 +493,9 @@ public final class AffinityPool<T> implements AutoCloseable {
             return invalidate(ref, stale);
         }
         Borrower<T> waiting;
-        while ((waiting = waiters.poll()) != null) {
+        // Checking the count first keeps the common release clear of the queue; one who arrives after the check is
+        // served by the drain that follows the return to the pool.
+        while (!waiters.isEmpty() && (waiting = waiters.poll()) != null) {
             // Still acquired from its pool, so it goes straight to the waiter without a round trip through the pool.
             if (waiting.assign(new PooledLease<>(this, pool, ref, locality(waiting, pool), false))) {
                 return Mono.empty();
@@ -585,7 +597,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     private boolean needsValidation(Slot<T> slot) {
-        return slot.idleMillis(clock.millis()) >= config.validateAfterIdle().toMillis();
+        return slot.idleMillis(clock.millis()) >= validateAfterIdleMillis;
     }
 
     private Mono<Boolean> validate(Slot<T> slot) {
@@ -594,16 +606,28 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /**
      * Runs a factory check on the resource's loop, bounded by the acquire timeout; an error, no answer or a timeout
-     * count as {@code false}.
+     * count as {@code false}. A constant answer, such as the defaults' {@code Mono.just(true)}, is read at once: it
+     * needs neither the hop nor the timer, which would cost more than the rest of a release.
      */
     private Mono<Boolean> check(Slot<T> slot, Function<T, Mono<Boolean>> check, String what) {
-        return onLoop(slot.worker(), () -> check.apply(slot.resource()))
-                .timeout(config.acquireTimeout(), timerScheduler(slot.worker()))
-                .onErrorResume(error -> {
-                    log.debug("Pool '{}': {} of {} failed", name, what, slot, error);
-                    return Mono.just(false);
-                })
-                .defaultIfEmpty(false);
+        try {
+            Mono<Boolean> answer = check.apply(slot.resource());
+            if (answer instanceof Fuseable.ScalarCallable<?> constant) {
+                return Boolean.TRUE.equals(constant.call()) ? TRUE : FALSE;
+            }
+            return onLoop(slot.worker(), () -> answer)
+                    .timeout(config.acquireTimeout(), timerScheduler(slot.worker()))
+                    .onErrorResume(error -> checkFailed(slot, what, error))
+                    .defaultIfEmpty(false);
+        }
+        catch (Exception error) {
+            return checkFailed(slot, what, error);
+        }
+    }
+
+    private Mono<Boolean> checkFailed(Slot<T> slot, String what, Throwable error) {
+        log.debug("Pool '{}': {} of {} failed", name, what, slot, error);
+        return FALSE;
     }
 
     /**
@@ -628,8 +652,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (slot.expired(now)) {
             return CloseReason.LIFETIME;
         }
-        long maxIdle = config.maxIdleTime().toMillis();
-        if (idle && maxIdle > 0 && slot.idleMillis(now) >= maxIdle) {
+        if (idle && maxIdleMillis > 0 && slot.idleMillis(now) >= maxIdleMillis) {
             return CloseReason.IDLE_TIME;
         }
         return null;
@@ -763,7 +786,41 @@ public final class AffinityPool<T> implements AutoCloseable {
             int worker = loops.currentWorker();
             SubPool<T> home = worker < 0 ? overflowPool : workerPools.get(worker);
             int stealStart = worker < 0 ? ThreadLocalRandom.current().nextInt(workerPools.size()) : worker;
-            actual.onSubscribe(new Borrower<>(AffinityPool.this, actual, worker, home, stealStart));
+            // Only a listener wants the acquire time: spare the common case two clock reads.
+            long startNanos = listener == AffinityPoolListener.NONE ? 0 : System.nanoTime();
+            actual.onSubscribe(new Borrower<>(AffinityPool.this, actual, worker, home, stealStart, startNanos));
+        }
+    }
+
+    /** One try of the acquire chain: the fast acquire of one pool, reporting back to the chain. */
+    private final class Attempt implements CoreSubscriber<PooledRef<Slot<T>>> {
+
+        private final Borrower<T> borrower;
+        private final SubPool<T> candidate;
+
+        Attempt(Borrower<T> borrower, SubPool<T> candidate) {
+            this.borrower = borrower;
+            this.candidate = candidate;
+        }
+
+        @Override
+        public void onSubscribe(Subscription subscription) {
+            subscription.request(1);
+        }
+
+        @Override
+        public void onNext(PooledRef<Slot<T>> ref) {
+            obtained(borrower, candidate, ref);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            attemptFailed(borrower, error);
+        }
+
+        @Override
+        public void onComplete() {
+            // the outcome came with onNext or onError
         }
     }
 

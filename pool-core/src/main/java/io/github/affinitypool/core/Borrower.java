@@ -58,7 +58,8 @@ final class Borrower<T> implements Subscription {
     final SubPool<T> home;
     /** The worker pool the chain tries to steal from first, so that off-loop borrowers do not all start at worker 0. */
     final int stealStart;
-    final long startNanos = System.nanoTime();
+    /** {@link System#nanoTime()} at subscription, or 0 when nobody measures acquire times. */
+    private final long startNanos;
     /**
      * Position in the acquire chain. Only the borrower's current attempt touches it, and attempts run one after the
      * other, each started from the callback of the previous one, so it needs no synchronisation.
@@ -73,12 +74,18 @@ final class Borrower<T> implements Subscription {
     private volatile int requested;
     private volatile Disposable timer;
 
-    Borrower(AffinityPool<T> pool, CoreSubscriber<? super Lease<T>> actual, int worker, SubPool<T> home, int stealStart) {
+    Borrower(AffinityPool<T> pool, CoreSubscriber<? super Lease<T>> actual, int worker, SubPool<T> home, int stealStart,
+            long startNanos) {
         this.pool = pool;
         this.actual = actual;
         this.worker = worker;
         this.home = home;
         this.stealStart = stealStart;
+        this.startNanos = startNanos;
+    }
+
+    long elapsedNanos() {
+        return startNanos == 0 ? 0 : System.nanoTime() - startNanos;
     }
 
     @Override
@@ -144,17 +151,24 @@ final class Borrower<T> implements Subscription {
         }
     }
 
-    /** Starts the acquire timeout, unless the borrower was served in the meantime. */
+    /**
+     * Starts the acquire timeout, unless the borrower was served in the meantime.
+     * <p>
+     * The timer is published before the state is read again, and {@link #stopTimer()} reads the timer after the state
+     * change: whichever of the two runs second sees the other's write, so a timer is never left running for a borrower
+     * that was served, while the common acquire served at once pays for no atomic read-modify-write here.
+     */
     void startTimer(Scheduler scheduler, Duration timeout, Runnable onTimeout) {
-        Disposable task = scheduler.schedule(onTimeout, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (!TIMER.compareAndSet(this, null, task)) {
-            task.dispose();
+        timer = scheduler.schedule(onTimeout, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        if (!isPending()) {
+            stopTimer();
         }
     }
 
+    /** Called after the state left PENDING. */
     private void stopTimer() {
-        Disposable task = TIMER.getAndSet(this, TIMER_STOPPED);
-        if (task != null) {
+        if (timer != null) {
+            Disposable task = TIMER.getAndSet(this, TIMER_STOPPED);
             task.dispose();
         }
     }

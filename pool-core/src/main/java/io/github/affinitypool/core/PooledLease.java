@@ -1,6 +1,6 @@
 package io.github.affinitypool.core;
 
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import reactor.core.publisher.Mono;
 import reactor.pool.PooledRef;
@@ -13,12 +13,16 @@ import reactor.pool.PooledRef;
  */
 final class PooledLease<T> implements Lease<T> {
 
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<PooledLease> DONE =
+            AtomicIntegerFieldUpdater.newUpdater(PooledLease.class, "done");
+
     private final AffinityPool<T> pool;
     private final SubPool<T> owner;
     private final PooledRef<Slot<T>> ref;
     private final Locality locality;
     private final boolean opened;
-    private final AtomicBoolean done = new AtomicBoolean();
+    private volatile int done;
 
     /**
      * @param owner the pool holding the resource
@@ -49,12 +53,12 @@ final class PooledLease<T> implements Lease<T> {
 
     @Override
     public Mono<Void> release() {
-        return Mono.defer(() -> done.compareAndSet(false, true) ? pool.release(owner, ref) : Mono.empty());
+        return Mono.defer(() -> claim() ? pool.release(owner, ref) : Mono.empty());
     }
 
     @Override
     public Mono<Void> invalidate() {
-        return Mono.defer(() -> done.compareAndSet(false, true)
+        return Mono.defer(() -> claim()
                 ? pool.invalidate(ref, CloseReason.INVALIDATED)
                 : Mono.empty());
     }
@@ -71,9 +75,12 @@ final class PooledLease<T> implements Lease<T> {
         return opened;
     }
 
-    /** Marks the lease used up without a release, for the pool returning a lease its borrower never received. */
+    /**
+     * Uses the lease up: the first of {@link #release()}, {@link #invalidate()} and the pool returning a lease its
+     * borrower never received wins.
+     */
     boolean claim() {
-        return done.compareAndSet(false, true);
+        return DONE.compareAndSet(this, 0, 1);
     }
 
     @Override
