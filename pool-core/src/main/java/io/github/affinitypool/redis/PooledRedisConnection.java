@@ -1,5 +1,6 @@
 package io.github.affinitypool.redis;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -15,6 +16,7 @@ import io.lettuce.core.RedisAsyncCommandsImpl;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisReactiveCommandsImpl;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.push.PushListener;
@@ -51,7 +53,11 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
 
     private final StatefulRedisConnection<K, V> delegate;
 
+    private final String poolName;
+
     private final int worker;
+
+    private final RedisURI uri;
 
     private final int homeDatabase;
 
@@ -79,10 +85,18 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
 
     private volatile List<Object> listeners;
 
-    PooledRedisConnection(StatefulRedisConnection<K, V> delegate, int worker, int homeDatabase) {
+    /**
+     * @param delegate the Lettuce connection
+     * @param poolName the pool's name, for error messages
+     * @param worker the worker whose loop the connection lives on
+     * @param uri the URI it was opened with; its database is selected back after a SELECT
+     */
+    PooledRedisConnection(StatefulRedisConnection<K, V> delegate, String poolName, int worker, RedisURI uri) {
         this.delegate = delegate;
+        this.poolName = poolName;
         this.worker = worker;
-        this.homeDatabase = homeDatabase;
+        this.uri = uri;
+        this.homeDatabase = uri.getDatabase();
         this.homeTimeout = delegate.getTimeout();
         ClientOptions options = delegate.getOptions();
         this.reactive = new RedisReactiveCommandsImpl<>(this, delegate.getCodec(), options.getJsonParser());
@@ -178,7 +192,9 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
         @Override
         public boolean completeExceptionally(Throwable throwable) {
             finish(throwable);
-            return super.completeExceptionally(throwable);
+            // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message).
+            return super.completeExceptionally(throwable instanceof IOException
+                    ? RedisUris.connectionLost(poolName, worker, uri, throwable) : throwable);
         }
 
         @Override

@@ -184,7 +184,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     /**
      * Closes, in order: the exclusive-connection pool (waiting up to its close timeout for outstanding leases), the
      * shared connections, the per-worker Lettuce clients and resources, the shared computation executor and timer and,
-     * in standalone mode, the loops. Idempotent; never blocks the calling thread.
+     * in standalone mode, the loops. Starts at once (subscribing is not needed to trigger it), idempotent, never
+     * blocks the calling thread.
      *
      * @return completion of the close
      */
@@ -297,8 +298,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
-         * The pool's name, used in messages, thread names and (when the URI sets none) the Redis client name
-         * {@code affinity-pool.<name>}. Default {@code "default"}.
+         * The pool's name, used in messages, thread names and, when the URI sets no {@code clientName}, in the Redis
+         * client names {@code affinity-pool.<name>.w<worker>} (exclusive connections) and
+         * {@code affinity-pool.<name>.shared.w<worker>} (shared connections), lower case, whitespace as {@code _}.
+         * Default {@code "default"}.
          */
         public Builder<K, V> name(String name) {
             if (name == null || name.isBlank()) {

@@ -59,7 +59,7 @@ final class RedisConnectionFactory<K, V> implements PooledResourceFactory<Statef
     public Mono<StatefulRedisConnection<K, V>> open(int worker, EventLoop loop) {
         RedisURI uri = uris.get(worker);
         return connect(() -> clients.client(worker).connectAsync(codec, uri))
-                .<StatefulRedisConnection<K, V>>map(connection -> new PooledRedisConnection<>(connection, worker, uri.getDatabase()))
+                .<StatefulRedisConnection<K, V>>map(connection -> new PooledRedisConnection<>(connection, poolName, worker, uri))
                 .onErrorMap(error -> !(error instanceof RedisPoolConnectionException), error -> new RedisPoolConnectionException(
                         poolName, worker, "Redis pool '" + poolName + "' (worker " + worker + "): cannot connect to "
                                 + RedisUris.describe(uri) + ": " + RedisUris.reason(error), RedisUris.unwrap(error)));

@@ -1,5 +1,6 @@
 package io.github.affinitypool.redis;
 
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletionException;
@@ -109,12 +110,27 @@ final class RedisUris {
             if (current.getMessage() != null) {
                 innermost = current.getMessage();
             }
+            else if (current instanceof ClosedChannelException) {
+                innermost = "the channel is closed";
+            }
             else if (innermost == null) {
                 innermost = current.getClass().getSimpleName();
             }
             current = current.getCause();
         }
         return innermost == null ? error.getClass().getSimpleName() : innermost;
+    }
+
+    /**
+     * @param poolName the pool's name
+     * @param worker the connection's worker
+     * @param uri the connection's URI
+     * @param cause the I/O error Lettuce failed a command with (connection reset, channel closed, ...)
+     * @return a clear error naming the pool, the worker and the server, with the I/O error as cause
+     */
+    static RedisPoolConnectionException connectionLost(String poolName, int worker, RedisURI uri, Throwable cause) {
+        return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
+                + "): connection to " + describe(uri) + " lost: " + reason(cause), cause);
     }
 
     static Throwable unwrap(Throwable error) {

@@ -1,5 +1,6 @@
 package io.github.affinitypool.redis;
 
+import java.io.IOException;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -11,6 +12,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.ProtocolKeyword;
+import org.reactivestreams.Publisher;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -66,21 +68,21 @@ final class SharedCommands<K, V> implements InvocationHandler {
         }
         switch (route.kind) {
             case MONO:
-                return Mono.defer(() -> routeMono(method, args));
+                return Mono.defer(() -> (Mono<?>) route(method, args, false));
             case FLUX:
-                return Flux.defer(() -> routeFlux(method, args));
+                return Flux.defer(() -> route(method, args, true));
             case REFUSED_MONO:
                 return Mono.error(CommandPolicy.sharedRefusal(route.command));
             case REFUSED_FLUX:
                 return Flux.error(CommandPolicy.sharedRefusal(route.command));
             case XREAD: {
                 RefusedCommandException refusal = CommandPolicy.blockRefusal(method, args);
-                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> routeFlux(method, args));
+                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> route(method, args, true));
             }
             case DISPATCH: {
                 RefusedCommandException refusal = CommandPolicy.sharedRefusal((ProtocolKeyword) args[0],
                         args.length > 2 ? (CommandArgs<?, ?>) args[2] : null);
-                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> routeFlux(method, args));
+                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> route(method, args, true));
             }
             case CONTROL:
                 throw CommandPolicy.controlRefusal(method.getName());
@@ -91,22 +93,19 @@ final class SharedCommands<K, V> implements InvocationHandler {
         }
     }
 
-    private Mono<?> routeMono(Method method, Object[] args) {
+    /** Picks the caller's worker's slot when subscribed; waits for its (re)connect only when it is not open. */
+    private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
         StatefulRedisConnection<K, V> connection = slot.openConnection();
-        if (connection != null) {
-            return (Mono<?>) call(method, connection, args);
+        // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message).
+        if (flux) {
+            Flux<?> commands = connection != null ? (Flux<?>) call(method, connection, args)
+                    : slot.connection().flatMapMany(c -> (Flux<?>) call(method, c, args));
+            return commands.onErrorMap(IOException.class, slot::lost);
         }
-        return slot.connection().flatMap(opened -> (Mono<?>) call(method, opened, args));
-    }
-
-    private Flux<?> routeFlux(Method method, Object[] args) {
-        SharedConnections<K, V>.Slot slot = shared.pick();
-        StatefulRedisConnection<K, V> connection = slot.openConnection();
-        if (connection != null) {
-            return (Flux<?>) call(method, connection, args);
-        }
-        return slot.connection().flatMapMany(opened -> (Flux<?>) call(method, opened, args));
+        Mono<?> command = connection != null ? (Mono<?>) call(method, connection, args)
+                : slot.connection().flatMap(c -> (Mono<?>) call(method, c, args));
+        return command.onErrorMap(IOException.class, slot::lost);
     }
 
     private static Object call(Method method, StatefulRedisConnection<?, ?> connection, Object[] args) {

@@ -243,6 +243,11 @@ final class SharedConnections<K, V> {
             });
         }
 
+        /** @return the clear error for a command that failed with {@code cause}, an I/O error of the socket */
+        RedisPoolConnectionException lost(Throwable cause) {
+            return RedisUris.connectionLost(poolName, worker, uris.get(worker), cause);
+        }
+
         private RedisPoolConnectionException unavailable(Throwable cause) {
             long retryInMillis;
             synchronized (this) {

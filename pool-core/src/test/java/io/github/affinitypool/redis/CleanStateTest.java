@@ -148,17 +148,16 @@ class CleanStateTest {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
         Disposable blocked = first.reactive().blpop(0, "never:filled").subscribe();
-        await().atMost(Duration.ofSeconds(5)).until(() -> "1".equals(redis.info("clients").get("blocked_clients")));
+        awaitBlockedClients(1);
         blocked.dispose();
         first.release().block(TIMEOUT);
 
-        RedisLease<String, String> next = acquire();
-        assertThat(clientId(next)).isNotEqualTo(id);
+        RedisLease<String, String> next = acquireNewConnection(id);
         // A new connection: nothing answers the abandoned BLPOP in place of this command.
         assertThat(next.reactive().rpush("never:filled", "x").block(TIMEOUT)).isEqualTo(1L);
         assertThat(next.reactive().lrange("never:filled", 0, -1).collectList().block(TIMEOUT)).containsExactly("x");
         next.release().block(TIMEOUT);
-        await().atMost(Duration.ofSeconds(5)).until(() -> "0".equals(redis.info("clients").get("blocked_clients")));
+        awaitBlockedClients(0);
         assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isEqualTo(1L);
     }
 
@@ -171,8 +170,7 @@ class CleanStateTest {
                 .verify(TIMEOUT);
         first.release().block(TIMEOUT);
 
-        RedisLease<String, String> next = acquire();
-        assertThat(clientId(next)).isNotEqualTo(id);
+        RedisLease<String, String> next = acquireNewConnection(id);
         assertThat(next.reactive().ping().block(TIMEOUT)).isEqualTo("PONG");
         next.release().block(TIMEOUT);
     }
@@ -182,13 +180,12 @@ class CleanStateTest {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
         CompletableFuture<?> pending = first.async().blpop(0, "never:filled").toCompletableFuture();
-        await().atMost(Duration.ofSeconds(5)).until(() -> "1".equals(redis.info("clients").get("blocked_clients")));
+        awaitBlockedClients(1);
         pending.cancel(true);
         first.release().block(TIMEOUT);
 
-        RedisLease<String, String> next = acquire();
-        assertThat(clientId(next)).isNotEqualTo(id);
-        next.release().block(TIMEOUT);
+        acquireNewConnection(id).release().block(TIMEOUT);
+        awaitBlockedClients(0);
     }
 
     @Test
@@ -198,8 +195,7 @@ class CleanStateTest {
         assertThat(first.reactive().clientTracking(TrackingArgs.Builder.enabled()).block(TIMEOUT)).isEqualTo("OK");
         first.release().block(TIMEOUT);
 
-        RedisLease<String, String> next = acquire();
-        assertThat(clientId(next)).isNotEqualTo(id);
+        RedisLease<String, String> next = acquireNewConnection(id);
         assertThat(next.reactive().clientTrackinginfo().block(TIMEOUT).getFlags()).doesNotContain(
                 io.lettuce.core.TrackingInfo.TrackingFlag.ON);
         next.release().block(TIMEOUT);
@@ -221,6 +217,17 @@ class CleanStateTest {
 
     private RedisLease<String, String> acquire() {
         return pool.acquire().block(TIMEOUT);
+    }
+
+    /** @return a lease on a different connection than the one with CLIENT ID {@code previousId} */
+    private RedisLease<String, String> acquireNewConnection(long previousId) {
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).as("CLIENT ID of the next lease").isNotEqualTo(previousId);
+        return next;
+    }
+
+    private void awaitBlockedClients(int count) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> String.valueOf(count).equals(redis.info("clients").get("blocked_clients")));
     }
 
     private static long clientId(RedisLease<String, String> lease) {

@@ -4,7 +4,6 @@ import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,11 +136,11 @@ class RestartUnderLoadTest {
             errors.incrementAndGet();
             slowestErrorNanos.accumulateAndGet(nanos, Math::max);
             errorTypes.computeIfAbsent(error.getClass().getSimpleName(), ignored -> new AtomicInteger()).incrementAndGet();
-            // Lettuce fails the commands in flight when the socket breaks with the I/O error itself
-            // ("Connection reset by peer"); everything else is a Redis or pool exception.
+            // I/O errors of the broken socket arrive as RedisPoolConnectionException ("... connection to ... lost: ...").
             boolean expected = (error instanceof RedisException || error instanceof PoolExhaustedException
-                    || error instanceof PoolClosedException || error instanceof IOException)
-                    && error.getMessage() != null && !error.getMessage().isBlank();
+                    || error instanceof PoolClosedException) && error.getMessage() != null && !error.getMessage().isBlank()
+                    && (!(error instanceof RedisPoolConnectionException)
+                            || error.getMessage().startsWith("Redis pool 'restart' (worker "));
             if (!expected) {
                 unexpected.add(error);
             }
