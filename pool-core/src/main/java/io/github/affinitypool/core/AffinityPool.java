@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -86,7 +87,9 @@ public final class AffinityPool<T> implements AutoCloseable {
     private boolean drainRaced;
     private final Disposable.Composite maintenance = Disposables.composite();
     private final Sinks.Empty<Void> leasesReturned = Sinks.empty();
-    private final Mono<Void> closing;
+    private final Sinks.Empty<Void> closeCompleted = Sinks.empty();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    /** Set once the close has started; read on every acquire and release. */
     private volatile boolean closed;
 
     private AffinityPool(String name, WorkerLoops loops, PooledResourceFactory<T> factory, AffinityPoolConfig config,
@@ -111,7 +114,6 @@ public final class AffinityPool<T> implements AutoCloseable {
         List<SubPool<T>> all = new ArrayList<>(workers);
         all.add(overflowPool);
         this.allPools = Collections.unmodifiableList(all);
-        this.closing = Mono.defer(this::shutdown).cache();
     }
 
     /**
@@ -213,7 +215,16 @@ public final class AffinityPool<T> implements AutoCloseable {
      * @return completion of the close
      */
     public Mono<Void> closeAsync() {
-        return closing;
+        return Mono.defer(() -> {
+            // Runs to the end whatever the subscriber does, so that a close() timing out does not stop it half-way.
+            if (closing.compareAndSet(false, true)) {
+                shutdown().subscribe(null, error -> {
+                    log.warn("Pool '{}': closing failed", name, error);
+                    closeCompleted.tryEmitEmpty();
+                }, closeCompleted::tryEmitEmpty);
+            }
+            return closeCompleted.asMono();
+        });
     }
 
     /**
