@@ -21,7 +21,8 @@ import io.github.affinitypool.testing.RedisServer;
  * Run from the repository root:
  * <pre>
  * ./mvnw -B -q -o -pl pool-core -am install -DskipTests
- * ./mvnw -B -q -o -pl pool-core test-compile dependency:build-classpath -Dmdep.outputFile=target/test.classpath -Dmdep.includeScope=test
+ * ./mvnw -B -q -o -pl pool-core test-compile org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
+ *     -Dmdep.outputFile=target/test.classpath -Dmdep.includeScope=test
  * java -cp pool-core/target/test-classes:pool-core/target/classes:$(cat pool-core/target/test.classpath) \
  *     io.github.affinitypool.redis.SharedVsLeaseThroughput [seconds]
  * </pre>
