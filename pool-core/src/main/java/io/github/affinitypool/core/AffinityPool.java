@@ -197,13 +197,14 @@ public final class AffinityPool<T> implements AutoCloseable {
     /** @return a snapshot of the counters, per worker pool, of the overflow pool, and in total */
     public AffinityPoolStats stats() {
         List<PoolStats> workers = new ArrayList<>(workerPools.size());
-        for (SubPool<T> pool : workerPools) {
-            workers.add(pool.snapshot());
-        }
         PoolStats overflow = overflowPool.snapshot();
-        List<PoolStats> all = new ArrayList<>(workers);
-        all.add(overflow);
-        return new AffinityPoolStats(SubPool.sum(all), workers, overflow);
+        PoolStats total = overflow;
+        for (SubPool<T> pool : workerPools) {
+            PoolStats stats = pool.snapshot();
+            workers.add(stats);
+            total = total.plus(stats);
+        }
+        return new AffinityPoolStats(total, workers, overflow);
     }
 
     /**

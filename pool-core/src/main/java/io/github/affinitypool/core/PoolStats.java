@@ -1,5 +1,6 @@
 package io.github.affinitypool.core;
 
+import java.util.EnumMap;
 import java.util.Map;
 
 /**
@@ -27,5 +28,15 @@ public record PoolStats(int open, int idle, int acquired, int pending, long hits
 
     public PoolStats {
         closedByReason = Map.copyOf(closedByReason);
+    }
+
+    /** @return the sum of these counters and {@code other}'s */
+    PoolStats plus(PoolStats other) {
+        Map<CloseReason, Long> closed = new EnumMap<>(CloseReason.class);
+        closed.putAll(closedByReason);
+        other.closedByReason.forEach((reason, count) -> closed.merge(reason, count, Long::sum));
+        return new PoolStats(open + other.open, idle + other.idle, acquired + other.acquired, pending + other.pending,
+                hits + other.hits, misses + other.misses, timeouts + other.timeouts, staleClosed + other.staleClosed,
+                closed, local + other.local, stolen + other.stolen, overflow + other.overflow, offLoop + other.offLoop);
     }
 }

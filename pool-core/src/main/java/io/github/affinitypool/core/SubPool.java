@@ -1,7 +1,6 @@
 package io.github.affinitypool.core;
 
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -83,38 +82,5 @@ final class SubPool<T> {
 
     private long count(Locality locality) {
         return byLocality.get(locality).sum();
-    }
-
-    static PoolStats sum(List<PoolStats> all) {
-        int open = 0;
-        int idle = 0;
-        int acquired = 0;
-        int pending = 0;
-        long hits = 0;
-        long misses = 0;
-        long timeouts = 0;
-        long stale = 0;
-        long local = 0;
-        long stolen = 0;
-        long overflow = 0;
-        long offLoop = 0;
-        Map<CloseReason, Long> closedByReason = new EnumMap<>(CloseReason.class);
-        for (PoolStats stats : all) {
-            open += stats.open();
-            idle += stats.idle();
-            acquired += stats.acquired();
-            pending += stats.pending();
-            hits += stats.hits();
-            misses += stats.misses();
-            timeouts += stats.timeouts();
-            stale += stats.staleClosed();
-            local += stats.local();
-            stolen += stats.stolen();
-            overflow += stats.overflow();
-            offLoop += stats.offLoop();
-            stats.closedByReason().forEach((reason, count) -> closedByReason.merge(reason, count, Long::sum));
-        }
-        return new PoolStats(open, idle, acquired, pending, hits, misses, timeouts, stale, closedByReason, local, stolen,
-                overflow, offLoop);
     }
 }

@@ -2,6 +2,7 @@ package io.github.affinitypool.core;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.Test;
 
@@ -68,27 +69,19 @@ class AffinityPoolConfigTest {
 
     @Test
     void negativeSizesAreRejectedNamingTheField() {
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxOpen(-1).build())
-                .withMessage("maxOpen must be ≥ 0 (0 means workers × 4), was -1");
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxIdlePerWorker(-1).build())
-                .withMessage("maxIdlePerWorker must be ≥ 0, was -1");
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().minIdlePerWorker(-2).build())
-                .withMessage("minIdlePerWorker must be ≥ 0, was -2");
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().maxPendingAcquires(-1).build())
-                .withMessage("maxPendingAcquires must be ≥ 0, was -1");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().maxConcurrentConnects(-3).build())
-                .withMessage("maxConcurrentConnects must be ≥ 0 (0 means one per worker), was -3");
+        assertRejected(config -> config.maxOpen(-1), "maxOpen must be ≥ 0 (0 means workers × 4), was -1");
+        assertRejected(config -> config.maxIdlePerWorker(-1), "maxIdlePerWorker must be ≥ 0, was -1");
+        assertRejected(config -> config.minIdlePerWorker(-2), "minIdlePerWorker must be ≥ 0, was -2");
+        assertRejected(config -> config.maxPendingAcquires(-1), "maxPendingAcquires must be ≥ 0, was -1");
+        assertRejected(config -> config.maxConcurrentConnects(-3),
+                "maxConcurrentConnects must be ≥ 0 (0 means one per worker), was -3");
     }
 
     @Test
     void inconsistentIdleBoundsAreRejectedNamingBothFields() {
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().maxIdlePerWorker(2).minIdlePerWorker(3).build())
-                .withMessage("minIdlePerWorker (3) must be ≤ maxIdlePerWorker (2)");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(2).build())
-                .withMessage("maxIdlePerWorker (2) must be ≤ maxOpen (1)");
+        assertRejected(config -> config.maxIdlePerWorker(2).minIdlePerWorker(3),
+                "minIdlePerWorker (3) must be ≤ maxIdlePerWorker (2)");
+        assertRejected(config -> config.maxOpen(1).maxIdlePerWorker(2), "maxIdlePerWorker (2) must be ≤ maxOpen (1)");
     }
 
     @Test
@@ -101,24 +94,13 @@ class AffinityPoolConfigTest {
 
     @Test
     void meaninglessDurationsAreRejectedNamingTheField() {
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().acquireTimeout(Duration.ZERO).build())
-                .withMessage("acquireTimeout must be > 0, was PT0S");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().evictionInterval(Duration.ZERO).build())
-                .withMessage("evictionInterval must be > 0, was PT0S");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().maxLifetime(Duration.ofSeconds(-1)).build())
-                .withMessage("maxLifetime must be ≥ 0, was PT-1S");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().maxIdleTime(Duration.ofSeconds(-1)).build())
-                .withMessage("maxIdleTime must be ≥ 0, was PT-1S");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().validateAfterIdle(Duration.ofMillis(-1)).build())
-                .withMessage("validateAfterIdle must be ≥ 0, was PT-0.001S");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> AffinityPoolConfig.builder().closeTimeout(Duration.ofSeconds(-5)).build())
-                .withMessage("closeTimeout must be ≥ 0, was PT-5S");
+        assertRejected(config -> config.acquireTimeout(Duration.ZERO), "acquireTimeout must be > 0, was PT0S");
+        assertRejected(config -> config.evictionInterval(Duration.ZERO), "evictionInterval must be > 0, was PT0S");
+        assertRejected(config -> config.maxLifetime(Duration.ofSeconds(-1)), "maxLifetime must be ≥ 0, was PT-1S");
+        assertRejected(config -> config.maxIdleTime(Duration.ofSeconds(-1)), "maxIdleTime must be ≥ 0, was PT-1S");
+        assertRejected(config -> config.validateAfterIdle(Duration.ofMillis(-1)),
+                "validateAfterIdle must be ≥ 0, was PT-0.001S");
+        assertRejected(config -> config.closeTimeout(Duration.ofSeconds(-5)), "closeTimeout must be ≥ 0, was PT-5S");
     }
 
     @Test
@@ -139,9 +121,12 @@ class AffinityPoolConfigTest {
                 .withMessage("idleOrder must not be null");
         assertThatNullPointerException().isThrownBy(() -> AffinityPoolConfig.builder().clock(null).build())
                 .withMessage("clock must not be null");
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().poolLabel(" ").build())
-                .withMessage("poolLabel must not be blank, was ' '");
-        assertThatIllegalArgumentException().isThrownBy(() -> AffinityPoolConfig.builder().resourceNoun(null).build())
-                .withMessage("resourceNoun must not be blank, was null");
+        assertRejected(config -> config.poolLabel(" "), "poolLabel must not be blank, was ' '");
+        assertRejected(config -> config.resourceNoun(null), "resourceNoun must not be blank, was null");
+    }
+
+    private static void assertRejected(UnaryOperator<AffinityPoolConfig.Builder> config, String message) {
+        assertThatIllegalArgumentException().isThrownBy(() -> config.apply(AffinityPoolConfig.builder()).build())
+                .withMessage(message);
     }
 }
