@@ -552,18 +552,16 @@ public final class AffinityPool<T> implements AutoCloseable {
         CloseReason reason = slot.closeReason();
         Sinks.Empty<Void> done = Sinks.empty();
         runOnWorker(slot.worker(), () -> {
-            Mono<Void> close;
-            try {
-                close = factory.close(slot.resource());
-            }
-            catch (RuntimeException error) {
-                close = Mono.error(error);
-            }
-            close.subscribe(null, error -> {
-                log.warn("Pool '{}': closing a {} failed", name, config.resourceNoun(), error);
-                done.tryEmitEmpty();
-            }, done::tryEmitEmpty);
+            Mono<Void> closing = Mono.defer(() -> factory.close(slot.resource()))
+                    .onErrorResume(error -> {
+                        log.warn("Pool '{}': closing a {} failed", name, config.resourceNoun(), error);
+                        return Mono.empty();
+                    })
+                    .cache();
+            closing.subscribe();
+            // Counted as closed once the close has started, and reported complete only after the counting.
             closed(pool, reason);
+            closing.subscribe(null, null, done::tryEmitEmpty);
         });
         return done.asMono();
     }
