@@ -6,8 +6,10 @@ import reactor.core.publisher.Mono;
 /**
  * Opens, checks and closes the resources of an {@link AffinityPool}.
  * <p>
- * Every method may be called concurrently. The pool subscribes to the returned {@link Mono}s on the loop of the worker
- * the resource lives on, so an implementation doing I/O on that loop never needs its own thread hop.
+ * Every method may be called concurrently, from any thread. The pool subscribes to the returned {@link Mono}s on the
+ * loop of the worker the resource lives on, so an implementation doing I/O on that loop never needs its own thread hop;
+ * the {@link Mono}s should therefore be lazy (do the work on subscription, as {@code Mono.defer} or
+ * {@code Mono.fromCallable} do). A constant answer such as {@code Mono.just(true)} is read at once, without a hop.
  *
  * @param <T> the pooled resource type
  */
