@@ -93,6 +93,7 @@ class AffinityPoolLifecycleTest {
         fixture.clock.advance(Duration.ofMinutes(1));
 
         await().atMost(PoolFixture.WAIT).untilAsserted(() -> assertThat(first.isClosed()).isTrue());
+        assertThat(first.closedOn).isSameAs(fixture.loopThread(0));
         assertThat(second.isClosed()).isFalse();
         PoolStats total = fixture.total();
         assertThat(total.closedByReason()).containsEntry(CloseReason.IDLE_TIME, 1L);
@@ -247,6 +248,18 @@ class AffinityPoolLifecycleTest {
         assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.INVALIDATED, 1L);
         assertThat(fixture.total().acquired()).isZero();
         assertThat(fixture.total().idle()).isZero();
+    }
+
+    @Test
+    void aReleaseFromAnyThreadResetsAndClosesOnTheResourcesLoop() {
+        fixture.start(config -> config.maxIdlePerWorker(0));
+        PoolFixture.Borrowed borrowed = fixture.borrow(1);
+
+        fixture.release(borrowed); // from the test thread; with no idle room the resource is closed after its reset
+
+        assertThat(borrowed.resource().lastResetOn).isSameAs(fixture.loopThread(1));
+        assertThat(borrowed.resource().closedOn).isSameAs(fixture.loopThread(1));
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 1L);
     }
 
     @Test

@@ -78,6 +78,7 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
                 doubleCloses.incrementAndGet();
             }
             else {
+                resource.closedOn = Thread.currentThread();
                 openNow.decrementAndGet();
             }
         });
@@ -99,6 +100,7 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
     public Mono<Boolean> reset(StubResource resource) {
         return Mono.fromCallable(() -> {
             resets.incrementAndGet();
+            resource.lastResetOn = Thread.currentThread();
             return reset.test(resource);
         });
     }

@@ -10,6 +10,8 @@ final class StubResource {
     final Thread openedOn;
     final AtomicBoolean closed = new AtomicBoolean();
     volatile boolean usable = true;
+    volatile Thread closedOn;
+    volatile Thread lastResetOn;
 
     StubResource(int id, int worker, Thread openedOn) {
         this.id = id;
