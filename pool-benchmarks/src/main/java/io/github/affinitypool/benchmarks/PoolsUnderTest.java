@@ -173,7 +173,8 @@ final class PoolsUnderTest {
             };
             this.pool = BoundedAsyncPool.create(factory, BoundedPoolConfig.builder()
                     .maxTotal(SIZE).maxIdle(SIZE).minIdle(0)
-                    .testOnAcquire(false).testOnRelease(false).build());
+                    .testOnAcquire(false).testOnRelease(false).build())
+                    .toCompletableFuture().join();
         }
 
         @Override
