@@ -469,8 +469,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     void delivered(Borrower<T> borrower, PooledLease<T> lease) {
-        lease.owner().countLease(lease.opened());
-        borrower.home.countBorrower(lease.locality());
+        borrower.home.countLease(lease.locality(), lease.opened());
         listener.acquired(borrower.worker, lease.locality(), borrower.elapsedNanos());
     }
 

@@ -5,9 +5,10 @@ import java.util.Map;
 
 /**
  * Counters of one worker pool, of the overflow pool, or their total. Resource counts ({@code open}, {@code idle},
- * {@code acquired}, {@code hits}, {@code misses}, closes) belong to the pool that holds the resource; borrower counts
- * ({@code pending}, {@code timeouts} and the locality counters) to the borrower's worker, off-loop borrowers being
- * counted under the overflow pool.
+ * {@code acquired}, closes) belong to the pool that holds the resource; borrower counts ({@code pending},
+ * {@code timeouts}, {@code hits}, {@code misses} and the locality counters) to the borrower's worker, off-loop borrowers
+ * being counted under the overflow pool. A worker's {@code hits / (hits + misses)} is thus the share of its borrowers
+ * that found a resource open already.
  *
  * @param open resources open or being opened
  * @param idle resources idle in the pool

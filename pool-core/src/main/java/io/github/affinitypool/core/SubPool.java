@@ -24,17 +24,19 @@ final class SubPool<T> {
     /** Releases between their idle-bound check and the idle queue, counted so concurrent ones cannot overshoot it. */
     final AtomicInteger returning = new AtomicInteger();
     final AtomicBoolean refilling = new AtomicBoolean();
-    private final LongAdder hits = new LongAdder();
-    private final LongAdder misses = new LongAdder();
+    /**
+     * Leases delivered to this worker's borrowers, by locality (the index's high part) and by whether the resource was
+     * reused or opened for the lease (its low bit): one counter increment per lease, on the hottest path of all.
+     */
+    private final LongAdder[] leases = new LongAdder[Locality.values().length * 2];
     private final LongAdder timeouts = new LongAdder();
-    private final Map<Locality, LongAdder> byLocality = new EnumMap<>(Locality.class);
     private final Map<CloseReason, LongAdder> closed = new EnumMap<>(CloseReason.class);
 
     SubPool(int index, InstrumentedPool<Slot<T>> pool) {
         this.index = index;
         this.pool = pool;
-        for (Locality locality : Locality.values()) {
-            byLocality.put(locality, new LongAdder());
+        for (int i = 0; i < leases.length; i++) {
+            leases[i] = new LongAdder();
         }
         for (CloseReason reason : CloseReason.values()) {
             closed.put(reason, new LongAdder());
@@ -49,14 +51,13 @@ final class SubPool<T> {
         return pool.metrics().acquiredSize();
     }
 
-    /** Counts a lease of one of this pool's resources: a hit when it was open already, a miss when opened for it. */
-    void countLease(boolean opened) {
-        (opened ? misses : hits).increment();
-    }
-
-    /** Counts a lease delivered to a borrower of this worker. */
-    void countBorrower(Locality locality) {
-        byLocality.get(locality).increment();
+    /**
+     * Counts a lease delivered to a borrower of this worker (an off-loop borrower for the overflow pool).
+     *
+     * @param opened whether the resource was opened for this lease (a miss) rather than open already (a hit)
+     */
+    void countLease(Locality locality, boolean opened) {
+        leases[leaseIndex(locality, opened)].increment();
     }
 
     void countTimeout() {
@@ -75,12 +76,22 @@ final class SubPool<T> {
             closedByReason.put(entry.getKey(), count);
             stale += entry.getKey().isStale() ? count : 0;
         }
-        return new PoolStats(open.get(), idle(), acquired(), pending.get(), hits.sum(), misses.sum(), timeouts.sum(),
-                stale, closedByReason, count(Locality.LOCAL), count(Locality.STOLEN), count(Locality.OVERFLOW),
+        long hits = 0;
+        long misses = 0;
+        for (Locality locality : Locality.values()) {
+            hits += leases[leaseIndex(locality, false)].sum();
+            misses += leases[leaseIndex(locality, true)].sum();
+        }
+        return new PoolStats(open.get(), idle(), acquired(), pending.get(), hits, misses, timeouts.sum(), stale,
+                closedByReason, count(Locality.LOCAL), count(Locality.STOLEN), count(Locality.OVERFLOW),
                 count(Locality.OFF_LOOP));
     }
 
     private long count(Locality locality) {
-        return byLocality.get(locality).sum();
+        return leases[leaseIndex(locality, false)].sum() + leases[leaseIndex(locality, true)].sum();
+    }
+
+    private static int leaseIndex(Locality locality, boolean opened) {
+        return locality.ordinal() * 2 + (opened ? 1 : 0);
     }
 }

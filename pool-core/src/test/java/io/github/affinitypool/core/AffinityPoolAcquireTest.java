@@ -350,9 +350,15 @@ class AffinityPoolAcquireTest {
         assertThat(stats.workers()).hasSize(3);
         assertThat(stats.workers().get(0).local()).isEqualTo(1);
         assertThat(stats.workers().get(0).misses()).isEqualTo(1);
-        assertThat(stats.workers().get(0).hits()).isEqualTo(2);
+        assertThat(stats.workers().get(0).hits()).isZero();
+        assertThat(stats.workers().get(0).open()).isEqualTo(1);
         assertThat(stats.workers().get(1).stolen()).isEqualTo(1);
+        assertThat(stats.workers().get(1).hits()).isEqualTo(1);
+        assertThat(stats.workers().get(1).open()).isZero();
         assertThat(stats.overflow().offLoop()).isEqualTo(1);
+        assertThat(stats.overflow().hits()).isEqualTo(1);
+        assertThat(stats.total().hits()).isEqualTo(2);
+        assertThat(stats.total().misses()).isEqualTo(1);
         assertThat(stats.total().open()).isEqualTo(1);
         assertThat(stats.total().idle()).isEqualTo(1);
         assertThat(stats.total().closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 0L).hasSize(8);
