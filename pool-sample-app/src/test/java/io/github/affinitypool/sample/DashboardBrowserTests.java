@@ -1,0 +1,79 @@
+package io.github.affinitypool.sample;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.RedisServerInstance;
+import io.github.affinitypool.testing.RedisTest;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Loads the dashboard in headless Chromium and checks that the script drew one group of bars per worker from the
+ * two JSON endpoints. Skipped, with a message, where Chromium is not installed ({@code apt-get install chromium};
+ * {@code .ci/run} installs it).
+ */
+@RedisTest
+@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
+class DashboardBrowserTests {
+
+    private static final List<String> CHROMIUM_CANDIDATES = List.of("/usr/bin/chromium", "/usr/bin/chromium-browser",
+            "/usr/bin/google-chrome");
+
+    @RedisServerInstance
+    static RedisServer redis;
+
+    @DynamicPropertySource
+    static void redisUrl(DynamicPropertyRegistry registry) {
+        registry.add("affinity-pool.redis.url", () -> redis.uri());
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Test
+    void dashboardDrawsPerWorkerBars(@TempDir Path profile) throws Exception {
+        Path chromium = CHROMIUM_CANDIDATES.stream().map(Path::of).filter(Files::isExecutable).findFirst()
+                .orElse(null);
+        Assumptions.assumeTrue(chromium != null,
+                "Chromium not installed (apt-get install chromium): skipping the headless dashboard check");
+        String dom = dumpDom(chromium, profile, "http://localhost:" + port + "/");
+        assertThat(dom).contains("data-worker=\"0\"").contains("data-worker=\"overflow\"");
+        for (String kind : new String[] { "open", "idle", "acquired", "pending" }) {
+            assertThat(dom).contains("data-kind=\"" + kind + "\"");
+        }
+        assertThat(dom).contains("workers, max-open");
+    }
+
+    private static String dumpDom(Path chromium, Path profile, String url) throws IOException, InterruptedException {
+        Path out = profile.resolve("dom.html");
+        // The virtual-time budget lets the page's fetches and first render finish before the DOM is dumped.
+        Process process = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--user-data-dir=" + profile.resolve("user-data"),
+                "--virtual-time-budget=5000", "--dump-dom", url)
+                .redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        if (!process.waitFor(Duration.ofSeconds(60).toSeconds(), TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("Chromium did not finish within 60 s");
+        }
+        return Files.readString(out, StandardCharsets.UTF_8);
+    }
+}
