@@ -10,6 +10,8 @@ import java.time.Duration;
  */
 public final class AcquireTimeoutException extends PoolExhaustedException {
 
+    private static final long serialVersionUID = 1L;
+
     private final Duration timeout;
 
     AcquireTimeoutException(AffinityPoolConfig config, String poolName, int worker, PoolState state) {

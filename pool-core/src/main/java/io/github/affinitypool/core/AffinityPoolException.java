@@ -3,6 +3,8 @@ package io.github.affinitypool.core;
 /** Base of the exceptions an {@link AffinityPool} fails an acquire with. */
 public abstract class AffinityPoolException extends RuntimeException {
 
+    private static final long serialVersionUID = 1L;
+
     private final String poolName;
     private final int worker;
 

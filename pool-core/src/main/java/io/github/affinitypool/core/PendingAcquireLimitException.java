@@ -6,6 +6,8 @@ package io.github.affinitypool.core;
  */
 public final class PendingAcquireLimitException extends PoolExhaustedException {
 
+    private static final long serialVersionUID = 1L;
+
     private final int maxPendingAcquires;
 
     PendingAcquireLimitException(AffinityPoolConfig config, String poolName, int worker, PoolState state) {

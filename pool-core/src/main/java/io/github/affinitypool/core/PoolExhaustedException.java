@@ -9,6 +9,8 @@ package io.github.affinitypool.core;
  */
 public abstract class PoolExhaustedException extends AffinityPoolException {
 
+    private static final long serialVersionUID = 1L;
+
     private final int open;
     private final int maxOpen;
     private final int idle;
