@@ -71,6 +71,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final PooledResourceFactory<T> factory;
     private final AffinityPoolConfig config;
     private final AffinityPoolListener listener;
+    private final LeakDetector leakDetector;
     private final Clock clock;
     private final long maxIdleMillis;
     private final long validateAfterIdleMillis;
@@ -99,6 +100,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         this.factory = factory;
         this.config = config;
         this.listener = listener == AffinityPoolListener.NONE ? listener : new SafeListener(listener);
+        this.leakDetector = new LeakDetector(name, config, loops, this.listener);
         this.clock = config.clock();
         this.maxIdleMillis = config.maxIdleTime().toMillis();
         this.validateAfterIdleMillis = config.validateAfterIdle().toMillis();
@@ -470,6 +472,9 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     void delivered(Borrower<T> borrower, PooledLease<T> lease) {
         borrower.home.countLease(lease.locality(), lease.opened());
+        if (borrower.acquiredAt != null) {
+            lease.watchForLeak(leakDetector.watch(lease.worker(), borrower.acquiredAt));
+        }
         listener.acquired(borrower.worker, lease.locality(), borrower.elapsedNanos());
     }
 
@@ -797,7 +802,9 @@ public final class AffinityPool<T> implements AutoCloseable {
             int stealStart = worker < 0 ? ThreadLocalRandom.current().nextInt(workerPools.size()) : worker;
             // Only a listener wants the acquire time: spare the common case two clock reads.
             long startNanos = listener == AffinityPoolListener.NONE ? 0 : System.nanoTime();
-            actual.onSubscribe(new Borrower<>(AffinityPool.this, actual, worker, home, stealStart, startNanos));
+            Borrower<T> borrower = new Borrower<>(AffinityPool.this, actual, worker, home, stealStart, startNanos);
+            borrower.acquiredAt = leakDetector.acquiredAt();
+            actual.onSubscribe(borrower);
         }
     }
 
@@ -860,6 +867,11 @@ public final class AffinityPool<T> implements AutoCloseable {
         @Override
         public void closed(int poolIndex, CloseReason reason) {
             notify(() -> delegate.closed(poolIndex, reason));
+        }
+
+        @Override
+        public void leakSuspected(int worker) {
+            notify(() -> delegate.leakSuspected(worker));
         }
 
         private void notify(Runnable event) {

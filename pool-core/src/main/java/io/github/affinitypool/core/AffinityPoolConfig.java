@@ -25,6 +25,7 @@ public final class AffinityPoolConfig {
     private final IdleOrder idleOrder;
     private final int maxConcurrentConnects;
     private final Duration closeTimeout;
+    private final Duration leakDetectionThreshold;
     private final String poolLabel;
     private final String resourceNoun;
     private final String propertyPrefix;
@@ -43,6 +44,7 @@ public final class AffinityPoolConfig {
         this.idleOrder = builder.idleOrder;
         this.maxConcurrentConnects = builder.maxConcurrentConnects;
         this.closeTimeout = builder.closeTimeout;
+        this.leakDetectionThreshold = builder.leakDetectionThreshold;
         this.poolLabel = builder.poolLabel;
         this.resourceNoun = builder.resourceNoun;
         this.propertyPrefix = builder.propertyPrefix;
@@ -135,6 +137,11 @@ public final class AffinityPoolConfig {
         return closeTimeout;
     }
 
+    /** @return how long a lease may be held before it is reported as a possible leak; zero when detection is off */
+    public Duration leakDetectionThreshold() {
+        return leakDetectionThreshold;
+    }
+
     /** @return how messages name the pool, for example {@code Redis pool} */
     public String poolLabel() {
         return poolLabel;
@@ -162,7 +169,7 @@ public final class AffinityPoolConfig {
                 + ", acquireTimeout=" + acquireTimeout + ", maxPendingAcquires=" + maxPendingAcquires
                 + ", validateAfterIdle=" + validateAfterIdle + ", evictionInterval=" + evictionInterval
                 + ", idleOrder=" + idleOrder + ", maxConcurrentConnects=" + maxConcurrentConnects
-                + ", closeTimeout=" + closeTimeout + "}";
+                + ", closeTimeout=" + closeTimeout + ", leakDetectionThreshold=" + leakDetectionThreshold + "}";
     }
 
     /** Builder of {@link AffinityPoolConfig}; {@link #build()} validates every setting. */
@@ -180,6 +187,7 @@ public final class AffinityPoolConfig {
         private IdleOrder idleOrder = IdleOrder.LIFO;
         private int maxConcurrentConnects;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private Duration leakDetectionThreshold = Duration.ZERO;
         private String poolLabel = "Redis pool";
         private String resourceNoun = "connection";
         private String propertyPrefix = "affinity-pool.redis.pool";
@@ -201,6 +209,7 @@ public final class AffinityPoolConfig {
             this.idleOrder = config.idleOrder;
             this.maxConcurrentConnects = config.maxConcurrentConnects;
             this.closeTimeout = config.closeTimeout;
+            this.leakDetectionThreshold = config.leakDetectionThreshold;
             this.poolLabel = config.poolLabel;
             this.resourceNoun = config.resourceNoun;
             this.propertyPrefix = config.propertyPrefix;
@@ -312,6 +321,16 @@ public final class AffinityPoolConfig {
             return this;
         }
 
+        /**
+         * How long a lease may be held before the pool logs a warning with the stack of the code that acquired it
+         * (and one line when it finally comes back). Capturing that stack costs a stack walk per acquire, so this is
+         * meant for finding leaks, not for production traffic. Default {@link Duration#ZERO}: off.
+         */
+        public Builder leakDetectionThreshold(Duration leakDetectionThreshold) {
+            this.leakDetectionThreshold = leakDetectionThreshold;
+            return this;
+        }
+
         /** How error messages name the pool, before its quoted name. Default {@code "Redis pool"}. */
         public Builder poolLabel(String poolLabel) {
             this.poolLabel = poolLabel;
@@ -359,6 +378,7 @@ public final class AffinityPoolConfig {
             notNegative("validateAfterIdle", validateAfterIdle);
             positive("evictionInterval", evictionInterval);
             notNegative("closeTimeout", closeTimeout);
+            notNegative("leakDetectionThreshold", leakDetectionThreshold);
             Objects.requireNonNull(idleOrder, "idleOrder must not be null");
             Objects.requireNonNull(clock, "clock must not be null");
             notBlank("poolLabel", poolLabel);

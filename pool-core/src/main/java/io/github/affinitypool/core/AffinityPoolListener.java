@@ -48,4 +48,12 @@ public interface AffinityPoolListener {
      */
     default void closed(int poolIndex, CloseReason reason) {
     }
+
+    /**
+     * A lease has been held longer than {@link AffinityPoolConfig#leakDetectionThreshold()}.
+     *
+     * @param worker the worker whose loop the leased resource lives on
+     */
+    default void leakSuspected(int worker) {
+    }
 }

@@ -23,6 +23,7 @@ final class PooledLease<T> implements Lease<T> {
     private final Locality locality;
     private final boolean opened;
     private volatile int done;
+    private volatile LeakDetector.Watch leakWatch;
 
     /**
      * @param owner the pool holding the resource
@@ -80,7 +81,23 @@ final class PooledLease<T> implements Lease<T> {
      * borrower never received wins.
      */
     boolean claim() {
-        return DONE.compareAndSet(this, 0, 1);
+        if (!DONE.compareAndSet(this, 0, 1)) {
+            return false;
+        }
+        LeakDetector.Watch watch = leakWatch;
+        if (watch != null) {
+            watch.returned();
+        }
+        return true;
+    }
+
+    /** Starts leak detection for this lease; called once, when it is delivered. */
+    void watchForLeak(LeakDetector.Watch watch) {
+        this.leakWatch = watch;
+        if (done != 0) {
+            // Released before the watch was attached.
+            watch.returned();
+        }
     }
 
     @Override

@@ -89,6 +89,7 @@ public final class AffinityPoolAutoConfiguration {
         map.from(pool::getEvictionInterval).to(builder::evictionInterval);
         map.from(pool::getIdleOrder).as(order -> IdleOrder.valueOf(order.name())).to(builder::idleOrder);
         map.from(pool::getMaxConcurrentConnects).to(builder::maxConcurrentConnects);
+        map.from(pool::getLeakDetectionThreshold).to(builder::leakDetectionThreshold);
         return builder.build();
     }
 

@@ -62,6 +62,7 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(config.evictionInterval()).isEqualTo(Duration.ofSeconds(30));
                     assertThat(config.idleOrder()).isEqualTo(IdleOrder.LIFO);
                     assertThat(config.maxConcurrentConnects()).isEqualTo(processors);
+                    assertThat(config.leakDetectionThreshold()).isEqualTo(Duration.ZERO);
                     @SuppressWarnings("unchecked")
                     RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
                     assertThat(commands.set("auto:k", "v").then(commands.get("auto:k")).block(Duration.ofSeconds(5)))
@@ -78,7 +79,8 @@ class AffinityPoolAutoConfigurationTests {
                 "affinity-pool.redis.pool.max-idle-time=1m", "affinity-pool.redis.pool.acquire-timeout=750ms",
                 "affinity-pool.redis.pool.max-pending-acquires=5", "affinity-pool.redis.pool.validate-after-idle=0s",
                 "affinity-pool.redis.pool.eviction-interval=10s", "affinity-pool.redis.pool.idle-order=fifo",
-                "affinity-pool.redis.pool.max-concurrent-connects=2").run(context -> {
+                "affinity-pool.redis.pool.max-concurrent-connects=2",
+                "affinity-pool.redis.pool.leak-detection-threshold=20s").run(context -> {
                     RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
                     assertThat(pool.name()).isEqualTo("orders");
                     assertThat(pool.loops().size()).isEqualTo(3);
@@ -96,6 +98,7 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(config.evictionInterval()).isEqualTo(Duration.ofSeconds(10));
                     assertThat(config.idleOrder()).isEqualTo(IdleOrder.FIFO);
                     assertThat(config.maxConcurrentConnects()).isEqualTo(2);
+                    assertThat(config.leakDetectionThreshold()).isEqualTo(Duration.ofSeconds(20));
                 });
     }
 

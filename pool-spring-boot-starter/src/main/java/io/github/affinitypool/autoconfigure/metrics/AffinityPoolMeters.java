@@ -81,6 +81,12 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
                 .increment();
     }
 
+    @Override
+    public void leakSuspected(int worker) {
+        Counter.builder(PREFIX + ".leaks.suspected").description("Leases held longer than the leak-detection threshold")
+                .tags(poolTags.and("worker", workerTag(worker))).register(registry).increment();
+    }
+
     static String workerTag(int poolIndex) {
         return (poolIndex == AffinityPoolStats.OVERFLOW) ? "overflow" : Integer.toString(poolIndex);
     }
