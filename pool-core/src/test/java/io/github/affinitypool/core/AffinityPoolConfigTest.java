@@ -56,7 +56,7 @@ class AffinityPoolConfigTest {
         AffinityPoolConfig config = AffinityPoolConfig.builder().maxOpen(9).maxIdlePerWorker(3).minIdlePerWorker(1)
                 .maxLifetime(Duration.ofMinutes(1)).maxIdleTime(Duration.ofSeconds(50)).acquireTimeout(Duration.ofSeconds(1))
                 .maxPendingAcquires(7).validateAfterIdle(Duration.ZERO).evictionInterval(Duration.ofSeconds(5))
-                .idleOrder(IdleOrder.FIFO).maxConcurrentConnects(2).closeTimeout(Duration.ZERO).poolLabel("Pool")
+                .idleOrder(IdleOrder.FIFO).maxConcurrentConnects(2).closeTimeout(Duration.ZERO).leakDetectionThreshold(Duration.ofSeconds(3)).poolLabel("Pool")
                 .resourceNoun("session").propertyPrefix("app.pool").clock(clock).build();
 
         assertThat(config.toBuilder().build()).hasToString(config.toString());
@@ -64,7 +64,7 @@ class AffinityPoolConfigTest {
         assertThat(config.toString()).isEqualTo("AffinityPoolConfig{maxOpen=9, maxIdlePerWorker=3, minIdlePerWorker=1, "
                 + "maxLifetime=PT1M, maxIdleTime=PT50S, acquireTimeout=PT1S, maxPendingAcquires=7, "
                 + "validateAfterIdle=PT0S, evictionInterval=PT5S, idleOrder=FIFO, maxConcurrentConnects=2, "
-                + "closeTimeout=PT0S}");
+                + "closeTimeout=PT0S, leakDetectionThreshold=PT3S}");
     }
 
     @Test

@@ -8,18 +8,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisServerInstance;
-import io.github.affinitypool.testing.RedisTest;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,23 +20,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * two JSON endpoints. Skipped, with a message, where Chromium is not installed ({@code apt-get install chromium};
  * {@code .ci/run} installs it).
  */
-@RedisTest
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
-class DashboardBrowserTests {
+class DashboardBrowserTests extends RedisBackedSampleTest {
 
     private static final List<String> CHROMIUM_CANDIDATES = List.of("/usr/bin/chromium", "/usr/bin/chromium-browser",
             "/usr/bin/google-chrome");
-
-    @RedisServerInstance
-    static RedisServer redis;
-
-    @DynamicPropertySource
-    static void redisUrl(DynamicPropertyRegistry registry) {
-        registry.add("affinity-pool.redis.url", () -> redis.uri());
-    }
-
-    @LocalServerPort
-    int port;
 
     @Test
     void dashboardDrawsPerWorkerBars(@TempDir Path profile) throws Exception {
@@ -52,7 +31,7 @@ class DashboardBrowserTests {
                 .orElse(null);
         Assumptions.assumeTrue(chromium != null,
                 "Chromium not installed (apt-get install chromium): skipping the headless dashboard check");
-        String dom = dumpDom(chromium, profile, "http://localhost:" + port + "/");
+        String dom = dumpDom(chromium, profile, baseUrl() + "/");
         assertThat(dom).contains("data-worker=\"0\"").contains("data-worker=\"overflow\"");
         for (String kind : new String[] { "open", "idle", "acquired", "pending" }) {
             assertThat(dom).contains("data-kind=\"" + kind + "\"");

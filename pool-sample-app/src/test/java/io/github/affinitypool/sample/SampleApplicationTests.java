@@ -2,44 +2,23 @@ package io.github.affinitypool.sample;
 
 import java.time.Duration;
 
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisServerInstance;
-import io.github.affinitypool.testing.RedisTest;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-@RedisTest
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
-class SampleApplicationTests {
-
-    @RedisServerInstance
-    static RedisServer redis;
-
-    @DynamicPropertySource
-    static void redisUrl(DynamicPropertyRegistry registry) {
-        registry.add("affinity-pool.redis.url", () -> redis.uri());
-    }
-
-    @LocalServerPort
-    int port;
+class SampleApplicationTests extends RedisBackedSampleTest {
 
     @Autowired
     AffinityRecorder affinity;
 
     private WebClient client() {
-        return WebClient.create("http://localhost:" + port);
+        return WebClient.create(baseUrl());
     }
 
     @Test
