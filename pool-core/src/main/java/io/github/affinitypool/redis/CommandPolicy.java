@@ -3,9 +3,11 @@ package io.github.affinitypool.redis;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import io.github.affinitypool.redis.RefusedCommandException.Reason;
 import io.lettuce.core.XReadArgs;
@@ -13,6 +15,7 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.ProtocolKeyword;
+import io.lettuce.core.protocol.RedisCommand;
 
 /**
  * The one place that classifies Redis commands for the pool.
@@ -22,8 +25,11 @@ import io.lettuce.core.protocol.ProtocolKeyword;
  *     <li>{@linkplain #leaseEffect what a command does to an exclusive connection}, so that a release knows what to
  *     reset without a round trip when nothing needs resetting.</li>
  * </ul>
- * Blocking commands are refused on the shared path for now; whether they should instead run transparently on an
- * exclusive lease is decided here and nowhere else.
+ * <p>
+ * Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN/MAX, BLMPOP, BZMPOP, XREAD/XREADGROUP with BLOCK) are
+ * not refused there: {@linkplain #leasedCommandOf they run transparently on an exclusive lease}, and their
+ * {@linkplain #blockMillis block time} extends the command timeout. WAIT and WAITAOF stay refused: they count the
+ * acknowledgements of the writes of the connection they run on, which on the shared path is not the caller's.
  */
 final class CommandPolicy {
 
@@ -43,6 +49,16 @@ final class CommandPolicy {
 
     private static final String ALTERNATIVE = "RedisAffinityPool.withConnection(...) or acquire()";
 
+    /** Blocking commands that the shared path runs on an exclusive lease; their timeout is the last argument. */
+    private static final Set<String> BLOCKING_TIMEOUT_LAST = Set.of("BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH",
+            "BZPOPMIN", "BZPOPMAX");
+
+    /** Blocking commands that the shared path runs on an exclusive lease; their timeout is the first argument. */
+    private static final Set<String> BLOCKING_TIMEOUT_FIRST = Set.of("BLMPOP", "BZMPOP");
+
+    /** Reactive-API method name to the blocking command it sends, for the methods run on an exclusive lease. */
+    private static final Map<String, String> LEASED_METHODS = new HashMap<>();
+
     /** Command name to the reason it is refused on the shared path. */
     private static final Map<String, Reason> SHARED_REFUSED = new HashMap<>();
 
@@ -53,6 +69,9 @@ final class CommandPolicy {
     private static final Map<String, LeaseEffect> LEASE_EFFECTS = new HashMap<>();
 
     private static final Map<CommandType, LeaseEffect> LEASE_EFFECTS_BY_TYPE = new EnumMap<>(CommandType.class);
+
+    /** Command types that may block in Redis (the blocking pops, XREAD/XREADGROUP, WAIT, WAITAOF when Lettuce has it). */
+    private static final Set<CommandType> BLOCKING_TYPES = EnumSet.noneOf(CommandType.class);
 
     /** Reactive-API method name to the command it sends, for the methods refused whatever their arguments. */
     private static final Map<String, String> REFUSED_METHODS = new HashMap<>();
@@ -68,8 +87,7 @@ final class CommandPolicy {
                 "SUNSUBSCRIBE", "MONITOR" }) {
             SHARED_REFUSED.put(name, Reason.PUSH_MODE);
         }
-        for (String name : new String[] { "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP",
-                "BZMPOP", "WAIT", "WAITAOF" }) {
+        for (String name : new String[] { "WAIT", "WAITAOF" }) {
             SHARED_REFUSED.put(name, Reason.BLOCKING);
         }
         for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO" }) {
@@ -90,18 +108,27 @@ final class CommandPolicy {
             if (effect != null) {
                 LEASE_EFFECTS_BY_TYPE.put(type, effect);
             }
+            String name = type.name();
+            if (BLOCKING_TIMEOUT_LAST.contains(name) || BLOCKING_TIMEOUT_FIRST.contains(name) || "XREAD".equals(name)
+                    || "XREADGROUP".equals(name) || "WAIT".equals(name) || "WAITAOF".equals(name)) {
+                BLOCKING_TYPES.add(type);
+            }
         }
 
         String[][] methods = { { "multi", "MULTI" }, { "exec", "EXEC" }, { "discard", "DISCARD" }, { "watch", "WATCH" },
                 { "unwatch", "UNWATCH" }, { "select", "SELECT" }, { "swapdb", "SWAPDB" }, { "auth", "AUTH" },
                 { "quit", "QUIT" }, { "readOnly", "READONLY" }, { "readWrite", "READWRITE" },
                 { "clientTracking", "CLIENT TRACKING" }, { "clientCaching", "CLIENT CACHING" },
-                { "clientSetname", "CLIENT SETNAME" }, { "clientSetinfo", "CLIENT SETINFO" }, { "blpop", "BLPOP" },
-                { "brpop", "BRPOP" }, { "blmove", "BLMOVE" }, { "brpoplpush", "BRPOPLPUSH" }, { "bzpopmin", "BZPOPMIN" },
-                { "bzpopmax", "BZPOPMAX" }, { "blmpop", "BLMPOP" }, { "bzmpop", "BZMPOP" },
+                { "clientSetname", "CLIENT SETNAME" }, { "clientSetinfo", "CLIENT SETINFO" },
                 { "waitForReplication", "WAIT" } };
         for (String[] method : methods) {
             REFUSED_METHODS.put(method[0], method[1]);
+        }
+        String[][] leased = { { "blpop", "BLPOP" }, { "brpop", "BRPOP" }, { "blmove", "BLMOVE" },
+                { "brpoplpush", "BRPOPLPUSH" }, { "bzpopmin", "BZPOPMIN" }, { "bzpopmax", "BZPOPMAX" },
+                { "blmpop", "BLMPOP" }, { "bzmpop", "BZMPOP" } };
+        for (String[] method : leased) {
+            LEASED_METHODS.put(method[0], method[1]);
         }
     }
 
@@ -125,7 +152,8 @@ final class CommandPolicy {
      *
      * @param type the command keyword
      * @param args its arguments, may be {@code null}
-     * @return the refusal, or {@code null} when the command may run on a shared connection
+     * @return the refusal, or {@code null} when the command may run on the shared path (on a shared connection, or on
+     *         an exclusive lease when {@link #runsOnLease(ProtocolKeyword, CommandArgs)})
      */
     static RefusedCommandException sharedRefusal(ProtocolKeyword type, CommandArgs<?, ?> args) {
         String name = name(type);
@@ -133,11 +161,30 @@ final class CommandPolicy {
             String sub = firstArgument(args);
             return sub == null ? null : sharedRefusal("CLIENT " + sub);
         }
-        if (("XREAD".equals(name) || "XREADGROUP".equals(name)) && args != null
-                && (" " + args.toCommandString().toUpperCase(Locale.ROOT) + " ").contains(" BLOCK ")) {
-            return refusal(name + " BLOCK", Reason.BLOCKING);
-        }
         return sharedRefusal(name);
+    }
+
+    /**
+     * @param type the keyword of a command sent through {@code dispatch(type, output, args)} on the shared path
+     * @param args its arguments, may be {@code null}
+     * @return whether it blocks, and therefore runs on an exclusive lease instead of a shared connection
+     */
+    static boolean runsOnLease(ProtocolKeyword type, CommandArgs<?, ?> args) {
+        String name = name(type);
+        if (BLOCKING_TIMEOUT_LAST.contains(name) || BLOCKING_TIMEOUT_FIRST.contains(name)) {
+            return true;
+        }
+        return ("XREAD".equals(name) || "XREADGROUP".equals(name)) && args != null && blockArgument(args) >= 0;
+    }
+
+    /**
+     * The blocking command a reactive-API method sends, which the shared path runs on an exclusive lease.
+     *
+     * @param method a method of {@code RedisReactiveCommands}
+     * @return the command name, or {@code null} when the method is not one of the blocking pops
+     */
+    static String leasedCommandOf(Method method) {
+        return LEASED_METHODS.get(method.getName());
     }
 
     /**
@@ -167,21 +214,80 @@ final class CommandPolicy {
     }
 
     /**
-     * @param method {@code xread} or {@code xreadgroup}
-     * @param args the call's arguments
-     * @return the refusal when the {@link XReadArgs} ask for {@code BLOCK}, else {@code null}
+     * @param args the arguments of a call of {@code xread} or {@code xreadgroup}
+     * @return whether its {@link XReadArgs} ask for {@code BLOCK}, so that it runs on an exclusive lease
      */
-    static RefusedCommandException blockRefusal(Method method, Object[] args) {
+    static boolean blocks(Object[] args) {
         for (Object arg : args) {
             if (arg instanceof XReadArgs) {
                 CommandArgs<String, String> built = new CommandArgs<>(StringCodec.UTF8);
                 ((XReadArgs) arg).build(built);
-                if ((" " + built.toCommandString().toUpperCase(Locale.ROOT) + " ").contains(" BLOCK ")) {
-                    return refusal(method.getName().toUpperCase(Locale.ROOT) + " BLOCK", Reason.BLOCKING);
+                if (blockArgument(built) >= 0) {
+                    return true;
                 }
             }
         }
-        return null;
+        return false;
+    }
+
+    /**
+     * How long a command may block in Redis before it answers, so that its timeout can be extended by that much.
+     * Cheap for every other command: one look-up of its type.
+     *
+     * @param command a command about to be written
+     * @return {@code -1} when it does not block, {@code 0} when it may block forever, else the block time in
+     *         milliseconds
+     */
+    static long blockMillis(RedisCommand<?, ?, ?> command) {
+        ProtocolKeyword type = command.getType();
+        String name;
+        if (type instanceof CommandType) {
+            if (!BLOCKING_TYPES.contains(type)) {
+                return -1;
+            }
+            name = ((CommandType) type).name();
+        }
+        else {
+            name = name(type);
+        }
+        CommandArgs<?, ?> args = command.getArgs();
+        if (args == null) {
+            return -1;
+        }
+        try {
+            if (BLOCKING_TIMEOUT_LAST.contains(name)) {
+                return secondsToMillis(lastArgument(args));
+            }
+            if (BLOCKING_TIMEOUT_FIRST.contains(name)) {
+                return secondsToMillis(firstArgument(args));
+            }
+            if ("XREAD".equals(name) || "XREADGROUP".equals(name)) {
+                return blockArgument(args);
+            }
+            if ("WAIT".equals(name) || "WAITAOF".equals(name)) {
+                return Math.max(0, Long.parseLong(lastArgument(args)));
+            }
+        }
+        catch (RuntimeException unparsable) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static long secondsToMillis(String seconds) {
+        double value = Double.parseDouble(seconds);
+        return value <= 0 ? 0 : Math.max(1, (long) Math.ceil(value * 1000));
+    }
+
+    /** @return the milliseconds after {@code BLOCK} in XREAD/XREADGROUP arguments, or {@code -1} without BLOCK */
+    private static long blockArgument(CommandArgs<?, ?> args) {
+        String[] tokens = args.toCommandString().split(" ");
+        for (int i = 0; i < tokens.length - 1; i++) {
+            if ("BLOCK".equalsIgnoreCase(tokens[i])) {
+                return Math.max(0, Long.parseLong(tokens[i + 1]));
+            }
+        }
+        return -1;
     }
 
     /**
@@ -241,7 +347,8 @@ final class CommandPolicy {
                 what = " would switch a connection shared by other callers to push mode";
                 break;
             case BLOCKING:
-                what = " blocks the connection it runs on, and with it every caller sharing it";
+                what = " counts the replicas that acknowledged the writes of the connection it runs on, and commands()"
+                        + " sends your writes over shared connections";
                 break;
             default:
                 what = " would change the state of a connection shared by other callers"
@@ -257,6 +364,11 @@ final class CommandPolicy {
             return ((CommandType) type).name();
         }
         return new String(type.getBytes(), StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
+    }
+
+    private static String lastArgument(CommandArgs<?, ?> args) {
+        String rendered = args.toCommandString().trim();
+        return rendered.substring(rendered.lastIndexOf(' ') + 1);
     }
 
     private static String firstArgument(CommandArgs<?, ?> args) {

@@ -1,16 +1,22 @@
 package io.github.affinitypool.redis;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.RedisCodec;
@@ -39,8 +45,13 @@ import io.github.affinitypool.core.WorkerLoops;
  *     BLPOP, ...) with a {@link RefusedCommandException} naming the API to use.</li>
  *     <li>{@link #acquire()} / {@link #withConnection(Function)}: an exclusive connection from the worker's
  *     {@link AffinityPool}, for transactions, blocking commands and explicit pipelines; cleaned (DISCARD, UNWATCH,
- *     SELECT back, auto-flush on) or closed on release.</li>
+ *     SELECT back, auto-flush on) or closed on release. {@link #transaction(Function)} and
+ *     {@link #pipelined(Function)} run MULTI/EXEC and pipelines on such a lease for you; blocking commands called on
+ *     {@link #commands()} (BLPOP, XREAD BLOCK, ...) take one transparently.</li>
  * </ol>
+ * Pub/Sub runs on separate connections, at most one per worker ({@link Builder#pubSubMaxOpen(int)}):
+ * {@link #subscribe(Object[])} and {@link #psubscribe(Object[])} multiplex every subscription of a worker over its
+ * connection and deliver messages on the subscriber's loop.
  * Every connection is opened with {@code connectAsync} on its worker's own lightweight Lettuce {@code RedisClient}, with
  * the handshake from the Redis URI (AUTH/HELLO with password or ACL user, SELECT, CLIENT SETNAME), auto-reconnect off
  * (the pool replaces broken connections) and a command timeout.
@@ -64,6 +75,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
     private final AffinityPool<StatefulRedisConnection<K, V>> pool;
 
+    private final PubSubHub<K, V> pubSub;
+
     private final Duration commandTimeout;
 
     private final Duration closeTimeout;
@@ -71,15 +84,16 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     private final AtomicReference<Mono<Void>> closing = new AtomicReference<>();
 
     private RedisAffinityPool(String name, WorkerLoops loops, boolean ownsLoops, WorkerClients clients,
-            SharedConnections<K, V> shared, AffinityPool<StatefulRedisConnection<K, V>> pool, Duration commandTimeout,
-            Duration closeTimeout) {
+            SharedConnections<K, V> shared, AffinityPool<StatefulRedisConnection<K, V>> pool, PubSubHub<K, V> pubSub,
+            Duration commandTimeout, Duration closeTimeout) {
         this.name = name;
         this.loops = loops;
         this.ownsLoops = ownsLoops;
         this.clients = clients;
         this.shared = shared;
-        this.commands = SharedCommands.create(shared, "RedisAffinityPool('" + name + "').commands()");
+        this.commands = SharedCommands.create(shared, this::withConnection, "RedisAffinityPool('" + name + "').commands()");
         this.pool = pool;
+        this.pubSub = pubSub;
         this.commandTimeout = commandTimeout;
         this.closeTimeout = closeTimeout;
     }
@@ -109,12 +123,19 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * <p>
      * Each call is routed when it is subscribed: on worker N's loop to a connection pinned to N (round robin among
      * {@link Builder#sharedConnectionsPerWorker(int)}), off-loop to the next worker in round robin. The reply is
-     * emitted on that connection's loop. Refused, as an error of the returned publisher
-     * ({@link RefusedCommandException}): MULTI/EXEC/DISCARD/WATCH/UNWATCH, SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT,
-     * READONLY/READWRITE, CLIENT TRACKING/REPLY/CACHING/SETNAME/SETINFO, the SUBSCRIBE family, MONITOR, the blocking
-     * BLPOP/BRPOP/BLMOVE/BRPOPLPUSH/BZPOPMIN/BZPOPMAX/BLMPOP/BZMPOP, XREAD/XREADGROUP with BLOCK, WAIT/WAITAOF; and,
-     * thrown, {@code setTimeout} and {@code getStatefulConnection} (there is no single connection to flush
-     * or time out: flushes are coalesced per loop tick, the timeout is {@link Builder#commandTimeout(Duration)}).
+     * emitted on that connection's loop.
+     * <p>
+     * Blocking commands — BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP, XREAD/XREADGROUP with
+     * BLOCK — run transparently on an exclusive lease of the caller's worker (as with {@link #withConnection}), released
+     * when the reply arrives; cancelling one closes that connection (a late reply must not reach the next borrower).
+     * Their command timeout is the pool's plus the time they may block (none when they may block forever).
+     * <p>
+     * Refused, as an error of the returned publisher ({@link RefusedCommandException}): MULTI/EXEC/DISCARD/WATCH/UNWATCH
+     * (use {@link #transaction(Function)}), SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT, READONLY/READWRITE, CLIENT
+     * TRACKING/REPLY/CACHING/SETNAME/SETINFO, the SUBSCRIBE family and MONITOR (use {@link #subscribe(Object[])}),
+     * WAIT/WAITAOF (they count the acknowledgements of the connection's own writes); and, thrown, {@code setTimeout}
+     * and {@code getStatefulConnection} (there is no single connection to flush or time out: flushes are coalesced
+     * per loop tick, the timeout is {@link Builder#commandTimeout(Duration)}).
      *
      * @return the shared commands; one instance, safe to keep and use from any thread
      */
@@ -146,9 +167,151 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 (lease, error) -> lease.release(), RedisLease::release);
     }
 
+    /**
+     * A transaction: MULTI, the commands {@code commands} issues, EXEC, on one exclusive connection.
+     * <p>
+     * In a transaction Redis answers each command with QUEUED and the results all arrive with EXEC's reply, so
+     * {@code commands} must issue every command <em>without waiting for another one's result</em>: return them
+     * together, for example {@code Flux.merge(c.incr(k), c.expire(k, 60))} or {@code Mono.when(...)}. The pool
+     * subscribes to the returned publisher (which dispatches the commands), sends EXEC, and completes once EXEC has
+     * answered and the publisher has completed. A command issued after EXEC (in reaction to a result) fails with an
+     * {@link IllegalStateException} and is never sent; so do MULTI, EXEC and DISCARD (the pool sends them).
+     * <pre>{@code
+     * redis.transaction(c -> Flux.merge(c.incr("visits"), c.expire("visits", 60)))
+     *      .map(result -> (Long) result.get(0));   // INCR's reply
+     * }</pre>
+     * An error reply to a queued command (WRONGTYPE, ...) is an element of the result, as in Redis. If the publisher
+     * fails before EXEC is sent, or the returned Mono is cancelled, the transaction is discarded (DISCARD on release);
+     * when the connection's state is unknown (EXEC in flight) it is closed instead of returned to the pool.
+     *
+     * @param commands issues the transaction's commands on the leased connection
+     * @return EXEC's result
+     */
+    public Mono<TransactionResult> transaction(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<?>> commands) {
+        Objects.requireNonNull(commands, "commands must not be null");
+        return transaction(List.of(), null, (c, ignored) -> commands.apply(c));
+    }
+
+    /**
+     * A transaction with optimistic locking: WATCH {@code watchKeys}, MULTI, the commands, EXEC. If another client
+     * changed a watched key in between, Redis discards the transaction: the result's
+     * {@link TransactionResult#wasDiscarded() wasDiscarded()} is {@code true}. See {@link #transaction(Function)} for
+     * how {@code commands} issues the commands.
+     *
+     * @param watchKeys keys to WATCH before MULTI
+     * @param commands issues the transaction's commands on the leased connection
+     * @return EXEC's result, discarded when a watched key changed
+     */
+    public Mono<TransactionResult> transaction(Collection<? extends K> watchKeys,
+            Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<?>> commands) {
+        Objects.requireNonNull(commands, "commands must not be null");
+        return transaction(watchKeys, null, (c, ignored) -> commands.apply(c));
+    }
+
+    /**
+     * Check-and-set: WATCH {@code watchKeys}, {@code read} (plain commands, before MULTI, their results available),
+     * then MULTI, the commands {@code commands} issues from what was read, EXEC.
+     * <pre>{@code
+     * redis.transaction(List.of("balance"),
+     *         c -> c.get("balance").map(Long::parseLong),                           // read, watched
+     *         (c, balance) -> c.set("balance", Long.toString(balance - 10)))        // queued
+     *      .filter(result -> !result.wasDiscarded())
+     *      .repeatWhenEmpty(...)                                                     // retry on a conflict, as you like
+     * }</pre>
+     * An empty {@code read} aborts: nothing is queued, no MULTI is sent, and the returned Mono completes empty.
+     *
+     * @param watchKeys keys to WATCH first, may be empty
+     * @param read reads before MULTI; its value is handed to {@code commands}
+     * @param commands issues the transaction's commands (see {@link #transaction(Function)})
+     * @param <T> the value read
+     * @return EXEC's result (discarded when a watched key changed), or empty when {@code read} was empty
+     */
+    public <T> Mono<TransactionResult> transaction(Collection<? extends K> watchKeys,
+            Function<? super RedisReactiveCommands<K, V>, ? extends Mono<? extends T>> read,
+            BiFunction<? super RedisReactiveCommands<K, V>, ? super T, ? extends Publisher<?>> commands) {
+        Objects.requireNonNull(watchKeys, "watchKeys must not be null");
+        Objects.requireNonNull(commands, "commands must not be null");
+        List<K> keys = List.copyOf(watchKeys);
+        return Mono.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.TRANSACTION)),
+                scope -> LeaseWork.transaction(scope, keys, read, commands), LeaseWork.Scope::release,
+                (scope, error) -> scope.release(), LeaseWork.Scope::release);
+    }
+
+    /**
+     * An explicit pipeline on one exclusive connection: auto-flush off, the commands {@code commands} issues while the
+     * pool subscribes to its publisher, one flush, auto-flush back on. Issue the commands together so that they all
+     * go out in that one write, for example
+     * <pre>{@code
+     * redis.pipelined(c -> Flux.fromIterable(keys).flatMapSequential(c::get, keys.size()))   // values in key order
+     * }</pre>
+     * Commands issued later (in reaction to a result) are still sent, flushed as usual. Auto-flush is on again and the
+     * connection clean before it is released, also when {@code commands} fails or the {@code Flux} is cancelled
+     * (a command still in flight then closes the connection).
+     *
+     * @param commands issues the pipeline's commands on the leased connection
+     * @param <R> element type
+     * @return the elements of the publisher {@code commands} returns
+     */
+    public <R> Flux<R> pipelined(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<R>> commands) {
+        Objects.requireNonNull(commands, "commands must not be null");
+        return Flux.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.PIPELINE)),
+                scope -> LeaseWork.pipelined(scope, commands), LeaseWork.Scope::release,
+                (scope, error) -> scope.release(), LeaseWork.Scope::release);
+    }
+
+    /**
+     * Subscribes to channels. The subscription runs on the Pub/Sub connection of the subscriber's worker (opened on
+     * first use, pinned to that worker's loop), which SUBSCRIBEs each channel once however many local subscribers it
+     * has and UNSUBSCRIBEs it when the last one cancels. Messages are delivered on the subscriber's loop (off-loop
+     * subscribers: a round-robin worker's loop), in the order they arrive.
+     * <p>
+     * Messages published before Redis confirmed the SUBSCRIBE are not received. A subscriber that requests less than
+     * arrives keeps up to {@link Builder#pubSubBufferSize(int)} undelivered messages; beyond that the <em>oldest</em> is
+     * dropped and counted ({@link PubSubStats#dropped()}), so a slow subscriber never holds up the others. When the
+     * Pub/Sub connection is lost the {@code Flux} fails with a {@link RedisPoolConnectionException} naming the pool,
+     * the worker and the server (after the messages already buffered); subscribe again (for example with
+     * {@code retryWhen}) to resubscribe. When the pool closes, the {@code Flux} completes.
+     *
+     * @param channels one or more channels
+     * @return the messages, {@link PubSubMessage#pattern()} {@code null}
+     */
+    @SafeVarargs
+    public final Flux<PubSubMessage<K, V>> subscribe(K... channels) {
+        return pubSub.subscribe(false, distinct(channels, "channels"));
+    }
+
+    /**
+     * Subscribes to patterns, like {@link #subscribe(Object[])} with PSUBSCRIBE / PUNSUBSCRIBE.
+     *
+     * @param patterns one or more glob-style patterns, for example {@code news.*}
+     * @return the messages, with the matching {@link PubSubMessage#pattern()}
+     */
+    @SafeVarargs
+    public final Flux<PubSubMessage<K, V>> psubscribe(K... patterns) {
+        return pubSub.subscribe(true, distinct(patterns, "patterns"));
+    }
+
+    private static <K> List<K> distinct(K[] keys, String what) {
+        Objects.requireNonNull(keys, what + " must not be null");
+        if (keys.length == 0) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
+        Map<Object, K> unique = new LinkedHashMap<>();
+        for (K key : keys) {
+            Objects.requireNonNull(key, what + " must not contain null");
+            unique.putIfAbsent(key instanceof byte[] bytes ? ByteBuffer.wrap(bytes) : key, key);
+        }
+        return List.copyOf(unique.values());
+    }
+
     /** @return a snapshot of the exclusive connections' statistics (totals, per worker, overflow) */
     public AffinityPoolStats stats() {
         return pool.stats();
+    }
+
+    /** @return a snapshot of the Pub/Sub side: open connections, subscriptions, subscribers, drops, per worker */
+    public PubSubStats pubSubStats() {
+        return pubSub.stats();
     }
 
     /** @return the pool's name */
@@ -182,10 +345,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     }
 
     /**
-     * Closes, in order: the exclusive-connection pool (waiting up to its close timeout for outstanding leases), the
-     * shared connections, the per-worker Lettuce clients and resources, the shared computation executor and timer and,
-     * in standalone mode, the loops. Starts at once (subscribing is not needed to trigger it), idempotent, never
-     * blocks the calling thread.
+     * Closes, in order: the Pub/Sub connections (their subscribers complete), the exclusive-connection pool (waiting up
+     * to its close timeout for outstanding leases), the shared connections, the per-worker Lettuce clients and
+     * resources, the shared computation executor and timer and, in standalone mode, the loops. Starts at once
+     * (subscribing is not needed to trigger it), idempotent, never blocks the calling thread.
      *
      * @return completion of the close
      */
@@ -194,7 +357,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        Mono<Void> sequence = pool.closeAsync().onErrorResume(ignored -> Mono.empty())
+        Mono<Void> sequence = Mono.fromCompletionStage(pubSub::closeAsync).onErrorResume(ignored -> Mono.empty())
+                .then(pool.closeAsync()).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout))).onErrorResume(ignored -> Mono.empty())
                 .then(ownsLoops ? loops.loopResources().disposeLater(Duration.ZERO, closeTimeout) : Mono.<Void>empty())
@@ -243,6 +407,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
      *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults;</li>
      *     <li>{@link #listener(AffinityPoolListener) listener}: {@link AffinityPoolListener#NONE};</li>
+     *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
+     *     <li>{@link #pubSubBufferSize(int) pubSubBufferSize}: 1024;</li>
+     *     <li>{@link #pubSubListener(AffinityPoolListener) pubSubListener}: {@link AffinityPoolListener#NONE};</li>
      *     <li>{@link #nettyCustomizer(NettyCustomizer) nettyCustomizer}: none.</li>
      * </ul>
      *
@@ -274,6 +441,12 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         private UnaryOperator<ClientOptions.Builder> clientOptions = UnaryOperator.identity();
 
         private AffinityPoolListener listener = AffinityPoolListener.NONE;
+
+        private int pubSubMaxOpen;
+
+        private int pubSubBufferSize = 1024;
+
+        private AffinityPoolListener pubSubListener = AffinityPoolListener.NONE;
 
         private NettyCustomizer nettyCustomizer;
 
@@ -362,7 +535,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         /**
          * How long a command may wait for its reply before it fails with {@code RedisCommandTimeoutException} (Lettuce
          * {@link TimeoutOptions}), so a frozen Redis fails commands instead of hanging them; also the handshake timeout.
-         * Default 5 s.
+         * A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) gets this plus the time it may block in Redis, and no
+         * timeout when it may block forever. Default 5 s.
          */
         public Builder<K, V> commandTimeout(Duration commandTimeout) {
             Objects.requireNonNull(commandTimeout, "commandTimeout must not be null");
@@ -376,8 +550,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         /**
          * Customizes Lettuce's {@link ClientOptions} (socket options, SSL options, protocol version, ...). Afterwards
          * the pool enforces {@code autoReconnect(false)} (it replaces broken connections itself),
-         * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and
-         * {@code timeoutOptions(TimeoutOptions.enabled(commandTimeout))}. Default: Lettuce's defaults.
+         * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and {@link TimeoutOptions} that time
+         * out every command after {@code commandTimeout}, a blocking command after {@code commandTimeout} plus the time
+         * it may block (never, when it may block forever). Default: Lettuce's defaults.
          */
         public Builder<K, V> clientOptions(UnaryOperator<ClientOptions.Builder> customizer) {
             this.clientOptions = Objects.requireNonNull(customizer, "customizer must not be null");
@@ -387,6 +562,44 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         /** Receives the exclusive pool's events (metrics). Default {@link AffinityPoolListener#NONE}. */
         public Builder<K, V> listener(AffinityPoolListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener must not be null");
+            return this;
+        }
+
+        /**
+         * The cap on open Pub/Sub connections. Each worker uses at most one (pinned to its loop), so a cap above the
+         * number of workers changes nothing; below it, subscribers of a worker without a connection share another
+         * worker's, and their messages are handed over to their own loop. Default: the number of workers.
+         */
+        public Builder<K, V> pubSubMaxOpen(int pubSubMaxOpen) {
+            if (pubSubMaxOpen < 1) {
+                throw new IllegalArgumentException("pubSubMaxOpen must be at least 1, was " + pubSubMaxOpen);
+            }
+            this.pubSubMaxOpen = pubSubMaxOpen;
+            return this;
+        }
+
+        /**
+         * Undelivered messages a Pub/Sub subscriber may have (messages that arrived while it had no demand). When its
+         * buffer is full the oldest message is dropped and counted in {@link PubSubStats#dropped()}, and the first drop
+         * of each subscriber is logged. Default 1024.
+         */
+        public Builder<K, V> pubSubBufferSize(int pubSubBufferSize) {
+            if (pubSubBufferSize < 1) {
+                throw new IllegalArgumentException("pubSubBufferSize must be at least 1, was " + pubSubBufferSize);
+            }
+            this.pubSubBufferSize = pubSubBufferSize;
+            return this;
+        }
+
+        /**
+         * Receives the Pub/Sub side's events (metrics with {@code kind=pubsub}): {@code opened(worker)} /
+         * {@code closed(worker, reason)} for Pub/Sub connections ({@code UNUSABLE} when one was lost,
+         * {@code POOL_CLOSED}), {@code acquired(worker, locality, nanos)} when a subscriber is attached to a connection
+         * ({@code STOLEN}: another worker's, because of the cap) and {@code acquireFailed(worker, ERROR, nanos)} when
+         * none could be opened. Default {@link AffinityPoolListener#NONE}.
+         */
+        public Builder<K, V> pubSubListener(AffinityPoolListener pubSubListener) {
+            this.pubSubListener = Objects.requireNonNull(pubSubListener, "pubSubListener must not be null");
             return this;
         }
 
@@ -440,16 +653,19 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             ClientOptions options = clientOptions.apply(ClientOptions.builder())
                     .autoReconnect(false)
                     .publishOnScheduler(false)
-                    .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                    .timeoutOptions(CommandTimeouts.options(commandTimeout))
                     .build();
             WorkerClients clients = new WorkerClients(name, loops, options, nettyCustomizer);
             String clientName = uri.getClientName() != null ? uri.getClientName() : RedisUris.clientNameOf(name);
             boolean explicitName = uri.getClientName() != null;
             List<RedisURI> leased = new ArrayList<>(loops.size());
             List<RedisURI> sharedUris = new ArrayList<>(loops.size());
+            List<RedisURI> pubSubUris = new ArrayList<>(loops.size());
             for (int worker = 0; worker < loops.size(); worker++) {
                 leased.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".w" + worker, commandTimeout));
                 sharedUris.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".shared.w" + worker,
+                        commandTimeout));
+                pubSubUris.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".pubsub.w" + worker,
                         commandTimeout));
             }
             SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec, List.copyOf(sharedUris),
@@ -466,7 +682,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 clients.shutdownAsync(Duration.ofSeconds(2));
                 throw ex;
             }
-            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool,
+            PubSubHub<K, V> pubSub = new PubSubHub<>(name, loops, clients, codec, List.copyOf(pubSubUris),
+                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, pubSubListener);
+            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool, pubSub,
                     commandTimeout, poolConfig.closeTimeout());
             shared.warmUp();
             return built;

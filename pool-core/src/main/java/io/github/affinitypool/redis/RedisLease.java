@@ -50,6 +50,11 @@ public final class RedisLease<K, V> {
         return connection;
     }
 
+    /** @return the leased connection with its clean-state tracking */
+    PooledRedisConnection<K, V> pooled() {
+        return connection;
+    }
+
     /** @return the index of the worker whose event loop the connection lives on */
     public int worker() {
         return lease.worker();

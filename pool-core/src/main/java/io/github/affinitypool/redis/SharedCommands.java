@@ -7,6 +7,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Function;
 
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
@@ -22,13 +23,20 @@ import reactor.core.publisher.Mono;
  * when it is subscribed, to a shared connection pinned to the subscribing thread's worker (off-loop: round robin).
  * <p>
  * What to do with a method is decided once per {@link Method} and cached: route it as a {@code Mono} or {@code Flux},
- * refuse it (the {@link CommandPolicy} list), refuse it depending on its arguments ({@code XREAD ... BLOCK},
- * {@code dispatch(MULTI, ...)}), or handle a connection-level method locally.
+ * refuse it (the {@link CommandPolicy} list), run it on an exclusive lease (the blocking pops, BLPOP, BZPOPMIN, ...),
+ * decide by its arguments ({@code XREAD ... BLOCK} runs on a lease, {@code dispatch(MULTI, ...)} is refused), or handle
+ * a connection-level method locally.
  */
 final class SharedCommands<K, V> implements InvocationHandler {
 
     private enum Kind {
-        MONO, FLUX, REFUSED_MONO, REFUSED_FLUX, XREAD, DISPATCH, CONTROL, OBJECT, DELEGATE
+        MONO, FLUX, REFUSED_MONO, REFUSED_FLUX, LEASED_MONO, LEASED_FLUX, XREAD, DISPATCH, CONTROL, OBJECT, DELEGATE
+    }
+
+    /** Runs work on an exclusive connection, released on complete, error and cancel: the pool's withConnection. */
+    interface Exclusive<K, V> {
+
+        Flux<Object> run(Function<RedisReactiveCommands<K, V>, Publisher<Object>> work);
     }
 
     private static final class Route {
@@ -45,19 +53,29 @@ final class SharedCommands<K, V> implements InvocationHandler {
 
     private final SharedConnections<K, V> shared;
 
+    private final Exclusive<K, V> exclusive;
+
     private final String description;
 
     private final ConcurrentMap<Method, Route> routes = new ConcurrentHashMap<>();
 
-    private SharedCommands(SharedConnections<K, V> shared, String description) {
+    private SharedCommands(SharedConnections<K, V> shared, Exclusive<K, V> exclusive, String description) {
         this.shared = shared;
+        this.exclusive = exclusive;
         this.description = description;
     }
 
+    /**
+     * @param shared the shared connections plain commands are routed to
+     * @param exclusive runs blocking commands on an exclusive lease
+     * @param description the proxy's {@code toString()}
+     * @return the shared commands
+     */
     @SuppressWarnings("unchecked")
-    static <K, V> RedisReactiveCommands<K, V> create(SharedConnections<K, V> shared, String description) {
+    static <K, V> RedisReactiveCommands<K, V> create(SharedConnections<K, V> shared, Exclusive<K, V> exclusive,
+            String description) {
         return (RedisReactiveCommands<K, V>) Proxy.newProxyInstance(RedisReactiveCommands.class.getClassLoader(),
-                new Class<?>[] { RedisReactiveCommands.class }, new SharedCommands<>(shared, description));
+                new Class<?>[] { RedisReactiveCommands.class }, new SharedCommands<>(shared, exclusive, description));
     }
 
     @Override
@@ -75,14 +93,21 @@ final class SharedCommands<K, V> implements InvocationHandler {
                 return Mono.error(CommandPolicy.sharedRefusal(route.command));
             case REFUSED_FLUX:
                 return Flux.error(CommandPolicy.sharedRefusal(route.command));
-            case XREAD: {
-                RefusedCommandException refusal = CommandPolicy.blockRefusal(method, args);
-                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> route(method, args, true));
-            }
+            case LEASED_MONO:
+                return onLease(method, args).singleOrEmpty();
+            case LEASED_FLUX:
+                return onLease(method, args);
+            case XREAD:
+                return CommandPolicy.blocks(args) ? onLease(method, args) : Flux.defer(() -> route(method, args, true));
             case DISPATCH: {
-                RefusedCommandException refusal = CommandPolicy.sharedRefusal((ProtocolKeyword) args[0],
-                        args.length > 2 ? (CommandArgs<?, ?>) args[2] : null);
-                return refusal != null ? Flux.error(refusal) : Flux.defer(() -> route(method, args, true));
+                ProtocolKeyword type = (ProtocolKeyword) args[0];
+                CommandArgs<?, ?> commandArgs = args.length > 2 ? (CommandArgs<?, ?>) args[2] : null;
+                RefusedCommandException refusal = CommandPolicy.sharedRefusal(type, commandArgs);
+                if (refusal != null) {
+                    return Flux.error(refusal);
+                }
+                return CommandPolicy.runsOnLease(type, commandArgs) ? onLease(method, args)
+                        : Flux.defer(() -> route(method, args, true));
             }
             case CONTROL:
                 throw CommandPolicy.controlRefusal(method.getName());
@@ -108,9 +133,22 @@ final class SharedCommands<K, V> implements InvocationHandler {
         return command.onErrorMap(IOException.class, slot::lost);
     }
 
+    /**
+     * A blocking command on an exclusive lease of the caller's worker, released when the command completes, fails or
+     * is cancelled; a cancelled (still blocked) command closes that connection instead of returning it.
+     */
+    @SuppressWarnings("unchecked")
+    private Flux<Object> onLease(Method method, Object[] args) {
+        return exclusive.run(commands -> (Publisher<Object>) invoke(method, commands, args));
+    }
+
     private static Object call(Method method, StatefulRedisConnection<?, ?> connection, Object[] args) {
+        return invoke(method, connection.reactive(), args);
+    }
+
+    private static Object invoke(Method method, RedisReactiveCommands<?, ?> commands, Object[] args) {
         try {
-            return method.invoke(connection.reactive(), args);
+            return method.invoke(commands, args);
         }
         catch (InvocationTargetException ex) {
             throw Exceptions.propagate(ex.getCause());
@@ -150,6 +188,10 @@ final class SharedCommands<K, V> implements InvocationHandler {
         String refused = CommandPolicy.refusedCommandOf(method);
         if (refused != null && (mono || flux)) {
             return new Route(mono ? Kind.REFUSED_MONO : Kind.REFUSED_FLUX, refused);
+        }
+        String leased = CommandPolicy.leasedCommandOf(method);
+        if (leased != null && (mono || flux)) {
+            return new Route(mono ? Kind.LEASED_MONO : Kind.LEASED_FLUX, leased);
         }
         if (CommandPolicy.dependsOnBlockArgument(method) && flux) {
             return new Route(Kind.XREAD, name);

@@ -165,9 +165,15 @@ class CleanStateTest {
     void timedOutCommandIsClosed() {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
-        StepVerifier.create(first.reactive().blpop(10, "never:filled"))
-                .expectError(RedisCommandTimeoutException.class)
-                .verify(TIMEOUT);
+        redis.pause();
+        try {
+            StepVerifier.create(first.reactive().get("frozen"))
+                    .expectError(RedisCommandTimeoutException.class)
+                    .verify(TIMEOUT);
+        }
+        finally {
+            redis.resume();
+        }
         first.release().block(TIMEOUT);
 
         RedisLease<String, String> next = acquireNewConnection(id);

@@ -10,9 +10,11 @@ import io.github.affinitypool.redis.RefusedCommandException.Reason;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandKeyword;
 import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.ProtocolKeyword;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,10 +26,8 @@ class CommandPolicyTest {
             "UNWATCH,TRANSACTION", "SELECT,CONNECTION_STATE", "SWAPDB,CONNECTION_STATE", "AUTH,CONNECTION_STATE",
             "HELLO,CONNECTION_STATE", "RESET,CONNECTION_STATE", "QUIT,CONNECTION_STATE",
             "CLIENT TRACKING,CONNECTION_STATE", "CLIENT REPLY,CONNECTION_STATE", "SUBSCRIBE,PUSH_MODE",
-            "PSUBSCRIBE,PUSH_MODE", "SSUBSCRIBE,PUSH_MODE", "MONITOR,PUSH_MODE", "BLPOP,BLOCKING", "BRPOP,BLOCKING",
-            "BLMOVE,BLOCKING", "BRPOPLPUSH,BLOCKING", "BZPOPMIN,BLOCKING", "BZPOPMAX,BLOCKING", "BLMPOP,BLOCKING",
-            "BZMPOP,BLOCKING", "WAIT,BLOCKING", "WAITAOF,BLOCKING" })
-    void refusesStateChangingAndBlockingCommandsOnTheSharedPath(String command, Reason reason) {
+            "PSUBSCRIBE,PUSH_MODE", "SSUBSCRIBE,PUSH_MODE", "MONITOR,PUSH_MODE", "WAIT,BLOCKING", "WAITAOF,BLOCKING" })
+    void refusesStateChangingAndConnectionScopedCommandsOnTheSharedPath(String command, Reason reason) {
         RefusedCommandException refusal = CommandPolicy.sharedRefusal(command);
 
         assertThat(refusal).isNotNull();
@@ -39,18 +39,49 @@ class CommandPolicyTest {
     }
 
     @Test
-    void blockingRefusalNamesWithConnection() {
-        assertThat(CommandPolicy.sharedRefusal("BLPOP")).hasMessage("BLPOP is not available on the shared commands(): it "
-                + "blocks the connection it runs on, and with it every caller sharing it; use "
-                + "RedisAffinityPool.withConnection(...) or acquire()");
+    void waitRefusalExplainsWhyAndNamesWithConnection() {
+        assertThat(CommandPolicy.sharedRefusal("WAIT")).hasMessage("WAIT is not available on the shared commands(): it "
+                + "counts the replicas that acknowledged the writes of the connection it runs on, and commands() sends "
+                + "your writes over shared connections; use RedisAffinityPool.withConnection(...) or acquire()");
     }
 
     @Test
-    void plainCommandsAreAllowed() {
+    void plainAndBlockingCommandsAreAllowed() {
         for (String command : new String[] { "GET", "SET", "HGETALL", "EVALSHA", "PUBLISH", "XREAD", "CLIENT LIST",
-                "CLIENT ID", "PING", "INFO" }) {
+                "CLIENT ID", "PING", "INFO", "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP",
+                "BZMPOP" }) {
             assertThat(CommandPolicy.sharedRefusal(command)).as(command).isNull();
         }
+    }
+
+    @Test
+    void blockingPopsRunOnALease() {
+        int leased = 0;
+        for (Method method : RedisReactiveCommands.class.getMethods()) {
+            String command = CommandPolicy.leasedCommandOf(method);
+            if (command != null) {
+                leased++;
+                assertThat(CommandPolicy.refusedCommandOf(method)).as(method.getName()).isNull();
+                assertThat(CommandPolicy.runsOnLease(PoolFixtures.keyword(command), args())).as(command).isTrue();
+            }
+        }
+        assertThat(leased).isGreaterThanOrEqualTo(8);
+        assertThat(CommandPolicy.runsOnLease(CommandType.GET, args("k"))).isFalse();
+    }
+
+    @Test
+    void blockTimeExtendsTheCommandTimeout() {
+        assertThat(blockMillis(CommandType.BLPOP, args("a", "b").add(2))).isEqualTo(2000);
+        assertThat(blockMillis(CommandType.BRPOP, args("a").add(0.25))).isEqualTo(250);
+        assertThat(blockMillis(CommandType.BLPOP, args("a").add(0))).isZero();
+        assertThat(blockMillis(CommandType.BLMPOP, args().add(1.5).add(1).addKey("a").add("LEFT"))).isEqualTo(1500);
+        assertThat(blockMillis(CommandType.XREAD, args().add("COUNT").add(1).add("BLOCK").add(300).add("STREAMS")
+                .addKey("s").add("$"))).isEqualTo(300);
+        assertThat(blockMillis(CommandType.XREAD, args().add("STREAMS").addKey("s").add("0"))).isEqualTo(-1);
+        assertThat(blockMillis(CommandType.WAIT, args().add(1).add(100))).isEqualTo(100);
+        assertThat(blockMillis(CommandType.GET, args("k"))).isEqualTo(-1);
+        assertThat(blockMillis(PoolFixtures.keyword("BZMPOP"), args().add(3).add(1).addKey("z").add("MIN")))
+                .isEqualTo(3000);
     }
 
     @Test
@@ -63,21 +94,18 @@ class CommandPolicyTest {
                 assertThat(CommandPolicy.sharedRefusal(command)).as(method.getName()).isNotNull();
             }
         }
-        assertThat(refused).isGreaterThanOrEqualTo(24);
+        assertThat(refused).isGreaterThanOrEqualTo(15);
     }
 
     @Test
-    void xreadIsRefusedOnlyWithBlock() throws Exception {
+    void xreadRunsOnALeaseOnlyWithBlock() throws Exception {
         Method xread = RedisReactiveCommands.class.getMethod("xread", XReadArgs.class, XReadArgs.StreamOffset[].class);
         assertThat(CommandPolicy.dependsOnBlockArgument(xread)).isTrue();
 
-        RefusedCommandException blocking = CommandPolicy.blockRefusal(xread,
-                new Object[] { XReadArgs.Builder.block(Duration.ofSeconds(1)), new XReadArgs.StreamOffset[0] });
-        assertThat(blocking).isNotNull();
-        assertThat(blocking.command()).isEqualTo("XREAD BLOCK");
-        assertThat(blocking.reason()).isEqualTo(Reason.BLOCKING);
-        assertThat(CommandPolicy.blockRefusal(xread, new Object[] { XReadArgs.Builder.count(10), new XReadArgs.StreamOffset[0] }))
-                .isNull();
+        assertThat(CommandPolicy.blocks(new Object[] { XReadArgs.Builder.block(Duration.ofSeconds(1)),
+                new XReadArgs.StreamOffset[0] })).isTrue();
+        assertThat(CommandPolicy.blocks(new Object[] { XReadArgs.Builder.count(10), new XReadArgs.StreamOffset[0] }))
+                .isFalse();
     }
 
     @Test
@@ -87,9 +115,11 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.TRACKING).add("ON")).command())
                 .isEqualTo("CLIENT TRACKING");
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.LIST))).isNull();
-        assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$"))
-                .command()).isEqualTo("XREAD BLOCK");
-        assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isNull();
+        assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
+                .isNull();
+        assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
+                .isTrue();
+        assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isFalse();
         assertThat(CommandPolicy.sharedRefusal(CommandType.GET, args("k"))).isNull();
     }
 
@@ -108,6 +138,10 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);
         assertThat(CommandPolicy.leaseEffect(CommandType.BLPOP, args("k"))).isEqualTo(LeaseEffect.NONE);
         assertThat(CommandPolicy.leaseEffect(CommandType.GET, args("k"))).isEqualTo(LeaseEffect.NONE);
+    }
+
+    private static long blockMillis(ProtocolKeyword type, CommandArgs<String, String> args) {
+        return CommandPolicy.blockMillis(new Command<>(type, null, args));
     }
 
     private static CommandArgs<String, String> args(String... keys) {

@@ -8,13 +8,9 @@ import java.time.Duration;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
-import io.lettuce.core.LMPopArgs;
-import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.XReadArgs.StreamOffset;
-import io.lettuce.core.Consumer;
-import io.lettuce.core.ZPopArgs;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.StatusOutput;
@@ -78,20 +74,8 @@ class RefusedCommandsTest {
                 refused("PSUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.PSUBSCRIBE, args().addKey("ch*"))),
                 refused("SSUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.SSUBSCRIBE, args().addKey("ch"))),
                 refused("MONITOR", Reason.PUSH_MODE, c -> dispatch(c, CommandType.MONITOR, args())),
-                refused("BLPOP", Reason.BLOCKING, c -> c.blpop(1, "list")),
-                refused("BRPOP", Reason.BLOCKING, c -> c.brpop(1, "list")),
-                refused("BLMOVE", Reason.BLOCKING, c -> c.blmove("a", "b", LMoveArgs.Builder.leftRight(), 1)),
-                refused("BRPOPLPUSH", Reason.BLOCKING, c -> c.brpoplpush(1, "a", "b")),
-                refused("BZPOPMIN", Reason.BLOCKING, c -> c.bzpopmin(1, "zset")),
-                refused("BZPOPMAX", Reason.BLOCKING, c -> c.bzpopmax(1, "zset")),
-                refused("BLMPOP", Reason.BLOCKING, c -> c.blmpop(1, LMPopArgs.Builder.left(), "list")),
-                refused("BZMPOP", Reason.BLOCKING, c -> c.bzmpop(1, ZPopArgs.Builder.min(), "zset")),
                 refused("WAIT", Reason.BLOCKING, c -> c.waitForReplication(1, 100)),
-                refused("WAITAOF", Reason.BLOCKING, c -> dispatch(c, PoolFixtures.keyword("WAITAOF"), args().add(1).add(0).add(0))),
-                refused("XREAD BLOCK", Reason.BLOCKING,
-                        c -> c.xread(XReadArgs.Builder.block(Duration.ofMillis(100)), StreamOffset.latest("stream"))),
-                refused("XREADGROUP BLOCK", Reason.BLOCKING, c -> c.xreadgroup(Consumer.from("group", "me"),
-                        XReadArgs.Builder.block(100), StreamOffset.lastConsumed("stream"))));
+                refused("WAITAOF", Reason.BLOCKING, c -> dispatch(c, PoolFixtures.keyword("WAITAOF"), args().add(1).add(0).add(0))));
     }
 
     @ParameterizedTest(name = "{0}")

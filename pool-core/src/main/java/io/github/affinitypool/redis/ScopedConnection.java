@@ -1,0 +1,252 @@
+package io.github.affinitypool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisAsyncCommandsImpl;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisReactiveCommandsImpl;
+import io.lettuce.core.TransactionResult;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.push.PushListener;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.protocol.RedisCommand;
+import io.lettuce.core.resource.ClientResources;
+
+/**
+ * The connection that {@link RedisAffinityPool#transaction transaction(...)} and
+ * {@link RedisAffinityPool#pipelined pipelined(...)} hand to the caller's function: a view of the leased
+ * {@link PooledRedisConnection} that refuses commands once the transaction or pipeline has ended, so that a command
+ * issued late (from a callback, after a cancel) can never reach a connection that went back to the pool.
+ * <p>
+ * In a transaction it also refuses MULTI, EXEC and DISCARD (the pool sends them) and any command issued after EXEC: in
+ * a transaction a command's result arrives only with EXEC's reply, so a command issued in reaction to another one's
+ * result would run outside the transaction. A refused command fails with an {@link IllegalStateException} and is
+ * never sent.
+ */
+final class ScopedConnection<K, V> implements StatefulRedisConnection<K, V> {
+
+    /** What the scope is for. */
+    enum Kind {
+        TRANSACTION, PIPELINE
+    }
+
+    private final PooledRedisConnection<K, V> connection;
+
+    private final Kind kind;
+
+    private final RedisReactiveCommands<K, V> reactive;
+
+    private RedisAsyncCommands<K, V> async;
+
+    /** Guarded by {@code this}. */
+    private boolean execSent;
+
+    /** Guarded by {@code this}. */
+    private boolean ended;
+
+    ScopedConnection(PooledRedisConnection<K, V> connection, Kind kind) {
+        this.connection = connection;
+        this.kind = kind;
+        this.reactive = new RedisReactiveCommandsImpl<>(this, connection.getCodec(), connection.getOptions().getJsonParser());
+    }
+
+    /** @return the leased connection underneath (its commands are tracked but not scoped) */
+    PooledRedisConnection<K, V> pooled() {
+        return connection;
+    }
+
+    /**
+     * Dispatches the transaction's EXEC; from now on the scope refuses commands.
+     *
+     * @return EXEC's result
+     */
+    synchronized CompletableFuture<TransactionResult> exec() {
+        if (ended) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the transaction has ended"));
+        }
+        execSent = true;
+        return connection.async().exec().toCompletableFuture();
+    }
+
+    /** Ends the scope: every later command is refused. Called before the lease is released. */
+    synchronized void end() {
+        ended = true;
+    }
+
+    @Override
+    public <T> RedisCommand<K, V, T> dispatch(RedisCommand<K, V, T> command) {
+        IllegalStateException refusal;
+        synchronized (this) {
+            refusal = refusal(command);
+            if (refusal == null) {
+                return connection.dispatch(command);
+            }
+        }
+        command.completeExceptionally(refusal);
+        return command;
+    }
+
+    @Override
+    public Collection<RedisCommand<K, V, ?>> dispatch(Collection<? extends RedisCommand<K, V, ?>> commands) {
+        List<RedisCommand<K, V, ?>> accepted = new ArrayList<>(commands.size());
+        List<RedisCommand<K, V, ?>> refused = new ArrayList<>();
+        List<IllegalStateException> refusals = new ArrayList<>();
+        synchronized (this) {
+            for (RedisCommand<K, V, ?> command : commands) {
+                IllegalStateException refusal = refusal(command);
+                if (refusal == null) {
+                    accepted.add(command);
+                }
+                else {
+                    refused.add(command);
+                    refusals.add(refusal);
+                }
+            }
+            if (!accepted.isEmpty()) {
+                connection.dispatch(accepted);
+            }
+        }
+        for (int i = 0; i < refused.size(); i++) {
+            refused.get(i).completeExceptionally(refusals.get(i));
+        }
+        return new ArrayList<>(commands);
+    }
+
+    /** Caller holds the lock. */
+    private IllegalStateException refusal(RedisCommand<K, V, ?> command) {
+        String name = CommandPolicy.name(command.getType());
+        if (ended) {
+            String what = kind == Kind.TRANSACTION ? "transaction" : "pipeline";
+            return new IllegalStateException(name + " was issued after the " + what + " had ended; issue every command "
+                    + "of a " + what + " from the function you pass to RedisAffinityPool."
+                    + (kind == Kind.TRANSACTION ? "transaction" : "pipelined") + "(...), before the publisher it returns "
+                    + "completes");
+        }
+        if (kind == Kind.TRANSACTION) {
+            if (execSent) {
+                return new IllegalStateException(name + " was issued after EXEC: in a transaction every command's result "
+                        + "arrives only with EXEC's reply, so a command sent in reaction to another command's result would "
+                        + "run outside the transaction; issue all commands without waiting for each other (Flux.merge, "
+                        + "Mono.when), and read values before MULTI with transaction(watchKeys, read, commands)");
+            }
+            if ("MULTI".equals(name) || "EXEC".equals(name) || "DISCARD".equals(name)) {
+                return new IllegalStateException(name + " is sent by RedisAffinityPool.transaction(...) itself; return "
+                        + "an error from your function to abort the transaction (the pool then sends DISCARD)");
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public RedisReactiveCommands<K, V> reactive() {
+        return reactive;
+    }
+
+    @Override
+    public synchronized RedisAsyncCommands<K, V> async() {
+        if (async == null) {
+            async = new RedisAsyncCommandsImpl<>(this, connection.getCodec(), connection.getOptions().getJsonParser());
+        }
+        return async;
+    }
+
+    /**
+     * Not available: a blocking call issued on the connection's own event loop deadlocks until it times out.
+     *
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public RedisCommands<K, V> sync() {
+        return connection.sync();
+    }
+
+    // --- delegation to the leased connection (whose changes the release undoes) -----------------------------------
+
+    @Override
+    public boolean isMulti() {
+        return connection.isMulti();
+    }
+
+    @Override
+    public void setAutoFlushCommands(boolean autoFlush) {
+        connection.setAutoFlushCommands(autoFlush);
+    }
+
+    @Override
+    public void flushCommands() {
+        connection.flushCommands();
+    }
+
+    @Override
+    public void setTimeout(Duration timeout) {
+        connection.setTimeout(timeout);
+    }
+
+    @Override
+    public Duration getTimeout() {
+        return connection.getTimeout();
+    }
+
+    @Override
+    public void addListener(PushListener listener) {
+        connection.addListener(listener);
+    }
+
+    @Override
+    public void removeListener(PushListener listener) {
+        connection.removeListener(listener);
+    }
+
+    @Override
+    public void addListener(RedisConnectionStateListener listener) {
+        connection.addListener(listener);
+    }
+
+    @Override
+    public void removeListener(RedisConnectionStateListener listener) {
+        connection.removeListener(listener);
+    }
+
+    @Override
+    public boolean isOpen() {
+        return connection.isOpen();
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+    }
+
+    @Override
+    public CompletableFuture<Void> closeAsync() {
+        return connection.closeAsync();
+    }
+
+    @Override
+    public ClientOptions getOptions() {
+        return connection.getOptions();
+    }
+
+    @Override
+    public ClientResources getResources() {
+        return connection.getResources();
+    }
+
+    @Override
+    public RedisCodec<K, V> getCodec() {
+        return connection.getCodec();
+    }
+
+    @Override
+    public String toString() {
+        return "ScopedConnection{" + kind + ", " + connection + "}";
+    }
+}
