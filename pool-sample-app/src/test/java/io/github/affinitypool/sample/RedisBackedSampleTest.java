@@ -7,14 +7,17 @@ import io.github.affinitypool.testing.RedisTest;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 /**
- * The sample app on a random port, pointed at a real redis-server of its own (one per test class).
+ * The sample app on a random port, pointed at a real redis-server of its own (one per test class). The context is
+ * closed after each class: its server is, and a cached context would point the next class at a dead port.
  */
 @RedisTest
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
+@DirtiesContext
 abstract class RedisBackedSampleTest {
 
     @RedisServerInstance

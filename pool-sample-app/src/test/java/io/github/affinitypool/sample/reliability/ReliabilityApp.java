@@ -1,0 +1,162 @@
+package io.github.affinitypool.sample.reliability;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.sample.SampleApplication;
+import io.github.affinitypool.testing.RedisServer;
+import io.netty.channel.ChannelOption;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.TypeExcludeFilter;
+import org.springframework.boot.test.context.TestComponent;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.type.classreading.MetadataReader;
+import org.springframework.core.type.classreading.MetadataReaderFactory;
+
+/**
+ * The sample application ({@link SampleApplication}, the real WebFlux stack with the auto-configured pool) plus the
+ * {@link ReliabilityRoutes} test endpoints, started on a random port against a given redis-server, with an HTTP client
+ * on loops of its own (not the server's, so that client and server do not share threads, and a context close cannot
+ * take the client down with it).
+ * <p>
+ * Started with {@link SpringApplicationBuilder} rather than {@code @SpringBootTest} because several scenarios need a
+ * context per test with different settings, and one (shutdown) closes the context itself.
+ */
+final class ReliabilityApp implements AutoCloseable {
+
+    /** The pool name of every reliability app: connections are named {@code affinity-pool.rel.*}. */
+    static final String POOL_NAME = "rel";
+
+    /** {@code CLIENT LIST} name prefix of every connection of the app's pool. */
+    static final String CLIENT_PREFIX = "affinity-pool." + POOL_NAME + ".";
+
+    final ConfigurableApplicationContext context;
+
+    final RedisAffinityPool<String, String> pool;
+
+    final int port;
+
+    final HttpClient http;
+
+    private final LoopResources clientLoops;
+
+    private final ConnectionProvider connections;
+
+    private ReliabilityApp(ConfigurableApplicationContext context) {
+        this.context = context;
+        @SuppressWarnings("unchecked")
+        RedisAffinityPool<String, String> bean = context.getBean(RedisAffinityPool.class);
+        this.pool = bean;
+        this.port = ((WebServerApplicationContext) context).getWebServer().getPort();
+        this.clientLoops = LoopResources.create("reliability-client", 2, true);
+        this.connections = ConnectionProvider.builder("reliability-client").maxConnections(1024)
+                .pendingAcquireMaxCount(-1).pendingAcquireTimeout(Duration.ofSeconds(30)).build();
+        this.http = HttpClient.create(connections).runOn(clientLoops).baseUrl("http://127.0.0.1:" + port)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000);
+    }
+
+    /**
+     * @param redis the server to use
+     * @param properties extra {@code key=value} properties, overriding the defaults
+     * @return the running app
+     */
+    static ReliabilityApp start(RedisServer redis, String... properties) {
+        return new ReliabilityApp(builder(redis.uri(), properties).run());
+    }
+
+    /**
+     * @param url the Redis URL ({@code affinity-pool.redis.url}), {@code null} for none
+     * @param properties extra {@code key=value} properties, overriding the defaults
+     * @return a builder of the app, not started
+     */
+    static SpringApplicationBuilder builder(String url, String... properties) {
+        Map<String, Object> defaults = new LinkedHashMap<>();
+        defaults.put("server.port", "0");
+        defaults.put("spring.main.banner-mode", "off");
+        defaults.put("affinity-pool.redis.name", POOL_NAME);
+        if (url != null) {
+            defaults.put("affinity-pool.redis.url", url);
+        }
+        // Never start the sample's embedded Redis: every scenario brings its own server.
+        defaults.put("sample.embedded-redis.enabled", "false");
+        List<String> args = new ArrayList<>();
+        for (Map.Entry<String, Object> entry : defaults.entrySet()) {
+            args.add(entry.getKey() + "=" + entry.getValue());
+        }
+        args.addAll(List.of(properties));
+        return new SpringApplicationBuilder(SampleApplication.class, ReliabilityRoutes.class)
+                .properties(args.toArray(String[]::new))
+                // The sample's component scan covers io.github.affinitypool.sample.**, test classes included: keep
+                // other tests' @TestConfiguration classes out, as @SpringBootTest's own filter would.
+                .initializers(context -> context.getBeanFactory().registerSingleton(
+                        TestComponentExcludeFilter.class.getName(), new TestComponentExcludeFilter()));
+    }
+
+    /** @return a GET of {@code path}: status and body (never fails for a 4xx/5xx; fails on a connection error) */
+    Mono<Reply> get(String path) {
+        return http.get().uri(path).responseSingle((response, body) -> body.asString().defaultIfEmpty("")
+                .map(text -> new Reply(response.status().code(), text)));
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (context.isActive()) {
+                context.close();
+            }
+        }
+        finally {
+            connections.disposeLater().block(Duration.ofSeconds(10));
+            clientLoops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)).block(Duration.ofSeconds(10));
+        }
+    }
+
+    /**
+     * Runs an app that is expected not to start.
+     *
+     * @return the start-up failure
+     */
+    static Throwable startFailure(SpringApplicationBuilder builder) {
+        try (ConfigurableApplicationContext unexpected = builder.run()) {
+            throw new AssertionError("the application started: " + unexpected);
+        }
+        catch (RuntimeException failure) {
+            return failure;
+        }
+    }
+
+    /** An HTTP reply. */
+    record Reply(int status, String body) {
+    }
+
+    /** Keeps {@code @TestComponent}s ({@code @TestConfiguration}s) out of component scanning, as {@code @SpringBootTest} does. */
+    static final class TestComponentExcludeFilter extends TypeExcludeFilter {
+
+        @Override
+        public boolean match(MetadataReader reader, MetadataReaderFactory factory) throws IOException {
+            return reader.getAnnotationMetadata().isAnnotated(TestComponent.class.getName())
+                    && !reader.getClassMetadata().getClassName().equals(ReliabilityRoutes.class.getName());
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other != null && other.getClass() == getClass();
+        }
+
+        @Override
+        public int hashCode() {
+            return getClass().hashCode();
+        }
+    }
+}
