@@ -1,6 +1,5 @@
 package io.github.affinitypool.redis;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -192,8 +191,9 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
         @Override
         public boolean completeExceptionally(Throwable throwable) {
             finish(throwable);
-            // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message).
-            return super.completeExceptionally(throwable instanceof IOException
+            // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message), or with
+            // a plain "Connection disconnected" / "Currently not connected" RedisException naming nothing.
+            return super.completeExceptionally(RedisUris.isConnectionLoss(throwable)
                     ? RedisUris.connectionLost(poolName, worker, uri, throwable) : throwable);
         }
 

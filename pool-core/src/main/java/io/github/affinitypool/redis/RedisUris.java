@@ -1,8 +1,10 @@
 package io.github.affinitypool.redis;
 
+import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -11,6 +13,7 @@ import java.util.regex.Pattern;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisCredentialsProvider;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.StaticCredentialsProvider;
 
@@ -19,6 +22,15 @@ final class RedisUris {
 
     /** {@code scheme://userinfo@}: the user info is replaced when a raw URI string has to appear in a message. */
     private static final Pattern USER_INFO = Pattern.compile("(?<=://)[^/@?#]*@");
+
+    /**
+     * The messages of the plain {@link RedisException}s with which Lettuce's {@code DefaultEndpoint} fails the commands
+     * of a connection whose socket went away: in flight when it closed ("Connection disconnected", "Connection
+     * closed"), or written after it closed ("Currently not connected. Commands are rejected.", "Connection is closed",
+     * with auto-reconnect off as the pool has it).
+     */
+    private static final Set<String> LETTUCE_CONNECTION_LOST = Set.of("Connection disconnected", "Connection closed",
+            "Connection is closed", "Currently not connected. Commands are rejected.");
 
     private RedisUris() {
     }
@@ -131,6 +143,21 @@ final class RedisUris {
     static RedisPoolConnectionException connectionLost(String poolName, int worker, RedisURI uri, Throwable cause) {
         return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
                 + "): connection to " + describe(uri) + " lost: " + reason(cause), cause);
+    }
+
+    /**
+     * Whether a command failed because its connection was lost: the bare I/O error of a broken socket, or one of
+     * Lettuce's plain {@link RedisException}s for a closed or disconnected endpoint. Neither names the pool, the worker
+     * or the server, so both paths turn them into {@link #connectionLost} errors. (Found by the reliability suite: with
+     * Redis killed under load most lost commands failed with "Connection disconnected" or "Currently not connected.
+     * Commands are rejected.", not with an {@code IOException}.)
+     *
+     * @param error the error a command failed with
+     * @return whether it means the connection was lost
+     */
+    static boolean isConnectionLoss(Throwable error) {
+        return error instanceof IOException
+                || error.getClass() == RedisException.class && LETTUCE_CONNECTION_LOST.contains(error.getMessage());
     }
 
     static Throwable unwrap(Throwable error) {

@@ -1,6 +1,5 @@
 package io.github.affinitypool.redis;
 
-import java.io.IOException;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -122,15 +121,16 @@ final class SharedCommands<K, V> implements InvocationHandler {
     private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
         StatefulRedisConnection<K, V> connection = slot.openConnection();
-        // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message).
+        // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message), or with a
+        // plain "Connection disconnected" / "Currently not connected" RedisException naming nothing.
         if (flux) {
             Flux<?> commands = connection != null ? (Flux<?>) call(method, connection, args)
                     : slot.connection().flatMapMany(c -> (Flux<?>) call(method, c, args));
-            return commands.onErrorMap(IOException.class, slot::lost);
+            return commands.onErrorMap(RedisUris::isConnectionLoss, slot::lost);
         }
         Mono<?> command = connection != null ? (Mono<?>) call(method, connection, args)
                 : slot.connection().flatMap(c -> (Mono<?>) call(method, c, args));
-        return command.onErrorMap(IOException.class, slot::lost);
+        return command.onErrorMap(RedisUris::isConnectionLoss, slot::lost);
     }
 
     /**

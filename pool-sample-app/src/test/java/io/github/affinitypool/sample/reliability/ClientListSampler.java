@@ -22,11 +22,15 @@ final class ClientListSampler implements AutoCloseable {
 
     private volatile boolean running = true;
 
+    private volatile String lastSample = "";
+
     ClientListSampler(RedisServer redis, String prefix) {
         thread = new Thread(() -> {
             while (running) {
                 try {
-                    maximum.accumulateAndGet(clientNames(redis, prefix).size(), Math::max);
+                    String list = redis.command("CLIENT", "LIST");
+                    lastSample = list;
+                    maximum.accumulateAndGet(clientNames(list, prefix).size(), Math::max);
                     samples.incrementAndGet();
                 }
                 catch (RuntimeException redisDown) {
@@ -45,6 +49,11 @@ final class ClientListSampler implements AutoCloseable {
         return maximum.get();
     }
 
+    /** @return the last {@code CLIENT LIST} reply sampled */
+    String lastSample() {
+        return lastSample;
+    }
+
     /** @return the samples taken */
     int samples() {
         return samples.get();
@@ -58,8 +67,13 @@ final class ClientListSampler implements AutoCloseable {
 
     /** @return the {@code name=} of every client in {@code CLIENT LIST} that starts with {@code prefix} */
     static List<String> clientNames(RedisServer redis, String prefix) {
+        return clientNames(redis.command("CLIENT", "LIST"), prefix);
+    }
+
+    /** @return the {@code name=} of every client of a {@code CLIENT LIST} reply that starts with {@code prefix} */
+    static List<String> clientNames(String clientList, String prefix) {
         List<String> names = new ArrayList<>();
-        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
+        for (String line : clientList.split("\n")) {
             for (String field : line.trim().split(" ")) {
                 if (field.startsWith("name=") && field.substring(5).startsWith(prefix)) {
                     names.add(field.substring(5));

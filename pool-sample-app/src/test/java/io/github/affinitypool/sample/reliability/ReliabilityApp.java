@@ -68,39 +68,64 @@ final class ReliabilityApp implements AutoCloseable {
 
     /**
      * @param redis the server to use
-     * @param properties extra {@code key=value} properties, overriding the defaults
+     * @param properties extra {@code key=value} properties, overriding the defaults and the sample's application.yml
      * @return the running app
      */
     static ReliabilityApp start(RedisServer redis, String... properties) {
-        return new ReliabilityApp(builder(redis.uri(), properties).run());
+        return new ReliabilityApp(launch(redis.uri(), properties).run());
     }
 
     /**
      * @param url the Redis URL ({@code affinity-pool.redis.url}), {@code null} for none
-     * @param properties extra {@code key=value} properties, overriding the defaults
-     * @return a builder of the app, not started
+     * @param properties extra {@code key=value} properties, overriding the defaults and the sample's application.yml
+     * @return the app, ready to run
      */
-    static SpringApplicationBuilder builder(String url, String... properties) {
-        Map<String, Object> defaults = new LinkedHashMap<>();
-        defaults.put("server.port", "0");
-        defaults.put("spring.main.banner-mode", "off");
-        defaults.put("affinity-pool.redis.name", POOL_NAME);
+    static Launch launch(String url, String... properties) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("server.port", "0");
+        settings.put("spring.main.banner-mode", "off");
+        settings.put("affinity-pool.redis.name", POOL_NAME);
         if (url != null) {
-            defaults.put("affinity-pool.redis.url", url);
+            settings.put("affinity-pool.redis.url", url);
         }
         // Never start the sample's embedded Redis: every scenario brings its own server.
-        defaults.put("sample.embedded-redis.enabled", "false");
-        List<String> args = new ArrayList<>();
-        for (Map.Entry<String, Object> entry : defaults.entrySet()) {
-            args.add(entry.getKey() + "=" + entry.getValue());
+        settings.put("sample.embedded-redis.enabled", "false");
+        for (String property : properties) {
+            int equals = property.indexOf('=');
+            settings.put(property.substring(0, equals), property.substring(equals + 1));
         }
-        args.addAll(List.of(properties));
-        return new SpringApplicationBuilder(SampleApplication.class, ReliabilityRoutes.class)
-                .properties(args.toArray(String[]::new))
+        List<String> args = new ArrayList<>();
+        // As command-line arguments, so that they win over the sample's application.yml.
+        settings.forEach((key, value) -> args.add("--" + key + "=" + value));
+        SpringApplicationBuilder builder = new SpringApplicationBuilder(SampleApplication.class, ReliabilityRoutes.class)
                 // The sample's component scan covers io.github.affinitypool.sample.**, test classes included: keep
                 // other tests' @TestConfiguration classes out, as @SpringBootTest's own filter would.
                 .initializers(context -> context.getBeanFactory().registerSingleton(
                         TestComponentExcludeFilter.class.getName(), new TestComponentExcludeFilter()));
+        return new Launch(builder, args.toArray(String[]::new));
+    }
+
+    /**
+     * An app ready to run.
+     *
+     * @param builder the application
+     * @param args its command-line arguments (the settings)
+     */
+    record Launch(SpringApplicationBuilder builder, String[] args) {
+
+        ConfigurableApplicationContext run() {
+            return builder.run(args);
+        }
+
+        /** @return the start-up failure of an app that is expected not to start */
+        Throwable failure() {
+            try (ConfigurableApplicationContext unexpected = run()) {
+                throw new AssertionError("the application started: " + unexpected);
+            }
+            catch (RuntimeException failure) {
+                return failure;
+            }
+        }
     }
 
     /** @return a GET of {@code path}: status and body (never fails for a 4xx/5xx; fails on a connection error) */
@@ -119,20 +144,6 @@ final class ReliabilityApp implements AutoCloseable {
         finally {
             connections.disposeLater().block(Duration.ofSeconds(10));
             clientLoops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)).block(Duration.ofSeconds(10));
-        }
-    }
-
-    /**
-     * Runs an app that is expected not to start.
-     *
-     * @return the start-up failure
-     */
-    static Throwable startFailure(SpringApplicationBuilder builder) {
-        try (ConfigurableApplicationContext unexpected = builder.run()) {
-            throw new AssertionError("the application started: " + unexpected);
-        }
-        catch (RuntimeException failure) {
-            return failure;
         }
     }
 
