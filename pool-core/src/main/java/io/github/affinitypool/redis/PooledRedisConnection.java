@@ -21,11 +21,9 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.push.PushListener;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.protocol.CommandWrapper;
 import io.lettuce.core.protocol.DemandAware;
 import io.lettuce.core.protocol.RedisCommand;
-import io.lettuce.core.resource.ClientResources;
 import reactor.core.publisher.Mono;
 
 /**
@@ -44,7 +42,7 @@ import reactor.core.publisher.Mono;
  *     TRACKING/REPLY/SETNAME, ...): closed.</li>
  * </ul>
  */
-final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V> {
+final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> {
 
     @SuppressWarnings("rawtypes")
     private static final AtomicIntegerFieldUpdater<PooledRedisConnection> IN_FLIGHT = AtomicIntegerFieldUpdater
@@ -91,6 +89,7 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
      * @param uri the URI it was opened with; its database is selected back after a SELECT
      */
     PooledRedisConnection(StatefulRedisConnection<K, V> delegate, String poolName, int worker, RedisURI uri) {
+        super(delegate);
         this.delegate = delegate;
         this.poolName = poolName;
         this.worker = worker;
@@ -325,19 +324,9 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
     }
 
     @Override
-    public void flushCommands() {
-        delegate.flushCommands();
-    }
-
-    @Override
     public void setTimeout(Duration timeout) {
         timeoutChanged = true;
         delegate.setTimeout(timeout);
-    }
-
-    @Override
-    public Duration getTimeout() {
-        return delegate.getTimeout();
     }
 
     @Override
@@ -378,44 +367,6 @@ final class PooledRedisConnection<K, V> implements StatefulRedisConnection<K, V>
         if (added != null) {
             added.remove(listener);
         }
-    }
-
-    // --- plain delegation ------------------------------------------------------------------------------------------
-
-    @Override
-    public boolean isMulti() {
-        return delegate.isMulti();
-    }
-
-    @Override
-    public boolean isOpen() {
-        return delegate.isOpen();
-    }
-
-    /** Starts closing the connection without waiting (waiting on its own event loop would deadlock). */
-    @Override
-    public void close() {
-        delegate.closeAsync();
-    }
-
-    @Override
-    public CompletableFuture<Void> closeAsync() {
-        return delegate.closeAsync();
-    }
-
-    @Override
-    public ClientOptions getOptions() {
-        return delegate.getOptions();
-    }
-
-    @Override
-    public ClientResources getResources() {
-        return delegate.getResources();
-    }
-
-    @Override
-    public RedisCodec<K, V> getCodec() {
-        return delegate.getCodec();
     }
 
     @Override

@@ -234,16 +234,7 @@ final class PubSubHub<K, V> {
         }
 
         void execute(Runnable task) {
-            if (loop.inEventLoop()) {
-                task.run();
-                return;
-            }
-            try {
-                loop.execute(task);
-            }
-            catch (RejectedExecutionException shutDown) {
-                task.run();
-            }
+            runOn(loop, task);
         }
 
         /** A subscriber arrives (on this loop): attach it, let it wait for the connection, or open one. */
@@ -474,7 +465,8 @@ final class PubSubHub<K, V> {
             listener.closed(worker, CloseReason.UNUSABLE);
             RedisPoolConnectionException failure = new RedisPoolConnectionException(poolName, worker, "Redis pool '"
                     + poolName + "' (worker " + worker + "): Pub/Sub connection to " + RedisUris.describe(uri) + " lost"
-                    + (cause != null ? ": " + RedisUris.reason(cause) : "") + "; subscribe again to resubscribe", cause);
+                    + ": " + (cause != null ? RedisUris.reason(cause) : "the connection was closed")
+                    + "; subscribe again to resubscribe", cause);
             if (!subscribers.isEmpty()) {
                 logger.warn("{} ({} subscriber(s) failed)", failure.getMessage(), subscribers.size());
             }
@@ -703,16 +695,7 @@ final class PubSubHub<K, V> {
         }
 
         private void onLoop(Runnable task) {
-            if (loop.inEventLoop()) {
-                task.run();
-                return;
-            }
-            try {
-                loop.execute(task);
-            }
-            catch (RejectedExecutionException shutDown) {
-                task.run();
-            }
+            runOn(loop, task);
         }
 
         @Override
@@ -738,6 +721,20 @@ final class PubSubHub<K, V> {
         @Override
         public String toString() {
             return "PubSubSubscriber{worker=" + worker + ", " + (pattern ? "patterns=" : "channels=") + keys + "}";
+        }
+    }
+
+    /** Runs {@code task} on {@code loop}: inline when already there, or here when the loop has shut down. */
+    private static void runOn(EventLoop loop, Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        }
+        catch (RejectedExecutionException shutDown) {
+            task.run();
         }
     }
 

@@ -1,24 +1,17 @@
 package io.github.affinitypool.redis;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisAsyncCommandsImpl;
-import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisReactiveCommandsImpl;
 import io.lettuce.core.TransactionResult;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.push.PushListener;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.protocol.RedisCommand;
-import io.lettuce.core.resource.ClientResources;
 
 /**
  * The connection that {@link RedisAffinityPool#transaction transaction(...)} and
@@ -31,7 +24,7 @@ import io.lettuce.core.resource.ClientResources;
  * result would run outside the transaction. A refused command fails with an {@link IllegalStateException} and is
  * never sent.
  */
-final class ScopedConnection<K, V> implements StatefulRedisConnection<K, V> {
+final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
 
     /** What the scope is for. */
     enum Kind {
@@ -53,6 +46,7 @@ final class ScopedConnection<K, V> implements StatefulRedisConnection<K, V> {
     private boolean ended;
 
     ScopedConnection(PooledRedisConnection<K, V> connection, Kind kind) {
+        super(connection);
         this.connection = connection;
         this.kind = kind;
         this.reactive = new RedisReactiveCommandsImpl<>(this, connection.getCodec(), connection.getOptions().getJsonParser());
@@ -166,83 +160,6 @@ final class ScopedConnection<K, V> implements StatefulRedisConnection<K, V> {
     @Override
     public RedisCommands<K, V> sync() {
         return connection.sync();
-    }
-
-    // --- delegation to the leased connection (whose changes the release undoes) -----------------------------------
-
-    @Override
-    public boolean isMulti() {
-        return connection.isMulti();
-    }
-
-    @Override
-    public void setAutoFlushCommands(boolean autoFlush) {
-        connection.setAutoFlushCommands(autoFlush);
-    }
-
-    @Override
-    public void flushCommands() {
-        connection.flushCommands();
-    }
-
-    @Override
-    public void setTimeout(Duration timeout) {
-        connection.setTimeout(timeout);
-    }
-
-    @Override
-    public Duration getTimeout() {
-        return connection.getTimeout();
-    }
-
-    @Override
-    public void addListener(PushListener listener) {
-        connection.addListener(listener);
-    }
-
-    @Override
-    public void removeListener(PushListener listener) {
-        connection.removeListener(listener);
-    }
-
-    @Override
-    public void addListener(RedisConnectionStateListener listener) {
-        connection.addListener(listener);
-    }
-
-    @Override
-    public void removeListener(RedisConnectionStateListener listener) {
-        connection.removeListener(listener);
-    }
-
-    @Override
-    public boolean isOpen() {
-        return connection.isOpen();
-    }
-
-    @Override
-    public void close() {
-        connection.close();
-    }
-
-    @Override
-    public CompletableFuture<Void> closeAsync() {
-        return connection.closeAsync();
-    }
-
-    @Override
-    public ClientOptions getOptions() {
-        return connection.getOptions();
-    }
-
-    @Override
-    public ClientResources getResources() {
-        return connection.getResources();
-    }
-
-    @Override
-    public RedisCodec<K, V> getCodec() {
-        return connection.getCodec();
     }
 
     @Override

@@ -18,41 +18,22 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.KeyValueOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.test.StepVerifier;
 
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.CloseReason;
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisTest;
 
 /**
  * Blocking commands called on {@code commands()} run transparently on an exclusive lease of the caller's worker: they
  * block only that connection, their timeout covers their block time, and a cancelled one closes its connection.
  */
-@RedisTest
-class BlockingCommandsTest {
+class BlockingCommandsTest extends PoolPerTest {
 
-    private RedisServer redis;
-
-    private RedisAffinityPool<String, String> pool;
-
-    @BeforeEach
-    void start(RedisServer redis) {
-        this.redis = redis;
-        redis.command("FLUSHALL");
-        this.pool = RedisAffinityPool.builder(redis.uri()).name("blocking").workers(2)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(4).build())
-                .commandTimeout(Duration.ofMillis(300))
-                .build();
-    }
-
-    @AfterEach
-    void stop() {
-        pool.close();
+    BlockingCommandsTest() {
+        super(builder -> builder.name("blocking").workers(2).poolConfig(AffinityPoolConfig.builder().maxOpen(4).build())
+                .commandTimeout(Duration.ofMillis(300)));
     }
 
     @Test

@@ -12,42 +12,21 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.TransactionResult;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.CloseReason;
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisTest;
 
 /**
  * A lease never hands the next borrower a dirty connection. One worker and max-open 1, so the next lease gets the same
  * connection (same CLIENT ID) when it was reset, and a new one when it had to be closed.
  */
-@RedisTest
-class CleanStateTest {
+class CleanStateTest extends PoolPerTest {
 
-    private RedisServer redis;
-
-    private RedisAffinityPool<String, String> pool;
-
-    @BeforeEach
-    void start(RedisServer redis) {
-        this.redis = redis;
-        redis.command("FLUSHALL");
-        this.pool = RedisAffinityPool.builder(redis.uri()).name("clean").workers(1)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).build())
-                .commandTimeout(Duration.ofSeconds(1))
-                .build();
-    }
-
-    @AfterEach
-    void stop() {
-        pool.close();
+    CleanStateTest() {
+        super(builder -> exclusive(builder, "clean", 1, 1, Duration.ofSeconds(1)));
     }
 
     @Test

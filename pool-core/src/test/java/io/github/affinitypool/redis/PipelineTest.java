@@ -18,34 +18,29 @@ import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.CloseReason;
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisTest;
 
 /**
  * {@code pipelined(...)}: one flush for many commands on one lease, auto-flush back on afterwards whatever happened.
  * One worker and max-open 1, so every lease is the same connection unless one had to be closed.
  */
-@RedisTest
-class PipelineTest {
+class PipelineTest extends PoolPerTest {
 
     private final Map<Channel, AtomicInteger> flushes = new ConcurrentHashMap<>();
 
-    private RedisAffinityPool<String, String> pool;
+    PipelineTest() {
+        super(builder -> exclusive(builder, "pipe", 1, 1, Duration.ofSeconds(1)));
+    }
 
-    @BeforeEach
-    void start(RedisServer redis) {
-        redis.command("FLUSHALL");
-        NettyCustomizer countingFlushes = new NettyCustomizer() {
+    @Override
+    RedisAffinityPool.Builder<String, String> customize(RedisAffinityPool.Builder<String, String> builder) {
+        return builder.nettyCustomizer(new NettyCustomizer() {
             @Override
             public void afterChannelInitialized(Channel channel) {
                 AtomicInteger count = new AtomicInteger();
@@ -59,17 +54,7 @@ class PipelineTest {
                     }
                 });
             }
-        };
-        pool = RedisAffinityPool.builder(redis.uri()).name("pipe").workers(1)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).build())
-                .commandTimeout(Duration.ofSeconds(1))
-                .nettyCustomizer(countingFlushes)
-                .build();
-    }
-
-    @AfterEach
-    void stop() {
-        pool.close();
+        });
     }
 
     @Test
@@ -88,7 +73,7 @@ class PipelineTest {
         assertThat(flushed).as("flushes for %d pipelined commands", commands).isLessThanOrEqualTo(3);
         assertThat(pool.commands().get("pipe:n").block(TIMEOUT)).isEqualTo(String.valueOf(commands));
         // Auto-flush is on again (a command would time out otherwise) on the very same connection.
-        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).isEqualTo(id);
+        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
     }
 
     @Test
@@ -105,16 +90,16 @@ class PipelineTest {
         StepVerifier.create(pool.pipelined(c -> {
             throw new IllegalStateException("boom");
         })).expectErrorMessage("boom").verify(TIMEOUT);
-        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).isEqualTo(id);
+        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
 
         StepVerifier.create(pool.pipelined(c -> Flux.concat(c.set("pipe:e", "1"), Mono.error(new IllegalArgumentException("late")))))
                 .expectNext("OK").expectErrorMessage("late").verify(TIMEOUT);
-        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).isEqualTo(id);
+        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
 
         Disposable never = pool.pipelined(c -> Mono.never()).subscribe();
         await().atMost(TIMEOUT).until(() -> pool.stats().total().acquired() == 1);
         never.dispose();
-        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).isEqualTo(id);
+        assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
         assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
     }
 

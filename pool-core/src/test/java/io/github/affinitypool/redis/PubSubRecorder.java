@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
 
 /** Records what a Pub/Sub subscriber receives, and on which threads. */
 final class PubSubRecorder extends BaseSubscriber<PubSubMessage<String, String>> {
@@ -31,6 +32,18 @@ final class PubSubRecorder extends BaseSubscriber<PubSubMessage<String, String>>
     /** A subscriber that requests {@code initialRequest} at first and more only when told to. */
     PubSubRecorder(long initialRequest) {
         this.initialRequest = initialRequest;
+    }
+
+    /**
+     * Subscribes a new recorder with unbounded demand on worker {@code worker}'s loop.
+     *
+     * @return the recorder
+     */
+    static PubSubRecorder onWorker(RedisAffinityPool<String, String> pool, int worker,
+            Flux<PubSubMessage<String, String>> messages) {
+        PubSubRecorder recorder = new PubSubRecorder();
+        messages.subscribeOn(pool.loops().scheduler(worker)).subscribe(recorder);
+        return recorder;
     }
 
     @Override

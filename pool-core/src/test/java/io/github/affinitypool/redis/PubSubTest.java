@@ -32,9 +32,7 @@ class PubSubTest {
                 .build()) {
             List<PubSubRecorder> subscribers = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
-                PubSubRecorder recorder = new PubSubRecorder();
-                pool.subscribe("news").subscribeOn(pool.loops().scheduler(i % 2)).subscribe(recorder);
-                subscribers.add(recorder);
+                subscribers.add(PubSubRecorder.onWorker(pool, i % 2, pool.subscribe("news")));
             }
             await().atMost(TIMEOUT).untilAsserted(() -> {
                 assertThat(pool.pubSubStats().subscribers()).isEqualTo(100);
@@ -125,12 +123,9 @@ class PubSubTest {
     void patternSubscriptionsAreSharedAndCarryTheirPattern(RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("pattern").workers(2)
                 .build()) {
-            PubSubRecorder first = new PubSubRecorder();
-            PubSubRecorder second = new PubSubRecorder();
-            PubSubRecorder plain = new PubSubRecorder();
-            pool.psubscribe("sport.*").subscribeOn(pool.loops().scheduler(0)).subscribe(first);
-            pool.psubscribe("sport.*", "sport.*").subscribeOn(pool.loops().scheduler(0)).subscribe(second);
-            pool.subscribe("sport.tennis").subscribeOn(pool.loops().scheduler(1)).subscribe(plain);
+            PubSubRecorder first = PubSubRecorder.onWorker(pool, 0, pool.psubscribe("sport.*"));
+            PubSubRecorder second = PubSubRecorder.onWorker(pool, 0, pool.psubscribe("sport.*", "sport.*"));
+            PubSubRecorder plain = PubSubRecorder.onWorker(pool, 1, pool.subscribe("sport.tennis"));
             await().atMost(TIMEOUT).untilAsserted(() -> {
                 assertThat(pool.pubSubStats().subscribers()).isEqualTo(3);
                 assertThat(redis.command("PUBSUB", "NUMPAT")).isEqualTo("1");
@@ -180,11 +175,9 @@ class PubSubTest {
         };
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("capped").workers(2)
                 .pubSubMaxOpen(1).pubSubListener(listener).build()) {
-            PubSubRecorder onZero = new PubSubRecorder();
-            pool.subscribe("capped").subscribeOn(pool.loops().scheduler(0)).subscribe(onZero);
+            PubSubRecorder onZero = PubSubRecorder.onWorker(pool, 0, pool.subscribe("capped"));
             await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 1);
-            PubSubRecorder onOne = new PubSubRecorder();
-            pool.subscribe("capped").subscribeOn(pool.loops().scheduler(1)).subscribe(onOne);
+            PubSubRecorder onOne = PubSubRecorder.onWorker(pool, 1, pool.subscribe("capped"));
             await().atMost(TIMEOUT).untilAsserted(() -> {
                 assertThat(pool.pubSubStats().subscribers()).isEqualTo(2);
                 assertThat(numsub(redis, "capped")).isEqualTo(1);

@@ -9,8 +9,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.TransactionResult;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -19,33 +17,15 @@ import reactor.test.StepVerifier;
 
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.CloseReason;
-import io.github.affinitypool.testing.RedisServer;
-import io.github.affinitypool.testing.RedisTest;
 
 /**
  * {@code transaction(...)}: MULTI ... EXEC on one exclusive lease, WATCH, and what an error or a cancel leaves behind.
  * Two workers and max-open 2, so concurrent transactions queue for the same few connections and reuse them.
  */
-@RedisTest
-class TransactionTest {
+class TransactionTest extends PoolPerTest {
 
-    private RedisServer redis;
-
-    private RedisAffinityPool<String, String> pool;
-
-    @BeforeEach
-    void start(RedisServer redis) {
-        this.redis = redis;
-        redis.command("FLUSHALL");
-        this.pool = RedisAffinityPool.builder(redis.uri()).name("tx").workers(2)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(2).maxIdlePerWorker(1).build())
-                .commandTimeout(Duration.ofSeconds(2))
-                .build();
-    }
-
-    @AfterEach
-    void stop() {
-        pool.close();
+    TransactionTest() {
+        super(builder -> exclusive(builder, "tx", 2, 2, Duration.ofSeconds(2)));
     }
 
     @Test
