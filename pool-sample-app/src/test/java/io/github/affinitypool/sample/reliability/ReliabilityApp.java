@@ -134,6 +134,16 @@ final class ReliabilityApp implements AutoCloseable {
                 .map(text -> new Reply(response.status().code(), text)));
     }
 
+    /**
+     * @return a GET of {@code path} on a connection of its own ({@code Connection: close}), which is never reused: for
+     *         requests the client cancels, so that a cancelled exchange cannot disturb the next request on its connection
+     */
+    Mono<Reply> getOnOwnConnection(String path) {
+        return http.headers(headers -> headers.set("Connection", "close")).get().uri(path)
+                .responseSingle((response, body) -> body.asString().defaultIfEmpty("")
+                        .map(text -> new Reply(response.status().code(), text)));
+    }
+
     @Override
     public void close() {
         try {
