@@ -3,11 +3,13 @@ package io.github.affinitypool.redis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.RedisCodec;
+import io.netty.channel.EventLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -190,7 +192,27 @@ final class SharedConnections<K, V> {
             return Mono.fromFuture(pending, true);
         }
 
+        /**
+         * Starts the connect on the worker's own loop. Started from another thread (the warm-up in {@code build()}, an
+         * off-loop caller), Lettuce adds its connect listener after {@code connect()} returns; if that thread stalls
+         * while the loop connects and a failed handshake (WRONGPASS) closes the channel, the listener finds the
+         * handshake handler gone and reports "RedisHandshakeHandler not registered" instead of Redis's reason.
+         */
         private void connect(CompletableFuture<StatefulRedisConnection<K, V>> pending) {
+            EventLoop loop = loops.loop(worker);
+            if (loop.inEventLoop()) {
+                startConnect(pending);
+                return;
+            }
+            try {
+                loop.execute(() -> startConnect(pending));
+            }
+            catch (RejectedExecutionException shutDown) {
+                startConnect(pending);
+            }
+        }
+
+        private void startConnect(CompletableFuture<StatefulRedisConnection<K, V>> pending) {
             CompletableFuture<StatefulRedisConnection<K, V>> attempt;
             try {
                 attempt = clients.client(worker).connectAsync(codec, uris.get(worker)).toCompletableFuture();
