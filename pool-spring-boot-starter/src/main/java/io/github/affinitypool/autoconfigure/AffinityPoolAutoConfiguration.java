@@ -56,7 +56,11 @@ public final class AffinityPoolAutoConfiguration {
                 .name(properties.getName())
                 .poolConfig(poolConfig(properties.getPool(), settings.workers()))
                 .sharedConnectionsPerWorker(properties.getSharedConnectionsPerWorker())
-                .commandTimeout(properties.getCommandTimeout());
+                .commandTimeout(properties.getCommandTimeout())
+                .pubSubBufferSize(properties.getPubSub().getBufferSize());
+        if (properties.getPubSub().getMaxOpen() != null) {
+            builder.pubSubMaxOpen(properties.getPubSub().getMaxOpen());
+        }
         if (settings.serverLoops() != null) {
             builder.loopResources(settings.serverLoops().loopResources(), settings.serverLoops().preferNative());
         }
@@ -66,6 +70,7 @@ public final class AffinityPoolAutoConfiguration {
         AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
         if (metricsBinder != null) {
             builder.listener(metricsBinder.commandListener(properties.getName()));
+            builder.pubSubListener(metricsBinder.pubSubListener(properties.getName()));
         }
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         RedisAffinityPool<String, String> pool = builder.build();

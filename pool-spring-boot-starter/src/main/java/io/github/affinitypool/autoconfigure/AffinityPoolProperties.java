@@ -321,12 +321,26 @@ public class AffinityPoolProperties {
          */
         private Integer maxOpen;
 
+        /**
+         * Undelivered messages a subscriber may have before the oldest is dropped (and counted), so that a slow
+         * subscriber never holds up the others on its connection.
+         */
+        private int bufferSize = 1024;
+
         public Integer getMaxOpen() {
             return this.maxOpen;
         }
 
         public void setMaxOpen(Integer maxOpen) {
             this.maxOpen = maxOpen;
+        }
+
+        public int getBufferSize() {
+            return this.bufferSize;
+        }
+
+        public void setBufferSize(int bufferSize) {
+            this.bufferSize = bufferSize;
         }
     }
 }

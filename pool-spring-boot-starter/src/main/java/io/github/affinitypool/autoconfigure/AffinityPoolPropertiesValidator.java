@@ -53,6 +53,7 @@ final class AffinityPoolPropertiesValidator {
         }
         atLeast("pub-sub.max-open", properties.getPubSub().getMaxOpen(), 1,
                 "a positive number (default: the number of workers)");
+        atLeast("pub-sub.buffer-size", properties.getPubSub().getBufferSize(), 1, "a positive number of messages");
     }
 
     private static void validateConnection(AffinityPoolProperties properties) {

@@ -63,6 +63,8 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(config.idleOrder()).isEqualTo(IdleOrder.LIFO);
                     assertThat(config.maxConcurrentConnects()).isEqualTo(processors);
                     assertThat(config.leakDetectionThreshold()).isEqualTo(Duration.ZERO);
+                    assertThat(pool.pubSubStats().maxOpen()).isEqualTo(processors);
+                    assertThat(pool.pubSubStats().bufferSize()).isEqualTo(1024);
                     @SuppressWarnings("unchecked")
                     RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
                     assertThat(commands.set("auto:k", "v").then(commands.get("auto:k")).block(Duration.ofSeconds(5)))
@@ -80,7 +82,8 @@ class AffinityPoolAutoConfigurationTests {
                 "affinity-pool.redis.pool.max-pending-acquires=5", "affinity-pool.redis.pool.validate-after-idle=0s",
                 "affinity-pool.redis.pool.eviction-interval=10s", "affinity-pool.redis.pool.idle-order=fifo",
                 "affinity-pool.redis.pool.max-concurrent-connects=2",
-                "affinity-pool.redis.pool.leak-detection-threshold=20s").run(context -> {
+                "affinity-pool.redis.pool.leak-detection-threshold=20s", "affinity-pool.redis.pub-sub.max-open=2",
+                "affinity-pool.redis.pub-sub.buffer-size=16").run(context -> {
                     RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
                     assertThat(pool.name()).isEqualTo("orders");
                     assertThat(pool.loops().size()).isEqualTo(3);
@@ -99,6 +102,8 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(config.idleOrder()).isEqualTo(IdleOrder.FIFO);
                     assertThat(config.maxConcurrentConnects()).isEqualTo(2);
                     assertThat(config.leakDetectionThreshold()).isEqualTo(Duration.ofSeconds(20));
+                    assertThat(pool.pubSubStats().maxOpen()).isEqualTo(2);
+                    assertThat(pool.pubSubStats().bufferSize()).isEqualTo(16);
                 });
     }
 

@@ -57,6 +57,7 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 arguments(p + "pool.leak-detection-threshold=-1s", p + "pool.leak-detection-threshold", "'PT-1S'",
                         "must be a positive duration"),
                 arguments(p + "pub-sub.max-open=0", p + "pub-sub.max-open", "'0'", "must be at least 1"),
+                arguments(p + "pub-sub.buffer-size=0", p + "pub-sub.buffer-size", "'0'", "must be at least 1"),
                 arguments(p + "mode=integrated", p + "mode", "'integrated'",
                         "the application runs no Reactor Netty web server whose event loops the pool could share"));
     }

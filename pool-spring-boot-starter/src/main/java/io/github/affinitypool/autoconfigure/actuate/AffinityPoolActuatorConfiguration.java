@@ -1,7 +1,5 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
-import java.time.Duration;
-
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.redis.RedisAffinityPool;
 
@@ -22,9 +20,6 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class AffinityPoolActuatorConfiguration {
 
-    /** How long the health check's PING may take. */
-    static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(1);
-
     /** The health indicator. */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass({ ReactiveHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
@@ -35,7 +30,9 @@ public class AffinityPoolActuatorConfiguration {
         @ConditionalOnMissingBean(name = "redisAffinityPoolHealthIndicator")
         RedisAffinityPoolHealthIndicator redisAffinityPoolHealthIndicator(RedisAffinityPool<?, ?> pool,
                 AffinityPoolSettings settings) {
-            return new RedisAffinityPoolHealthIndicator(pool, settings, HEALTH_TIMEOUT);
+            // The command timeout bounds the PING: a health check must not call a slow but working Redis "down"
+            // sooner than the application's own commands would fail.
+            return new RedisAffinityPoolHealthIndicator(pool, settings, pool.commandTimeout());
         }
     }
 

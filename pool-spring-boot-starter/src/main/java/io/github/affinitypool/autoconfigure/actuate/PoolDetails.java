@@ -5,6 +5,7 @@ import java.util.Map;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.core.PoolStats;
+import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
 
 /**
@@ -21,6 +22,13 @@ final class PoolDetails {
         details.put("mode", settings.mode().name().toLowerCase(java.util.Locale.ROOT));
         details.put("workers", pool.loops().size());
         details.put("command", counts(pool.stats().total()));
+        PubSubStats pubSub = pool.pubSubStats();
+        Map<String, Integer> pubSubCounts = new LinkedHashMap<>();
+        pubSubCounts.put("open", pubSub.open());
+        pubSubCounts.put("subscriptions", pubSub.subscriptions());
+        pubSubCounts.put("subscribers", pubSub.subscribers());
+        pubSubCounts.put("pending", pubSub.pending());
+        details.put("pubsub", pubSubCounts);
         return details;
     }
 

@@ -7,6 +7,7 @@ import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.AffinityPoolStats;
 import io.github.affinitypool.core.PoolStats;
+import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
 
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -36,7 +37,8 @@ public class RedisPoolEndpoint {
     public PoolSnapshot snapshot() {
         AffinityPoolStats stats = pool.stats();
         return new PoolSnapshot(pool.name(), settings.mode().name().toLowerCase(java.util.Locale.ROOT),
-                pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), configuration());
+                pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), pool.pubSubStats(),
+                configuration());
     }
 
     private Configuration configuration() {
@@ -57,10 +59,11 @@ public class RedisPoolEndpoint {
      * @param total totals over all pools
      * @param workers one entry per worker, in worker order
      * @param overflow the overflow pool (and off-loop borrowers)
+     * @param pubSub the Pub/Sub connections, per worker
      * @param configuration the effective configuration
      */
     public record PoolSnapshot(String name, String mode, int workerCount, PoolStats total, List<PoolStats> workers,
-            PoolStats overflow, Configuration configuration) {
+            PoolStats overflow, PubSubStats pubSub, Configuration configuration) {
     }
 
     /**

@@ -1,52 +1,91 @@
 package io.github.affinitypool.autoconfigure.metrics;
 
-import java.util.function.Supplier;
-import java.util.function.ToDoubleFunction;
+import java.util.function.IntFunction;
+import java.util.function.ToIntFunction;
 
 import io.github.affinitypool.core.AffinityPoolStats;
 import io.github.affinitypool.core.PoolStats;
+import io.github.affinitypool.redis.PubSubStats;
+import io.github.affinitypool.redis.RedisAffinityPool;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 
 /**
- * Gauges of one affinity pool, read from its {@link AffinityPoolStats} snapshot when the registry is scraped.
+ * Gauges of a pool's connections per worker, read from its statistics snapshot when the registry is scraped:
+ * {@code kind=command} from {@link RedisAffinityPool#stats()}, {@code kind=pubsub} from
+ * {@link RedisAffinityPool#pubSubStats()}.
  */
 final class AffinityPoolGauges {
 
     private AffinityPoolGauges() {
     }
 
-    /**
-     * @param registry the registry to register with
-     * @param poolTags the {@code name} and {@code kind} tags
-     * @param stats the pool's statistics
-     * @param workers number of workers; worker pools are tagged {@code 0..workers-1}, the overflow pool {@code overflow}
-     * @param maxOpen the pool's cap on open connections
-     * @param maxPending the pool's cap on waiting borrowers
-     */
-    static void bind(MeterRegistry registry, Tags poolTags, Supplier<AffinityPoolStats> stats, int workers,
-            int maxOpen, int maxPending) {
-        for (int pool = AffinityPoolStats.OVERFLOW; pool < workers; pool++) {
-            int index = pool;
-            Supplier<PoolStats> poolStats = () -> (index == AffinityPoolStats.OVERFLOW) ? stats.get().overflow()
-                    : stats.get().workers().get(index);
-            Tags tags = poolTags.and("worker", AffinityPoolMeters.workerTag(pool));
-            gauge(registry, "acquired", "Connections leased out", tags, poolStats, PoolStats::acquired);
-            gauge(registry, "allocated", "Connections open or being opened", tags, poolStats, PoolStats::open);
-            gauge(registry, "idle", "Connections idle in the pool", tags, poolStats, PoolStats::idle);
-            gauge(registry, "pending", "Borrowers waiting for a connection", tags, poolStats, PoolStats::pending);
+    /** Connection counts of one worker (or the overflow pool) at the moment of a scrape. */
+    record Counts(int acquired, int allocated, int idle, int pending) {
+
+        static Counts of(PoolStats stats) {
+            return new Counts(stats.acquired(), stats.open(), stats.idle(), stats.pending());
         }
-        Gauge.builder(AffinityPoolMeters.PREFIX + ".max.allocated", () -> maxOpen).baseUnit("connections")
-                .description("Cap on open connections across all workers").tags(poolTags).register(registry);
-        Gauge.builder(AffinityPoolMeters.PREFIX + ".max.pending", () -> maxPending).baseUnit("connections")
-                .description("Cap on waiting borrowers").tags(poolTags).register(registry);
+
+        static Counts of(PubSubStats.Worker stats) {
+            return new Counts(stats.acquired(), stats.open(), stats.idle(), stats.pending());
+        }
     }
 
-    private static void gauge(MeterRegistry registry, String name, String description, Tags tags,
-            Supplier<PoolStats> stats, ToDoubleFunction<PoolStats> value) {
-        Gauge.builder(AffinityPoolMeters.PREFIX + "." + name, stats, s -> value.applyAsDouble(s.get()))
-                .strongReference(true).baseUnit("connections").description(description).tags(tags)
-                .register(registry);
+    static void bindCommand(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+        Tags tags = Tags.of("name", pool.name(), "kind", "command");
+        int workers = pool.loops().size();
+        bind(registry, tags, workers, true, index -> {
+            AffinityPoolStats stats = pool.stats();
+            return Counts.of((index == AffinityPoolStats.OVERFLOW) ? stats.overflow() : stats.workers().get(index));
+        });
+        maxGauge(registry, "max.allocated", "Cap on open connections across all workers", tags,
+                pool.poolConfig().maxOpen());
+        maxGauge(registry, "max.pending", "Cap on waiting borrowers", tags, pool.poolConfig().maxPendingAcquires());
+    }
+
+    static void bindPubSub(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+        Tags tags = Tags.of("name", pool.name(), "kind", "pubsub");
+        bind(registry, tags, pool.loops().size(), false,
+                index -> Counts.of(pool.pubSubStats().workers().get(index)));
+        maxGauge(registry, "max.allocated", "Cap on open Pub/Sub connections", tags, pool.pubSubStats().maxOpen());
+    }
+
+    private static void bind(MeterRegistry registry, Tags poolTags, int workers, boolean withOverflow,
+            IntFunction<Counts> counts) {
+        int first = withOverflow ? AffinityPoolStats.OVERFLOW : 0;
+        for (int index = first; index < workers; index++) {
+            int pool = index;
+            Tags tags = poolTags.and("worker", AffinityPoolMeters.workerTag(pool));
+            for (Measure measure : Measure.values()) {
+                Gauge.builder(AffinityPoolMeters.PREFIX + "." + measure.name, () -> measure.value.applyAsInt(counts.apply(pool)))
+                        .baseUnit("connections").description(measure.description).tags(tags).register(registry);
+            }
+        }
+    }
+
+    private static void maxGauge(MeterRegistry registry, String name, String description, Tags tags, int value) {
+        Gauge.builder(AffinityPoolMeters.PREFIX + "." + name, () -> value).baseUnit("connections")
+                .description(description).tags(tags).register(registry);
+    }
+
+    /** The per-worker gauges. */
+    private enum Measure {
+
+        ACQUIRED("acquired", "Connections in use", Counts::acquired),
+        ALLOCATED("allocated", "Connections open or being opened", Counts::allocated),
+        IDLE("idle", "Connections idle", Counts::idle),
+        PENDING("pending", "Borrowers or subscribers waiting for a connection", Counts::pending);
+
+        private final String name;
+        private final String description;
+        private final ToIntFunction<Counts> value;
+
+        Measure(String name, String description, ToIntFunction<Counts> value) {
+            this.name = name;
+            this.description = description;
+            this.value = value;
+        }
     }
 }

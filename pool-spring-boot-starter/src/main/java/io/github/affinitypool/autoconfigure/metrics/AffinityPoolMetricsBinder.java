@@ -3,7 +3,6 @@ package io.github.affinitypool.autoconfigure.metrics;
 import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
 
 import org.springframework.beans.factory.ObjectProvider;
 
@@ -27,8 +26,20 @@ public final class AffinityPoolMetricsBinder {
      * @return the listener that records the command pool's events, or a no-op one without a registry
      */
     public AffinityPoolListener commandListener(String poolName) {
+        return listener(poolName, "command");
+    }
+
+    /**
+     * @param poolName the pool's name
+     * @return the listener that records the Pub/Sub side's events, or a no-op one without a registry
+     */
+    public AffinityPoolListener pubSubListener(String poolName) {
+        return listener(poolName, "pubsub");
+    }
+
+    private AffinityPoolListener listener(String poolName, String kind) {
         MeterRegistry meterRegistry = registry.getIfAvailable();
-        return (meterRegistry != null) ? new AffinityPoolMeters(meterRegistry, poolName, "command")
+        return (meterRegistry != null) ? new AffinityPoolMeters(meterRegistry, poolName, kind)
                 : AffinityPoolListener.NONE;
     }
 
@@ -40,7 +51,7 @@ public final class AffinityPoolMetricsBinder {
         if (meterRegistry == null) {
             return;
         }
-        AffinityPoolGauges.bind(meterRegistry, Tags.of("name", pool.name(), "kind", "command"), pool::stats,
-                pool.loops().size(), pool.poolConfig().maxOpen(), pool.poolConfig().maxPendingAcquires());
+        AffinityPoolGauges.bindCommand(meterRegistry, pool);
+        AffinityPoolGauges.bindPubSub(meterRegistry, pool);
     }
 }

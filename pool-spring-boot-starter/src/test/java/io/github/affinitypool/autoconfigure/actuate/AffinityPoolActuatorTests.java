@@ -68,6 +68,13 @@ class AffinityPoolActuatorTests {
                     .isEqualTo(1.0);
             assertThat(registry.get("redis.pool.max.allocated").tag("name", "orders").gauge().value()).isEqualTo(8.0);
             assertThat(registry.get("redis.pool.max.pending").gauge().value()).isEqualTo(1000.0);
+            for (String worker : new String[] { "0", "1" }) {
+                assertThat(registry.get("redis.pool.allocated").tag("kind", "pubsub").tag("worker", worker).gauge()
+                        .value()).isZero();
+            }
+            assertThat(registry.find("redis.pool.allocated").tag("kind", "pubsub").tag("worker", "overflow").gauge())
+                    .isNull();
+            assertThat(registry.get("redis.pool.max.allocated").tag("kind", "pubsub").gauge().value()).isEqualTo(2.0);
             assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().toString())
                     .doesNotContain(PASSWORD));
         });
@@ -80,7 +87,7 @@ class AffinityPoolActuatorTests {
                     .health().block(Duration.ofSeconds(5));
             assertThat(health.getStatus()).isEqualTo(Status.UP);
             assertThat(health.getDetails()).containsEntry("name", "orders").containsEntry("mode", "standalone")
-                    .containsEntry("workers", 2).containsKey("command");
+                    .containsEntry("workers", 2).containsKey("command").containsKey("pubsub");
             assertThat(health.toString()).doesNotContain(PASSWORD);
         });
     }
@@ -110,6 +117,8 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.configuration().url())
                     .isEqualTo("redis://:******@" + redis.host() + ":" + redis.port());
             assertThat(snapshot.configuration().maxOpen()).isEqualTo(8);
+            assertThat(snapshot.pubSub().maxOpen()).isEqualTo(2);
+            assertThat(snapshot.pubSub().workers()).hasSize(2);
             assertThat(snapshot.toString()).doesNotContain(PASSWORD);
             assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
                     .doesNotContain(PASSWORD);
