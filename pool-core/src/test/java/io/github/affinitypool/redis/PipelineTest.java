@@ -45,8 +45,9 @@ class PipelineTest extends PoolPerTest {
             public void afterChannelInitialized(Channel channel) {
                 AtomicInteger count = new AtomicInteger();
                 flushes.put(channel, count);
-                // First in the pipeline: counts the flushes that reach the socket.
-                channel.pipeline().addFirst("test-flush-counter", new ChannelOutboundHandlerAdapter() {
+                // Last in the pipeline, next to Lettuce's handlers: counts every flush Lettuce issues, before the
+                // pool's flush consolidation merges them.
+                channel.pipeline().addLast("test-flush-counter", new ChannelOutboundHandlerAdapter() {
                     @Override
                     public void flush(ChannelHandlerContext ctx) {
                         count.incrementAndGet();
@@ -72,6 +73,13 @@ class PipelineTest extends PoolPerTest {
                 LongStream.rangeClosed(1, commands).boxed().collect(Collectors.toList()));
         assertThat(flushed).as("flushes for %d pipelined commands", commands).isLessThanOrEqualTo(3);
         assertThat(pool.commands().get("pipe:n").block(TIMEOUT)).isEqualTo(String.valueOf(commands));
+
+        // The same commands on a plain lease: Lettuce flushes after each one.
+        int plainBefore = totalFlushes();
+        pool.withConnection(c -> Flux.range(0, commands).flatMapSequential(i -> c.incr("pipe:plain"), commands))
+                .blockLast(TIMEOUT);
+        assertThat(totalFlushes() - plainBefore).as("flushes for %d commands without pipelining", commands)
+                .isGreaterThanOrEqualTo(commands);
         // Auto-flush is on again (a command would time out otherwise) on the very same connection.
         assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
     }
