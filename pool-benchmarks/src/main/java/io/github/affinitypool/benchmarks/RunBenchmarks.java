@@ -1,0 +1,47 @@
+package io.github.affinitypool.benchmarks;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import io.github.affinitypool.benchmarks.load.LoadBenchmark;
+import io.github.affinitypool.benchmarks.load.LoadReport;
+
+/**
+ * Runs the benchmarks and rewrites their part of {@code docs/benchmarks.md} and the charts in {@code docs/images/}:
+ * the JMH acquire/release benchmark at 1 and 2 threads, then the end-to-end load benchmark. Raw results are kept in
+ * {@code pool-benchmarks/results/}, so the report can be rebuilt from them ({@code --only=report}).
+ * <p>
+ * Run from the repository root through {@code pool-benchmarks/run-benchmarks.sh}, which builds first. Arguments:
+ * {@code --only=jmh|load|report} (default: everything), and the load benchmark's options (see
+ * {@link LoadBenchmark.Options#parse}).
+ */
+public final class RunBenchmarks {
+
+    private RunBenchmarks() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of("").toAbsolutePath();
+        Path results = root.resolve("pool-benchmarks/results");
+        Path doc = root.resolve("docs/benchmarks.md");
+        Path images = root.resolve("docs/images");
+        List<String> arguments = Arrays.asList(args);
+        String only = arguments.stream().filter(arg -> arg.startsWith("--only=")).map(arg -> arg.substring(7))
+                .findFirst().orElse("all");
+        long start = System.nanoTime();
+        if (only.equals("all") || only.equals("jmh")) {
+            JmhRun.run(root.resolve("pool-benchmarks/target/benchmarks.jar"), results);
+        }
+        if (only.equals("all") || only.equals("load")) {
+            LoadBenchmark.Options options = LoadBenchmark.Options.parse(root.resolve("pool-benchmarks/target/load-logs"),
+                    args);
+            LoadBenchmark.Run run = LoadBenchmark.run(options);
+            LoadReport.save(run, results);
+        }
+        JmhRun.report(results, doc);
+        LoadReport.report(results, doc, images);
+        System.out.printf("[bench] done in %.1f min; rewrote %s and %s%n", (System.nanoTime() - start) / 60e9,
+                root.relativize(doc), root.relativize(images));
+    }
+}

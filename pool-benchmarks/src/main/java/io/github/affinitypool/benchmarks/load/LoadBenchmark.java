@@ -1,0 +1,195 @@
+package io.github.affinitypool.benchmarks.load;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import io.github.affinitypool.benchmarks.Machine;
+import io.github.affinitypool.benchmarks.load.server.BenchOps;
+import io.github.affinitypool.testing.RedisServer;
+
+/**
+ * The end-to-end load benchmark: starts a redis-server, then for every setup a {@code BenchServer} in a child JVM,
+ * checks that its handlers return the right values, and drives each scenario at each concurrency with a closed-loop
+ * load generator, after a warm-up. Setups run in interleaved rounds (forward, then backward, ...), so that drift of
+ * the machine shows in the per-round figures; the report takes the median of the rounds.
+ */
+public final class LoadBenchmark {
+
+    /**
+     * What to run.
+     *
+     * @param driver         {@code auto}, {@code wrk} or {@code builtin}
+     * @param rounds         how many rounds (each runs every setup once)
+     * @param warmup         load before each measurement, at the measurement's concurrency
+     * @param measure        length of each measurement
+     * @param initialWarmup  load per scenario right after a server started, at 64 connections (JIT warm-up)
+     * @param connections    the concurrencies
+     * @param setups         the setups of the rounds, forward order
+     * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} once, to record how it fails
+     * @param logs           where the child servers' logs go
+     */
+    public record Options(String driver, int rounds, Duration warmup, Duration measure, Duration initialWarmup,
+            List<Integer> connections, List<Setup> setups, boolean smallPool, Path logs) {
+
+        /**
+         * @param logs where the child servers' logs go
+         * @param args {@code --driver=auto|wrk|builtin} (auto), {@code --rounds=} (2), {@code --warmup=} (1),
+         *             {@code --measure=} (3), {@code --initial-warmup=} (2; all in seconds),
+         *             {@code --connections=} (8,64,256), {@code --setups=} (1,2,3,4,5,6),
+         *             {@code --small-pool=} (true); other arguments are ignored
+         * @return the options
+         */
+        public static Options parse(Path logs, String... args) {
+            Map<String, String> given = new HashMap<>();
+            for (String arg : args) {
+                String[] kv = arg.split("=", 2);
+                if (kv.length == 2 && kv[0].startsWith("--")) {
+                    given.put(kv[0].substring(2), kv[1]);
+                }
+            }
+            return new Options(given.getOrDefault("driver", "auto"),
+                    Integer.parseInt(given.getOrDefault("rounds", "2")),
+                    seconds(given.getOrDefault("warmup", "1")),
+                    seconds(given.getOrDefault("measure", "3")),
+                    seconds(given.getOrDefault("initial-warmup", "2")),
+                    Arrays.stream(given.getOrDefault("connections", "8,64,256").split(",")).map(Integer::valueOf).toList(),
+                    Arrays.stream(given.getOrDefault("setups", "1,2,3,4,5,6").split(",")).map(Setup::parse).toList(),
+                    Boolean.parseBoolean(given.getOrDefault("small-pool", "true")), logs);
+        }
+
+        private static Duration seconds(String value) {
+            return Duration.ofMillis(Math.round(Double.parseDouble(value) * 1000));
+        }
+    }
+
+    /** What a run produced: the cells and a description of the run's environment. */
+    public record Run(List<Cell> cells, Map<String, String> environment) {
+    }
+
+    private final Options options;
+
+    private final LoadDriver driver;
+
+    private final RedisServer redis;
+
+    private LoadBenchmark(Options options, LoadDriver driver, RedisServer redis) {
+        this.options = options;
+        this.driver = driver;
+        this.redis = redis;
+    }
+
+    /** Runs the benchmark with {@code options}; progress goes to standard output. */
+    public static Run run(Options options) throws Exception {
+        try (LoadDriver driver = LoadDriver.create(options.driver());
+                RedisServer redis = RedisServer.builder().start()) {
+            Map<String, String> environment = Environment.describe(driver, redis);
+            log("load generator: " + driver.describe() + "; redis-server " + redis.version() + " on " + redis.uri()
+                    + "; machine load before: " + environment.get("load.before"));
+            List<Cell> cells = new LoadBenchmark(options, driver, redis).runAll();
+            environment.put("load.after", Machine.loadAverage());
+            return new Run(cells, environment);
+        }
+    }
+
+    private List<Cell> runAll() throws Exception {
+        redis.command("SET", BenchOps.GET_KEY, BenchOps.VALUE);
+        List<Cell> cells = new ArrayList<>();
+        for (int round = 0; round < options.rounds(); round++) {
+            List<Setup> order = new ArrayList<>(options.setups());
+            if (round % 2 == 1) {
+                Collections.reverse(order);
+            }
+            log("round " + (round + 1) + "/" + options.rounds() + ": "
+                    + String.join(" → ", order.stream().map(Setup::label).toList()));
+            for (Setup setup : order) {
+                cells.addAll(measure(setup, round, List.of(Scenario.values()), options.connections()));
+            }
+        }
+        if (options.smallPool()) {
+            log("Spring Data Redis pooled with a small pool, GET only, once");
+            cells.addAll(measure(Setup.SDR_POOLED_SMALL, 0, List.of(Scenario.GET), options.connections()));
+        }
+        return cells;
+    }
+
+    private List<Cell> measure(Setup setup, int round, List<Scenario> scenarios, List<Integer> connections)
+            throws Exception {
+        Path log = options.logs().resolve("round" + (round + 1) + "-" + setup.name().toLowerCase(Locale.ROOT) + ".log");
+        List<Cell> cells = new ArrayList<>();
+        try (ChildServer server = ChildServer.start(setup, redis.uri(), log)) {
+            HandlerCheck.verify(server, redis);
+            for (Scenario scenario : scenarios) {
+                driver.run(server.url(scenario.path()), 64, options.initialWarmup());
+            }
+            for (Scenario scenario : scenarios) {
+                for (int c : connections) {
+                    driver.run(server.url(scenario.path()), c, options.warmup());
+                    server.get("/errors");
+                    Cell cell = measureOne(server, round, scenario, c);
+                    cells.add(cell);
+                    log(String.format(Locale.ROOT, "  %-28s %-4s c=%-3d %9.0f req/s  p50 %6.2f  p99 %6.2f  p99.9 %7.2f ms"
+                            + "  cpu %5.1f ms/1k  redis reads/cmd %s%s", setup.label(), scenario, c,
+                            cell.requestsPerSecond(), cell.p50(), cell.p99(), cell.p999(), cell.appCpuPer1k(),
+                            Double.isNaN(cell.readsPerCommand()) ? "-" : String.format(Locale.ROOT, "%.2f",
+                                    cell.readsPerCommand()),
+                            cell.errors() == 0 ? "" : "  ERRORS " + cell.errors() + " (" + cell.errorSample() + ")"));
+                }
+            }
+        }
+        return cells;
+    }
+
+    private Cell measureOne(ChildServer server, int round, Scenario scenario, int connections) throws Exception {
+        Map<String, String> statsBefore = redis.info("stats");
+        long redisCpuBefore = ProcessCpu.millis(redis.pid());
+        long cpuBefore = server.cpuMillis();
+        LoadResult result = driver.run(server.url(scenario.path()), connections, options.measure());
+        long cpu = server.cpuMillis() - cpuBefore;
+        long redisCpu = ProcessCpu.millis(redis.pid()) - redisCpuBefore;
+        Map<String, String> statsAfter = redis.info("stats");
+        long commands = delta(statsBefore, statsAfter, "total_commands_processed");
+        long reads = delta(statsBefore, statsAfter, "total_reads_processed");
+        boolean redisUsed = server.setup().usesRedis();
+        String errors = server.get("/errors");
+        String errorSample = errors.isBlank() ? "" : errors.lines().findFirst().orElse("").split("\t", 2)[1];
+        long requests = Math.max(1, result.requests());
+        return new Cell(round, server.setup(), scenario, connections, result.requests(), result.errors(),
+                result.requestsPerSecond(), result.latencyMillis(50), result.latencyMillis(90), result.latencyMillis(99),
+                result.latencyMillis(99.9), cpu * 1000.0 / requests,
+                redisUsed ? redisCpu * 1000.0 / requests : Double.NaN,
+                redisUsed && commands > 0 ? (double) reads / commands : Double.NaN,
+                result.errors() == 0 ? "" : errorSample);
+    }
+
+    private static long delta(Map<String, String> before, Map<String, String> after, String key) {
+        return Long.parseLong(after.getOrDefault(key, "0")) - Long.parseLong(before.getOrDefault(key, "0"));
+    }
+
+    static void log(String line) {
+        System.out.println("[load] " + line);
+        System.out.flush();
+    }
+
+    /** Writes {@code cells} as tab-separated lines. */
+    static void write(List<Cell> cells, Path file) throws IOException {
+        List<String> lines = new ArrayList<>();
+        lines.add(Cell.HEADER);
+        cells.forEach(cell -> lines.add(cell.toLine()));
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.write(file, lines);
+    }
+
+    /** Reads cells written by {@link #write}. */
+    static List<Cell> read(Path file) throws IOException {
+        return Files.readAllLines(file).stream().skip(1).filter(line -> !line.isBlank()).map(Cell::parse).toList();
+    }
+}

@@ -1,0 +1,102 @@
+package io.github.affinitypool.benchmarks.load;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import org.HdrHistogram.Histogram;
+
+/**
+ * Load from <a href="https://github.com/wg/wrk">wrk</a> (two threads, like the two cores of the reference machine).
+ * A Lua {@code done} script prints the counts and every distinct latency with its count, which go into an
+ * HdrHistogram, so that wrk's and the built-in driver's percentiles are computed the same way.
+ */
+final class WrkDriver implements LoadDriver {
+
+    private static final String SCRIPT = """
+            done = function(summary, latency, requests)
+              local e = summary.errors
+              io.write(string.format("WRK-SUMMARY %d %d %d\\n", summary.requests, summary.duration,
+                  e.connect + e.read + e.write + e.status + e.timeout))
+              -- latency(i) is the i-th distinct latency and its count; past the last one it answers value 0
+              for i = 1, 10000000 do
+                local value, count = latency(i)
+                if value == nil or value == 0 or count == nil or count == 0 then break end
+                io.write(string.format("WRK-LATENCY %d %d\\n", value, count))
+              end
+            end
+            """;
+
+    private final String version;
+
+    private final Path script;
+
+    private WrkDriver(String version, Path script) {
+        this.version = version;
+        this.script = script;
+    }
+
+    /** @return a driver when wrk runs on this machine, else empty */
+    static Optional<WrkDriver> create() {
+        try {
+            Process process = new ProcessBuilder("wrk", "-v").redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            process.waitFor(10, TimeUnit.SECONDS);
+            if (!output.startsWith("wrk")) {
+                return Optional.empty();
+            }
+            Path script = Files.createTempFile("bench-wrk-", ".lua");
+            script.toFile().deleteOnExit();
+            Files.writeString(script, SCRIPT);
+            return Optional.of(new WrkDriver(output.lines().findFirst().orElse("wrk").split(" \\[")[0].trim(), script));
+        }
+        catch (IOException ex) {
+            return Optional.empty();
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public String describe() {
+        return version + " (2 threads, Lua done script into HdrHistogram)";
+    }
+
+    @Override
+    public LoadResult run(String url, int connections, Duration duration) throws IOException, InterruptedException {
+        long seconds = Math.max(1, duration.toSeconds());
+        List<String> command = List.of("wrk", "-t" + Math.min(2, connections), "-c" + connections, "-d" + seconds + "s",
+                "--timeout", "10s", "-s", script.toString(), url);
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> output = new ArrayList<>();
+        process.inputReader(StandardCharsets.UTF_8).lines().forEach(output::add);
+        if (!process.waitFor(seconds + 30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IOException("wrk did not finish: " + command);
+        }
+        Histogram latency = LoadResult.newHistogram();
+        long[] summary = null;
+        for (String line : output) {
+            String[] fields = line.trim().split(" ");
+            if (fields[0].equals("WRK-SUMMARY")) {
+                summary = new long[] { Long.parseLong(fields[1]), Long.parseLong(fields[2]), Long.parseLong(fields[3]) };
+            }
+            else if (fields[0].equals("WRK-LATENCY")) {
+                latency.recordValueWithCount(Math.min(Long.parseLong(fields[1]), LoadResult.MAX_LATENCY_MICROS),
+                        Long.parseLong(fields[2]));
+            }
+        }
+        if (summary == null) {
+            throw new IOException("wrk printed no summary for " + command + ":\n" + String.join("\n", output));
+        }
+        return new LoadResult(summary[0], summary[2], TimeUnit.MICROSECONDS.toNanos(summary[1]), latency);
+    }
+}
