@@ -1,0 +1,43 @@
+package io.github.affinitypool.sample;
+
+import io.github.affinitypool.redis.RedisAffinityPool;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Server-sent events from Redis Pub/Sub. Every subscriber on a worker shares that worker's one Pub/Sub connection,
+ * so hundreds of open event streams use at most one connection per event loop, never the command pool.
+ */
+@RestController
+class EventsController {
+
+    private final RedisAffinityPool<String, String> pool;
+
+    private final RedisReactiveCommands<String, String> redis;
+
+    EventsController(RedisAffinityPool<String, String> pool, RedisReactiveCommands<String, String> redis) {
+        this.pool = pool;
+        this.redis = redis;
+    }
+
+    @GetMapping(path = "/events/{channel}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    Flux<ServerSentEvent<String>> events(@PathVariable String channel) {
+        return pool.subscribe(channel)
+                .map(message -> ServerSentEvent.builder(message.payload()).event(message.channel()).build());
+    }
+
+    /** Publishes the body; answers how many Redis subscribers (Pub/Sub connections) received it. */
+    @PostMapping("/events/{channel}")
+    Mono<Long> publish(@PathVariable String channel, @RequestBody String message) {
+        return redis.publish(channel, message);
+    }
+}
