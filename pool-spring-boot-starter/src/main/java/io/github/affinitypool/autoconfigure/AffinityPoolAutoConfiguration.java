@@ -106,8 +106,14 @@ public final class AffinityPoolAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    AffinityPoolLifecycle affinityPoolLifecycle(RedisAffinityPool<?, ?> pool) {
-        return new AffinityPoolLifecycle(pool.name(), pool::closeAsync);
+    AffinityPoolLifecycle affinityPoolLifecycle(RedisAffinityPool<?, ?> pool,
+            ObjectProvider<ServerConnections> serverConnections) {
+        ServerConnections connections = serverConnections.getIfAvailable();
+        if (connections == null) {
+            return new AffinityPoolLifecycle(pool.name(), pool::closeAsync);
+        }
+        // The web server has stopped when this runs; the connections it left open must not reach the closed pool.
+        return new AffinityPoolLifecycle(pool.name(), () -> connections.closeRemaining().then(pool.closeAsync()));
     }
 
     /** The Reactor Netty web server's loops, which integrated mode shares. */
@@ -128,6 +134,11 @@ public final class AffinityPoolAutoConfiguration {
                         : reactor.netty.http.HttpResources.get();
                 return new ServerLoops(loops, LoopResources.DEFAULT_NATIVE);
             };
+        }
+
+        @Bean
+        ServerConnections affinityPoolServerConnections() {
+            return new ServerConnections();
         }
     }
 
