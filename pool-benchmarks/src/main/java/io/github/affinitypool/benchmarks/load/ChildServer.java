@@ -126,11 +126,16 @@ final class ChildServer implements AutoCloseable {
 
     /** @return the body of a plain GET of {@code path}, failing unless the status is 200 */
     String get(String path) {
+        return httpGet(setup, url(path));
+    }
+
+    /** @return the body of a plain GET of {@code url} on {@code setup}'s server, failing unless the status is 200 */
+    static String httpGet(Setup setup, String url) {
         try {
-            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url(path)))
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url))
                     .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
-                throw new IllegalStateException(setup.label() + ": GET " + path + " answered " + response.statusCode()
+                throw new IllegalStateException(setup.label() + ": GET " + url + " answered " + response.statusCode()
                         + ": " + response.body());
             }
             return response.body();

@@ -126,7 +126,7 @@ public final class LoadBenchmark {
         Path log = options.logs().resolve("round" + (round + 1) + "-" + setup.name().toLowerCase(Locale.ROOT) + ".log");
         List<Cell> cells = new ArrayList<>();
         try (ChildServer server = ChildServer.start(setup, redis.uri(), log)) {
-            HandlerCheck.verify(server, redis);
+            HandlerCheck.verify(setup, server::get, redis);
             for (Scenario scenario : scenarios) {
                 driver.run(server.url(scenario.path()), 64, options.initialWarmup());
             }
