@@ -181,7 +181,10 @@ public final class AffinityPool<T> implements AutoCloseable {
      *         {@link PoolClosedException}, or the factory's error when opening a resource for this borrower failed
      */
     public Mono<Lease<T>> acquire() {
-        return new AcquireMono();
+        // With leak detection on, the acquiring code's stack is captured here, where the caller builds the acquire:
+        // reactive code usually subscribes later, from the framework (WebFlux subscribes after the handler returned),
+        // where the stack holds only Reactor's and the framework's frames.
+        return new AcquireMono(leakDetector.acquiredAt());
     }
 
     /**
@@ -795,6 +798,13 @@ public final class AffinityPool<T> implements AutoCloseable {
     /** The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's worker. */
     private final class AcquireMono extends Mono<Lease<T>> {
 
+        /** Where {@link #acquire()} was called, when leak detection is on; else {@code null}. */
+        private final LeakDetector.AcquiredAt acquiredAt;
+
+        AcquireMono(LeakDetector.AcquiredAt acquiredAt) {
+            this.acquiredAt = acquiredAt;
+        }
+
         @Override
         public void subscribe(CoreSubscriber<? super Lease<T>> actual) {
             int worker = loops.currentWorker();
@@ -803,7 +813,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             // Only a listener wants the acquire time: spare the common case two clock reads.
             long startNanos = listener == AffinityPoolListener.NONE ? 0 : System.nanoTime();
             Borrower<T> borrower = new Borrower<>(AffinityPool.this, actual, worker, home, stealStart, startNanos);
-            borrower.acquiredAt = leakDetector.acquiredAt();
+            borrower.acquiredAt = acquiredAt;
             actual.onSubscribe(borrower);
         }
     }

@@ -68,7 +68,7 @@ final class Borrower<T> implements Subscription {
     /** Whether the borrower has been in the waiter queue; if so it goes back to the head when a retry finds nothing. */
     boolean waited;
     private PooledLease<T> lease;
-    /** The stack of the code that subscribed, when leak detection is on; else {@code null}. */
+    /** The stack of the code that called {@code acquire()}, when leak detection is on; else {@code null}. */
     LeakDetector.AcquiredAt acquiredAt;
 
     private volatile int state;

@@ -12,9 +12,12 @@ import reactor.core.Disposable;
  * Reports leases held longer than {@link AffinityPoolConfig#leakDetectionThreshold()}: one warning with the stack
  * of the code that acquired the lease when the threshold passes, and one line when the lease finally comes back.
  * <p>
- * The stack is captured when the acquire is subscribed, because that is where the caller's code is on the stack; a
- * capture at delivery would only show the pool's own frames. Capturing costs a stack walk per acquire, which is why
- * detection is off by default (as in HikariCP).
+ * The stack is captured when {@code acquire()} is called, because that is where the caller's code is on the stack: in
+ * reactive code the acquire is usually subscribed later, by the framework (WebFlux subscribes to a handler's
+ * {@code Mono} after the handler has returned), where the stack holds only Reactor's and the framework's frames; a
+ * capture at delivery would only show the pool's own. (The reliability suite's end-to-end leak test found that a
+ * capture at subscription never named the WebFlux handler that acquired the lease.) Capturing costs a stack walk per
+ * acquire, which is why detection is off by default (as in HikariCP).
  */
 final class LeakDetector {
 
@@ -48,7 +51,7 @@ final class LeakDetector {
      * Starts watching a delivered lease.
      *
      * @param worker the worker whose loop the resource lives on; the check runs on it
-     * @param acquiredAt the stack captured at subscription
+     * @param acquiredAt the stack captured where {@code acquire()} was called
      * @return the watch, to be told when the lease comes back
      */
     Watch watch(int worker, AcquiredAt acquiredAt) {

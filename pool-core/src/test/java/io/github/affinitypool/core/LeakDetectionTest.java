@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -70,6 +71,24 @@ class LeakDetectionTest {
         assertThat(infos.get(0).getFormattedMessage()).startsWith("Pool 'default': the connection on worker "
                 + lease.worker() + " reported as a possible leak was returned after ");
         assertThat(suspected).hasValue(1);
+    }
+
+    @Test
+    void theStackIsWhereTheAcquireWasBuiltEvenWhenItIsSubscribedElsewhere() throws Exception {
+        startWithThreshold(Duration.ofMillis(50));
+        // Built here, subscribed later on a worker loop, as a framework (WebFlux) subscribes a handler's Mono.
+        Mono<Lease<StubResource>> acquire = buildAcquire();
+        Lease<StubResource> lease = acquire.subscribeOn(fixture.loops.scheduler(0)).block(PoolFixture.WAIT);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> suspected.get() == 1);
+        ILoggingEvent warning = log.list.stream().filter(e -> e.getLevel() == Level.WARN).findFirst().orElseThrow();
+        assertThat(warning.getThrowableProxy().getStackTraceElementProxyArray())
+                .anySatisfy(frame -> assertThat(frame.getSTEAsString()).contains("LeakDetectionTest.buildAcquire"));
+        lease.release().block(PoolFixture.WAIT);
+    }
+
+    private Mono<Lease<StubResource>> buildAcquire() {
+        return fixture.pool.acquire();
     }
 
     @Test
