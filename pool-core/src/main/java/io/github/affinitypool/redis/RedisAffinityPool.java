@@ -115,7 +115,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      */
     public static Builder<String, String> builder(RedisURI redisUri) {
         Objects.requireNonNull(redisUri, "redisUri must not be null");
-        return new Builder<>(RedisURI.builder(redisUri).build(), StringCodec.UTF8);
+        return new Builder<>(RedisUris.withImmediateCredentials(RedisURI.builder(redisUri).build()), StringCodec.UTF8);
     }
 
     /**

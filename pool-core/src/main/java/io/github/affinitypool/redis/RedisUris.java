@@ -48,14 +48,41 @@ final class RedisUris {
         catch (RuntimeException ex) {
             throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + mask(String.valueOf(ex.getMessage())));
         }
-        // The user info of a URI string becomes a deferred provider, which Lettuce resolves with thenComposeAsync on
-        // the common pool during every handshake; the credentials are static, so make them immediate.
-        AtomicReference<RedisCredentials> credentials = new AtomicReference<>();
-        parsed.getCredentialsProvider().resolveCredentials().subscribe(credentials::set);
-        if (credentials.get() != null) {
-            parsed.setCredentialsProvider(new StaticCredentialsProvider(credentials.get()));
+        return withImmediateCredentials(parsed);
+    }
+
+    /**
+     * Makes the credentials of a URI immediate when they are Lettuce's own constant ones, set from a URI string's user
+     * info or with {@code RedisURI.Builder.withAuthentication(...)} (as Spring Boot's connection details do). Lettuce
+     * keeps those in a deferred provider (a lambda of {@code RedisURI.Builder}), which it resolves with
+     * {@code thenComposeAsync} on the common pool during every handshake, and which hides the user name from
+     * {@link #describe}. Any other provider (a user's, possibly rotating credentials) is left alone.
+     * <p>
+     * Applied to every URI a pool is built from, also a {@code RedisURI} given to the builder: the reliability suite
+     * found that through the Spring Boot starter (which passes a {@code RedisURI}) an ACL user's failed connect was
+     * reported as {@code redis://127.0.0.1:6400/1}, without the user name the message is meant to show.
+     *
+     * @param uri the URI, changed in place
+     * @return {@code uri}
+     */
+    static RedisURI withImmediateCredentials(RedisURI uri) {
+        RedisCredentialsProvider provider = uri.getCredentialsProvider();
+        if (provider == null || provider instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider
+                || !isLettuceConstantProvider(provider)) {
+            return uri;
         }
-        return parsed;
+        AtomicReference<RedisCredentials> credentials = new AtomicReference<>();
+        provider.resolveCredentials().subscribe(credentials::set);
+        if (credentials.get() != null) {
+            uri.setCredentialsProvider(new StaticCredentialsProvider(credentials.get()));
+        }
+        return uri;
+    }
+
+    /** @return whether the provider is a lambda of {@code RedisURI} or its builder: constant credentials */
+    private static boolean isLettuceConstantProvider(RedisCredentialsProvider provider) {
+        String type = provider.getClass().getName();
+        return type.startsWith(RedisURI.class.getName() + "$") && type.contains("$$Lambda");
     }
 
     /** @return the text with the user info of any {@code scheme://user:password@} replaced by {@code ****@} */

@@ -13,6 +13,9 @@ import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.AppenderBase;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.boot.context.event.ApplicationEnvironmentPreparedEvent;
+import org.springframework.context.ApplicationListener;
+
 /**
  * Captures every event logged through the root logger (what the application would print), thread-safely, until
  * closed.
@@ -28,6 +31,21 @@ final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoClosea
         setContext(root.getLoggerContext());
         start();
         root.addAppender(this);
+    }
+
+    /**
+     * Spring Boot resets Logback while an application starts (removing and stopping this appender); this listener
+     * attaches it again right after, so that start-up failures are captured too.
+     *
+     * @return a listener to register with the application
+     */
+    ApplicationListener<ApplicationEnvironmentPreparedEvent> reattachAfterLoggingInitialization() {
+        return event -> {
+            start();
+            if (root.getAppender(getName()) == null) {
+                root.addAppender(this);
+            }
+        };
     }
 
     @Override

@@ -72,7 +72,16 @@ final class ReliabilityApp implements AutoCloseable {
      * @return the running app
      */
     static ReliabilityApp start(RedisServer redis, String... properties) {
-        return new ReliabilityApp(launch(redis.uri(), properties).run());
+        return start(redis.uri(), properties);
+    }
+
+    /**
+     * @param url the Redis URL
+     * @param properties extra {@code key=value} properties, overriding the defaults and the sample's application.yml
+     * @return the running app
+     */
+    static ReliabilityApp start(String url, String... properties) {
+        return new ReliabilityApp(launch(url, properties).run());
     }
 
     /**
