@@ -535,11 +535,18 @@ public final class AffinityPool<T> implements AutoCloseable {
             return invalidate(ref, CloseReason.EXCESS_IDLE);
         }
         ref.poolable().markIdle(clock.millis());
-        return ref.release().doFinally(signal -> {
-            pool.returning.decrementAndGet();
-            drainWaiters();
-            checkLeasesReturned();
-        });
+        // Counted back before the release's completion reaches its subscriber (doFinally would run after it): a
+        // borrower that reacts to that completion with a new acquire and release must not find this return still
+        // counted as in flight, or its release would close the resource as excess idle.
+        AtomicBoolean counted = new AtomicBoolean();
+        Runnable returned = () -> {
+            if (counted.compareAndSet(false, true)) {
+                pool.returning.decrementAndGet();
+                drainWaiters();
+                checkLeasesReturned();
+            }
+        };
+        return ref.release().doOnTerminate(returned).doOnCancel(returned);
     }
 
     Mono<Void> invalidate(PooledRef<Slot<T>> ref, CloseReason reason) {
