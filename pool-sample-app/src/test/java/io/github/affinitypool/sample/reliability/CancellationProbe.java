@@ -52,9 +52,4 @@ final class CancellationProbe {
     long acquiringWhileConnecting() {
         return acquiringWhileConnecting.get();
     }
-
-    /** @return every cancellation counted */
-    long total() {
-        return byPhase.values().stream().mapToLong(LongAdder::sum).sum();
-    }
 }

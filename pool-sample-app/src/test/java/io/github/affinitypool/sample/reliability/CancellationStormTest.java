@@ -1,12 +1,13 @@
 package io.github.affinitypool.sample.reliability;
 
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -53,7 +54,7 @@ class CancellationStormTest {
             CancellationProbe probe = app.context.getBean(CancellationProbe.class);
             SplittableRandom seeds = new SplittableRandom(20_000);
             Map<String, AtomicLong> outcomes = new ConcurrentHashMap<>();
-            List<String> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<String> unexpected = new CopyOnWriteArrayList<>();
             long start = System.nanoTime();
 
             Flux.range(0, REQUESTS).flatMap(i -> {
@@ -166,20 +167,9 @@ class CancellationStormTest {
 
     /** @return the CLIENT LIST lines of the pool's exclusive connections ({@code affinity-pool.rel.w<n>}) */
     static List<String> poolClients(RedisServer redis) {
-        return java.util.Arrays.stream(redis.command("CLIENT", "LIST").split("\n"))
+        return Arrays.stream(redis.command("CLIENT", "LIST").split("\n"))
                 .filter(line -> line.matches(".* name=affinity-pool\\.rel\\.w\\d+ .*"))
                 .map(line -> line.trim() + " ")
                 .toList();
-    }
-
-    static Map<String, String> fields(String clientLine) {
-        Map<String, String> fields = new HashMap<>();
-        for (String field : clientLine.trim().split(" ")) {
-            int equals = field.indexOf('=');
-            if (equals > 0) {
-                fields.put(field.substring(0, equals), field.substring(equals + 1));
-            }
-        }
-        return fields;
     }
 }

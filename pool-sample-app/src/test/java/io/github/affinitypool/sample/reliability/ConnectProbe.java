@@ -1,6 +1,7 @@
 package io.github.affinitypool.sample.reliability;
 
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -29,8 +30,6 @@ final class ConnectProbe implements NettyCustomizer {
 
     private final AtomicInteger peak = new AtomicInteger();
 
-    private final AtomicInteger registered = new AtomicInteger();
-
     /** Handshakes completed, by the client name they set ({@code "?"} when none was seen). */
     private final Map<String, AtomicInteger> connectedByName = new ConcurrentHashMap<>();
 
@@ -38,7 +37,6 @@ final class ConnectProbe implements NettyCustomizer {
 
     @Override
     public void afterChannelInitialized(Channel channel) {
-        registered.incrementAndGet();
         peak.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
         channel.pipeline().addLast("reliabilityConnectProbe", new Probe());
     }
@@ -53,11 +51,6 @@ final class ConnectProbe implements NettyCustomizer {
         return peak.get();
     }
 
-    /** @return channels registered so far */
-    int registered() {
-        return registered.get();
-    }
-
     /** @return connects that closed before their handshake completed */
     int failed() {
         return failed.get();
@@ -65,7 +58,7 @@ final class ConnectProbe implements NettyCustomizer {
 
     /** @return a copy of the completed handshakes by client name */
     Map<String, Integer> connectedByName() {
-        Map<String, Integer> copy = new java.util.TreeMap<>();
+        Map<String, Integer> copy = new TreeMap<>();
         connectedByName.forEach((name, count) -> copy.put(name, count.get()));
         return copy;
     }

@@ -1,9 +1,7 @@
 package io.github.affinitypool.sample.reliability;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 import io.github.affinitypool.core.WorkerLoops;
 
@@ -16,28 +14,15 @@ final class LoopProbe implements AutoCloseable {
 
     private final AtomicLong worstWaitNanos = new AtomicLong();
 
-    private final AtomicInteger probes = new AtomicInteger();
-
-    private final Thread thread;
-
-    private volatile boolean running = true;
+    private final BackgroundSampler sampler;
 
     LoopProbe(WorkerLoops loops) {
-        thread = new Thread(() -> {
-            while (running) {
-                for (int worker = 0; worker < loops.size(); worker++) {
-                    long sent = System.nanoTime();
-                    loops.loop(worker).execute(() -> {
-                        worstWaitNanos.accumulateAndGet(System.nanoTime() - sent, Math::max);
-                        probes.incrementAndGet();
-                    });
-                }
-                // Probe cadence, not synchronisation.
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        sampler = new BackgroundSampler("loop-probe", 20, () -> {
+            for (int worker = 0; worker < loops.size(); worker++) {
+                long sent = System.nanoTime();
+                loops.loop(worker).execute(() -> worstWaitNanos.accumulateAndGet(System.nanoTime() - sent, Math::max));
             }
-        }, "loop-probe");
-        thread.setDaemon(true);
-        thread.start();
+        });
     }
 
     /** @return the longest any probe task waited for its loop, in ms */
@@ -45,14 +30,8 @@ final class LoopProbe implements AutoCloseable {
         return TimeUnit.NANOSECONDS.toMillis(worstWaitNanos.get());
     }
 
-    /** @return probe tasks that ran */
-    int probes() {
-        return probes.get();
-    }
-
     @Override
     public void close() throws InterruptedException {
-        running = false;
-        thread.join(5_000);
+        sampler.close();
     }
 }

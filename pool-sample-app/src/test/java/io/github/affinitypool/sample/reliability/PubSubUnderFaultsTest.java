@@ -8,8 +8,8 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 import io.github.affinitypool.redis.PubSubMessage;
@@ -53,9 +53,11 @@ class PubSubUnderFaultsTest {
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void subscribersSeeAnErrorWhenRedisDiesCanResubscribeAndThePubSubPoolStaysWithinItsCap(RedisServer redis)
             throws Exception {
+        AtomicInteger maximumOpen = new AtomicInteger();
         try (ReliabilityApp app = ReliabilityApp.start(redis, "affinity-pool.redis.pub-sub.max-open=" + CAP);
                 ClientListSampler pubSubClients = new ClientListSampler(redis, ReliabilityApp.CLIENT_PREFIX + "pubsub.");
-                StatsSampler stats = new StatsSampler(app.pool)) {
+                BackgroundSampler openSampler = new BackgroundSampler("pubsub-open-sampler", 5,
+                        () -> maximumOpen.accumulateAndGet(app.pool.pubSubStats().open(), Math::max))) {
             RedisAffinityPool<String, String> pool = app.pool;
             int workers = pool.loops().size();
             assertThat(workers).as("workers").isGreaterThan(CAP);
@@ -116,7 +118,7 @@ class PubSubUnderFaultsTest {
 
             assertThat(pubSubClients.samples()).isGreaterThan(20);
             assertThat(pubSubClients.maximum()).as("most Pub/Sub connections in CLIENT LIST").isBetween(1, CAP);
-            assertThat(stats.maximumOpen()).as("most Pub/Sub connections open in the pool's statistics")
+            assertThat(maximumOpen.get()).as("most Pub/Sub connections open in the pool's statistics")
                     .isBetween(1, CAP);
             Map<String, Long> errors = before.stream().collect(Collectors.groupingBy(
                     s -> s.error.get().getClass().getSimpleName() + ": " + s.error.get().getMessage(), TreeMap::new,
@@ -128,7 +130,7 @@ class PubSubUnderFaultsTest {
                     .put("errors", errors)
                     .put("allResubscribedAfterRestartMs", resubscribedMillis)
                     .put("peakPubSubClients", pubSubClients.maximum())
-                    .put("peakPubSubOpen", stats.maximumOpen())
+                    .put("peakPubSubOpen", maximumOpen.get())
                     .report();
         }
     }
@@ -151,7 +153,7 @@ class PubSubUnderFaultsTest {
         final AtomicReference<Throwable> error = new AtomicReference<>();
 
         /** {@link System#nanoTime()} when it ended (error or completion), 0 while it runs. */
-        final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
+        final AtomicLong ended = new AtomicLong();
 
         Disposable subscription;
 
@@ -162,37 +164,6 @@ class PubSubUnderFaultsTest {
                 stream.ended.set(System.nanoTime());
             }, () -> stream.ended.set(System.nanoTime()));
             return stream;
-        }
-    }
-
-    /** Samples the pool's own count of open Pub/Sub connections every 5 ms. */
-    static final class StatsSampler implements AutoCloseable {
-
-        private final AtomicInteger maximumOpen = new AtomicInteger();
-
-        private final Thread thread;
-
-        private volatile boolean running = true;
-
-        StatsSampler(RedisAffinityPool<String, String> pool) {
-            thread = new Thread(() -> {
-                while (running) {
-                    maximumOpen.accumulateAndGet(pool.pubSubStats().open(), Math::max);
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-                }
-            }, "pubsub-stats-sampler");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        int maximumOpen() {
-            return maximumOpen.get();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            thread.join(5_000);
         }
     }
 }

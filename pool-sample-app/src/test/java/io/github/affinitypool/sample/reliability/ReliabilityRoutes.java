@@ -3,6 +3,7 @@ package io.github.affinitypool.sample.reliability;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 import io.github.affinitypool.autoconfigure.RedisAffinityPoolCustomizer;
 import io.github.affinitypool.redis.RedisAffinityPool;
@@ -154,7 +155,7 @@ class ReliabilityRoutes {
 
         /** Runs {@code work} on a lease, releasing it on complete, error and cancel, and tracks the phase. */
         private <T> Mono<T> onLease(AtomicReference<CancellationProbe.Phase> phase,
-                java.util.function.Function<RedisLease<String, String>, Mono<T>> work) {
+                Function<RedisLease<String, String>, Mono<T>> work) {
             return Mono.usingWhen(pool.acquire(), lease -> {
                 phase.set(CancellationProbe.Phase.COMMAND);
                 return work.apply(lease);

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import ch.qos.logback.classic.Level;
@@ -79,7 +80,7 @@ class ShutdownUnderLoadTest {
         assertThat(warnings).as("WARN/ERROR events with a stack trace").extracting(LogCapture::describe).isEmpty();
         // No request hung: each ended with a response or a connection error, well within the client's 10 s.
         List<Outcome> hung = outcomes.stream()
-                .filter(o -> o.error() instanceof java.util.concurrent.TimeoutException).toList();
+                .filter(o -> o.error() instanceof TimeoutException).toList();
         assertThat(hung).as("requests without an answer within 10 s").isEmpty();
         // Every response was a 200: requests in flight when the close began were served (the pool closes only after
         // the server has stopped), later ones found the server gone (connection refused or closed).
