@@ -18,9 +18,10 @@ import io.netty.channel.ChannelPromise;
  * Counts the pool's connects in flight, measured on the Netty channels themselves: a connect is in flight from the
  * channel's registration (Lettuce calls {@link #afterChannelInitialized} from its {@code ChannelInitializer}, i.e. on
  * {@code channelRegistered}) until the Redis handshake has completed (Lettuce's {@code RedisHandshakeHandler} passes
- * {@code channelActive} down the pipeline only then, so a handler at the tail sees it at that moment) or the channel
- * has closed. It also reads the client name the handshake sets ({@code HELLO ... SETNAME} or {@code CLIENT SETNAME}),
- * so a test can tell exclusive, shared and Pub/Sub connections apart.
+ * {@code channelActive} down the pipeline only then, so a handler at the tail sees it at that moment), or until the
+ * channel has closed (or, for a refused connect, been unregistered). It also reads the client name the handshake sets
+ * ({@code HELLO ... SETNAME} or {@code CLIENT SETNAME}), so a test can tell exclusive, shared and Pub/Sub connections
+ * apart.
  */
 final class ConnectProbe implements NettyCustomizer {
 
@@ -98,6 +99,13 @@ final class ConnectProbe implements NettyCustomizer {
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
             finish(false);
             super.channelInactive(ctx);
+        }
+
+        /** A refused connect never becomes active (nor inactive): its channel is only unregistered. */
+        @Override
+        public void channelUnregistered(ChannelHandlerContext ctx) throws Exception {
+            finish(false);
+            super.channelUnregistered(ctx);
         }
 
         private void finish(boolean handshakeDone) {
