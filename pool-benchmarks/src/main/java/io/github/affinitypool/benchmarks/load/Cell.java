@@ -19,22 +19,23 @@ import java.util.Locale;
  * @param appCpuPer1k       CPU time of the application JVM per 1,000 requests, ms
  * @param redisCpuPer1k     CPU time of redis-server per 1,000 requests, ms ({@code NaN} without Redis)
  * @param readsPerCommand   Redis reads ({@code total_reads_processed}) per command processed ({@code NaN} without Redis)
+ * @param redisConnects     connections Redis accepted during the measurement (a pool opening connections)
  * @param errorSample       the most frequent error message, empty without errors
  */
 record Cell(int round, Setup setup, Scenario scenario, int connections, long requests, long errors,
         double requestsPerSecond, double p50, double p90, double p99, double p999, double appCpuPer1k, double redisCpuPer1k,
-        double readsPerCommand, String errorSample) {
+        double readsPerCommand, long redisConnects, String errorSample) {
 
     static final String HEADER = String.join("\t", "round", "setup", "scenario", "connections", "requests", "errors",
             "req_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "app_cpu_ms_per_1k", "redis_cpu_ms_per_1k",
-            "redis_reads_per_cmd", "error_sample");
+            "redis_reads_per_cmd", "redis_connects", "error_sample");
 
     /** @return this cell as one tab-separated line under {@link #HEADER} */
     String toLine() {
         return String.join("\t", Integer.toString(round), setup.name(), scenario.name(), Integer.toString(connections),
                 Long.toString(requests), Long.toString(errors), number(requestsPerSecond), number(p50), number(p90), number(p99),
                 number(p999), number(appCpuPer1k), number(redisCpuPer1k), number(readsPerCommand),
-                errorSample.replace('\t', ' ').replace('\n', ' '));
+                Long.toString(redisConnects), errorSample.replace('\t', ' ').replace('\n', ' '));
     }
 
     /** @param line a line written by {@link #toLine()} */
@@ -43,8 +44,8 @@ record Cell(int round, Setup setup, Scenario scenario, int connections, long req
         return new Cell(Integer.parseInt(f[0]), Setup.valueOf(f[1]), Scenario.valueOf(f[2]), Integer.parseInt(f[3]),
                 Long.parseLong(f[4]), Long.parseLong(f[5]), Double.parseDouble(f[6]), Double.parseDouble(f[7]),
                 Double.parseDouble(f[8]), Double.parseDouble(f[9]), Double.parseDouble(f[10]),
-                Double.parseDouble(f[11]), Double.parseDouble(f[12]), Double.parseDouble(f[13]),
-                f.length > 14 ? f[14] : "");
+                Double.parseDouble(f[11]), Double.parseDouble(f[12]), Double.parseDouble(f[13]), Long.parseLong(f[14]),
+                f.length > 15 ? f[15] : "");
     }
 
     private static String number(double value) {

@@ -62,6 +62,7 @@ final class ChildServer implements AutoCloseable {
         command.add(System.getProperty("java.class.path"));
         command.add(BenchServer.class.getName());
         command.addAll(setup.serverArguments(redisUrl));
+        command.add("--" + BenchServer.EXIT_WITH_PARENT + "=true");
         Files.createDirectories(log.getParent());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         CompletableFuture<Integer> ready = new CompletableFuture<>();

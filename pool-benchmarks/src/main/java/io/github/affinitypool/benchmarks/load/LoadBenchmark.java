@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -17,9 +18,10 @@ import io.github.affinitypool.benchmarks.load.server.BenchOps;
 import io.github.affinitypool.testing.RedisServer;
 
 /**
- * The end-to-end load benchmark: starts a redis-server, then for every setup a {@code BenchServer} in a child JVM,
- * checks that its handlers return the right values, and drives each scenario at each concurrency with a closed-loop
- * load generator, after a warm-up. Setups run in interleaved rounds (forward, then backward, ...), so that drift of
+ * The end-to-end load benchmark: starts a redis-server, then for every setup a {@code BenchServer} in a child JVM of
+ * its own, checks that its handlers return the right values and warms it up. Then, in interleaved rounds (setups
+ * forward, then backward, ...), it drives each setup's scenarios at each concurrency with a closed-loop load
+ * generator, each measurement after a short warm-up at its own concurrency, while the other servers sit idle. Drift of
  * the machine shows in the per-round figures; the report takes the median of the rounds.
  */
 public final class LoadBenchmark {
@@ -31,7 +33,8 @@ public final class LoadBenchmark {
      * @param rounds         how many rounds (each runs every setup once)
      * @param warmup         load before each measurement, at the measurement's concurrency
      * @param measure        length of each measurement
-     * @param initialWarmup  load per scenario right after a server started, at 64 connections (JIT warm-up)
+     * @param initialWarmup  one slice of the warm-up after a server started (JIT): per scenario, slices at 64
+     *                       connections until two in a row agree within 5 % (2 to 5 slices)
      * @param connections    the concurrencies
      * @param setups         the setups of the rounds, forward order
      * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} once, to record how it fails
@@ -43,7 +46,7 @@ public final class LoadBenchmark {
         /**
          * @param logs where the child servers' logs go
          * @param args {@code --driver=auto|wrk|builtin} (auto), {@code --rounds=} (2), {@code --warmup=} (1),
-         *             {@code --measure=} (3), {@code --initial-warmup=} (2; all in seconds),
+         *             {@code --measure=} (3), {@code --initial-warmup=} (1; all in seconds),
          *             {@code --connections=} (8,64,256), {@code --setups=} (1,2,3,4,5,6),
          *             {@code --small-pool=} (true); other arguments are ignored
          * @return the options
@@ -60,7 +63,7 @@ public final class LoadBenchmark {
                     Integer.parseInt(given.getOrDefault("rounds", "2")),
                     seconds(given.getOrDefault("warmup", "1")),
                     seconds(given.getOrDefault("measure", "3")),
-                    seconds(given.getOrDefault("initial-warmup", "2")),
+                    seconds(given.getOrDefault("initial-warmup", "1")),
                     Arrays.stream(given.getOrDefault("connections", "8,64,256").split(",")).map(Integer::valueOf).toList(),
                     Arrays.stream(given.getOrDefault("setups", "1,2,3,4,5,6").split(",")).map(Setup::parse).toList(),
                     Boolean.parseBoolean(given.getOrDefault("small-pool", "true")), logs);
@@ -103,46 +106,91 @@ public final class LoadBenchmark {
     private List<Cell> runAll() throws Exception {
         redis.command("SET", BenchOps.GET_KEY, BenchOps.VALUE);
         List<Cell> cells = new ArrayList<>();
-        for (int round = 0; round < options.rounds(); round++) {
-            List<Setup> order = new ArrayList<>(options.setups());
-            if (round % 2 == 1) {
-                Collections.reverse(order);
+        Map<Setup, ChildServer> servers = new LinkedHashMap<>();
+        try {
+            for (Setup setup : options.setups()) {
+                servers.put(setup, startWarm(setup, List.of(Scenario.values())));
             }
-            log("round " + (round + 1) + "/" + options.rounds() + ": "
-                    + String.join(" → ", order.stream().map(Setup::label).toList()));
-            for (Setup setup : order) {
-                cells.addAll(measure(setup, round, List.of(Scenario.values()), options.connections()));
+            for (int round = 0; round < options.rounds(); round++) {
+                List<Setup> order = new ArrayList<>(options.setups());
+                if (round % 2 == 1) {
+                    Collections.reverse(order);
+                }
+                log("round " + (round + 1) + "/" + options.rounds() + ": "
+                        + String.join(" → ", order.stream().map(Setup::label).toList()));
+                for (Setup setup : order) {
+                    cells.addAll(measure(servers.get(setup), round, List.of(Scenario.values())));
+                }
+            }
+        }
+        finally {
+            for (ChildServer server : servers.values()) {
+                server.close();
             }
         }
         if (options.smallPool()) {
             log("Spring Data Redis pooled with a small pool, GET only, once");
-            cells.addAll(measure(Setup.SDR_POOLED_SMALL, 0, List.of(Scenario.GET), options.connections()));
+            try (ChildServer server = startWarm(Setup.SDR_POOLED_SMALL, List.of(Scenario.GET))) {
+                cells.addAll(measure(server, 0, List.of(Scenario.GET)));
+            }
         }
         return cells;
     }
 
-    private List<Cell> measure(Setup setup, int round, List<Scenario> scenarios, List<Integer> connections)
-            throws Exception {
-        Path log = options.logs().resolve("round" + (round + 1) + "-" + setup.name().toLowerCase(Locale.ROOT) + ".log");
-        List<Cell> cells = new ArrayList<>();
-        try (ChildServer server = ChildServer.start(setup, redis.uri(), log)) {
+    /** Starts a setup's server, checks its handlers and warms it up on each of {@code scenarios}. */
+    private ChildServer startWarm(Setup setup, List<Scenario> scenarios) throws Exception {
+        Path log = options.logs().resolve(setup.name().toLowerCase(Locale.ROOT) + ".log");
+        ChildServer server = ChildServer.start(setup, redis.uri(), log);
+        try {
             HandlerCheck.verify(setup, server::get, redis);
+            List<String> warmups = new ArrayList<>();
             for (Scenario scenario : scenarios) {
-                driver.run(server.url(scenario.path()), 64, options.initialWarmup());
+                warmups.add(scenario + " " + warmUp(server.url(scenario.path())) + " s");
             }
-            for (Scenario scenario : scenarios) {
-                for (int c : connections) {
-                    driver.run(server.url(scenario.path()), c, options.warmup());
-                    server.get("/errors");
-                    Cell cell = measureOne(server, round, scenario, c);
-                    cells.add(cell);
-                    log(String.format(Locale.ROOT, "  %-28s %-4s c=%-3d %9.0f req/s  p50 %6.2f  p99 %6.2f  p99.9 %7.2f ms"
-                            + "  cpu %5.1f ms/1k  redis reads/cmd %s%s", setup.label(), scenario, c,
-                            cell.requestsPerSecond(), cell.p50(), cell.p99(), cell.p999(), cell.appCpuPer1k(),
-                            Double.isNaN(cell.readsPerCommand()) ? "-" : String.format(Locale.ROOT, "%.2f",
-                                    cell.readsPerCommand()),
-                            cell.errors() == 0 ? "" : "  ERRORS " + cell.errors() + " (" + cell.errorSample() + ")"));
-                }
+            log("started, checked and warmed up " + setup.label() + " (pid " + server.pid() + "; "
+                    + String.join(", ", warmups) + ")");
+            return server;
+        }
+        catch (Exception | Error ex) {
+            server.close();
+            throw ex;
+        }
+    }
+
+    /**
+     * Warms a freshly started server up (JIT) at 64 connections, in slices of {@code initialWarmup}: at least two, and
+     * more until two slices in a row agree within 5 %, at most five.
+     *
+     * @return how many seconds it took
+     */
+    private long warmUp(String url) throws Exception {
+        double previous = driver.run(url, 64, options.initialWarmup()).requestsPerSecond();
+        int slices = 1;
+        while (slices < 5) {
+            double current = driver.run(url, 64, options.initialWarmup()).requestsPerSecond();
+            slices++;
+            if (Math.abs(current - previous) <= 0.05 * Math.max(current, previous)) {
+                break;
+            }
+            previous = current;
+        }
+        return slices * options.initialWarmup().toSeconds();
+    }
+
+    private List<Cell> measure(ChildServer server, int round, List<Scenario> scenarios) throws Exception {
+        List<Cell> cells = new ArrayList<>();
+        for (Scenario scenario : scenarios) {
+            for (int c : options.connections()) {
+                driver.run(server.url(scenario.path()), c, options.warmup());
+                server.get("/errors");
+                Cell cell = measureOne(server, round, scenario, c);
+                cells.add(cell);
+                log(String.format(Locale.ROOT, "  %-28s %-4s c=%-3d %9.0f req/s  p50 %6.2f  p99 %6.2f  p99.9 %7.2f ms"
+                        + "  cpu %5.1f ms/1k  redis reads/cmd %s  connects %d%s", server.setup().label(), scenario, c,
+                        cell.requestsPerSecond(), cell.p50(), cell.p99(), cell.p999(), cell.appCpuPer1k(),
+                        Double.isNaN(cell.readsPerCommand()) ? "-" : String.format(Locale.ROOT, "%.2f",
+                                cell.readsPerCommand()), cell.redisConnects(),
+                        cell.errors() == 0 ? "" : "  ERRORS " + cell.errors() + " (" + cell.errorSample() + ")"));
             }
         }
         return cells;
@@ -158,6 +206,8 @@ public final class LoadBenchmark {
         Map<String, String> statsAfter = redis.info("stats");
         long commands = delta(statsBefore, statsAfter, "total_commands_processed");
         long reads = delta(statsBefore, statsAfter, "total_reads_processed");
+        // the connection that asked for the second INFO is one of them
+        long connects = delta(statsBefore, statsAfter, "total_connections_received") - 1;
         boolean redisUsed = server.setup().usesRedis();
         String errors = server.get("/errors");
         String errorSample = errors.isBlank() ? "" : errors.lines().findFirst().orElse("").split("\t", 2)[1];
@@ -166,7 +216,7 @@ public final class LoadBenchmark {
                 result.requestsPerSecond(), result.latencyMillis(50), result.latencyMillis(90), result.latencyMillis(99),
                 result.latencyMillis(99.9), cpu * 1000.0 / requests,
                 redisUsed ? redisCpu * 1000.0 / requests : Double.NaN,
-                redisUsed && commands > 0 ? (double) reads / commands : Double.NaN,
+                redisUsed && commands > 0 ? (double) reads / commands : Double.NaN, connects,
                 result.errors() == 0 ? "" : errorSample);
     }
 

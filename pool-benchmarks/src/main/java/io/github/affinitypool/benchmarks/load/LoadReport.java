@@ -85,8 +85,9 @@ public final class LoadReport {
     private String table(Scenario scenario) {
         StringBuilder md = new StringBuilder();
         md.append("| setup | conns | req/s (median) | req/s per round | × (3) SDR default | × (6) ceiling | p50 ms | "
-                + "p99 ms | p99.9 ms | app CPU ms / 1k req | Redis CPU ms / 1k req | Redis reads / command | errors |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                + "p99 ms | p99.9 ms | app CPU ms / 1k req | Redis CPU ms / 1k req | Redis reads / command | Redis connects | "
+                + "errors |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (int c : connections) {
             for (Setup setup : Setup.ROUNDS) {
                 Summary s = summaries.get(Summary.key(setup, scenario, c));
@@ -102,9 +103,10 @@ public final class LoadReport {
                         .append(" | ").append(number(s.p50(), 2))
                         .append(" | ").append(number(s.p99(), 2))
                         .append(" | ").append(number(s.p999(), 2))
-                        .append(" | ").append(number(s.appCpuPer1k(), 0))
-                        .append(" | ").append(number(s.redisCpuPer1k(), 0))
+                        .append(" | ").append(number(s.appCpuPer1k(), 1))
+                        .append(" | ").append(number(s.redisCpuPer1k(), 1))
                         .append(" | ").append(number(s.readsPerCommand(), 2))
+                        .append(" | ").append(setup.usesRedis() ? number(s.redisConnects(), 0) : "–")
                         .append(" | ").append(s.errors())
                         .append(" |\n");
             }

@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  */
 record Summary(Setup setup, Scenario scenario, int connections, double requestsPerSecond, List<Double> perRound,
         double p50, double p90, double p99, double p999, double appCpuPer1k, double redisCpuPer1k, double readsPerCommand,
-        long errors, long requests, String errorSample) {
+        double redisConnects, long errors, long requests, String errorSample) {
 
     /** @return the summaries of {@code cells}, keyed by {@link #key} */
     static Map<String, Summary> of(List<Cell> cells) {
@@ -30,7 +30,7 @@ record Summary(Setup setup, Scenario scenario, int connections, double requestsP
                     median(rounds, Cell::requestsPerSecond), rounds.stream().map(Cell::requestsPerSecond).toList(),
                     median(rounds, Cell::p50), median(rounds, Cell::p90), median(rounds, Cell::p99), median(rounds, Cell::p999),
                     median(rounds, Cell::appCpuPer1k), median(rounds, Cell::redisCpuPer1k),
-                    median(rounds, Cell::readsPerCommand), rounds.stream().mapToLong(Cell::errors).sum(),
+                    median(rounds, Cell::readsPerCommand), median(rounds, Cell::redisConnects), rounds.stream().mapToLong(Cell::errors).sum(),
                     rounds.stream().mapToLong(Cell::requests).sum(),
                     rounds.stream().map(Cell::errorSample).filter(sample -> !sample.isEmpty()).findFirst().orElse("")));
         });

@@ -1,5 +1,6 @@
 package io.github.affinitypool.benchmarks.load.server;
 
+import java.io.IOException;
 import java.util.Map;
 
 import org.springframework.boot.SpringApplication;
@@ -25,8 +26,29 @@ public class BenchServer {
     /** The line prefix that tells the harness the server is up; the port follows. */
     public static final String READY = "BENCH-SERVER-READY port=";
 
+    /**
+     * Property that makes the server exit when its standard input ends, i.e. when the harness that started it (and
+     * holds the other end of the pipe) is gone, however it ended.
+     */
+    public static final String EXIT_WITH_PARENT = "bench.exit-with-parent";
+
     public static void main(String[] args) {
         ConfigurableApplicationContext context = start(args);
+        if (context.getEnvironment().getProperty(EXIT_WITH_PARENT, Boolean.class, false)) {
+            Thread watcher = new Thread(() -> {
+                try {
+                    while (System.in.read() >= 0) {
+                        // the harness never writes; wait for the end of the stream
+                    }
+                }
+                catch (IOException ex) {
+                    // the pipe broke: the harness is gone as well
+                }
+                System.exit(0);
+            }, "bench-exit-with-parent");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
         int port = ((WebServerApplicationContext) context).getWebServer().getPort();
         System.out.println(READY + port);
         System.out.flush();
