@@ -66,7 +66,7 @@ class CancellationTest {
             assertThat(completed.get() + failed.get()).isEqualTo(OPERATIONS);
             assertThat(cancelled.get()).as("operations cancelled").isGreaterThan(OPERATIONS / 4);
             assertThat(failed.get()).as("operations failed").isLessThan(OPERATIONS / 10);
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.cancel.")).hasSizeLessThanOrEqualTo(
+            assertThat(redis.clientNames("affinity-pool.cancel.")).hasSizeLessThanOrEqualTo(
                     maxOpen + pool.sharedConnections());
             // Whatever was left behind, every connection handed out now is clean and works.
             for (int i = 0; i < 2 * maxOpen; i++) {

@@ -109,7 +109,7 @@ class HandshakeTest {
             assertThat(PoolFixtures.onLoop(derived.loops(), 1,
                     () -> derived.withConnection(c -> c.clientGetname())).value()).isEqualTo("affinity-pool.named_pool.w1");
             assertThat(explicit.commands().clientGetname().block(TIMEOUT)).isEqualTo("orders");
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.named_pool.shared.w"))
+            assertThat(redis.clientNames("affinity-pool.named_pool.shared.w"))
                     .containsExactlyInAnyOrder("affinity-pool.named_pool.shared.w0", "affinity-pool.named_pool.shared.w1");
         }
     }

@@ -2,8 +2,6 @@ package io.github.affinitypool.redis;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -13,7 +11,6 @@ import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.WorkerLoops;
-import io.github.affinitypool.testing.RedisServer;
 
 /** Helpers shared by the Redis pool tests. */
 final class PoolFixtures {
@@ -48,18 +45,6 @@ final class PoolFixtures {
         return result.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
-    /** @return the {@code name=} of every client in {@code CLIENT LIST} that starts with {@code prefix} */
-    static List<String> clientNames(RedisServer redis, String prefix) {
-        List<String> names = new ArrayList<>();
-        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
-            for (String field : line.trim().split(" ")) {
-                if (field.startsWith("name=") && field.substring(5).startsWith(prefix)) {
-                    names.add(field.substring(5));
-                }
-            }
-        }
-        return names;
-    }
 
     /** @return a command keyword that is not a Lettuce {@code CommandType} */
     static ProtocolKeyword keyword(String name) {

@@ -79,7 +79,7 @@ class PubSubFaultTest {
             assertThat(pattern.messages()).containsExactly(new PubSubMessage<>("alerts", "alert*", "back"));
             assertThat(channel.threads()).containsExactly(loopThread(pool.loops(), 1));
             assertThat(pool.pubSubStats().open()).isEqualTo(1);
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.fault.pubsub.")).containsExactly(
+            assertThat(redis.clientNames("affinity-pool.fault.pubsub.")).containsExactly(
                     "affinity-pool.fault.pubsub.w1");
         }
     }

@@ -39,7 +39,7 @@ class PubSubTest {
                 assertThat(numsub(redis, "news")).isEqualTo(2);
             });
             // Exactly one Pub/Sub client per worker, and none of them is a command connection.
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.hub.pubsub.")).containsExactlyInAnyOrder(
+            assertThat(redis.clientNames("affinity-pool.hub.pubsub.")).containsExactlyInAnyOrder(
                     "affinity-pool.hub.pubsub.w0", "affinity-pool.hub.pubsub.w1");
             assertThat(pubSubClients(redis)).isEqualTo(2);
             assertThat(pool.stats().total().open()).isZero();

@@ -81,7 +81,7 @@ class RestartUnderLoadTest {
             assertThat(clients.maximum.get()).as("pool clients in CLIENT LIST, sampled %d times", clients.samples.get())
                     .isBetween(1, cap);
             assertThat(clients.samples.get()).isGreaterThan(5);
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.restart.")).hasSizeLessThanOrEqualTo(cap);
+            assertThat(redis.clientNames("affinity-pool.restart.")).hasSizeLessThanOrEqualTo(cap);
 
             for (Load load : List.of(shared, leased)) {
                 assertThat(load.unexpected).as("errors that are neither Redis nor pool errors").isEmpty();
@@ -167,7 +167,7 @@ class RestartUnderLoadTest {
             thread = new Thread(() -> {
                 while (running) {
                     try {
-                        int count = PoolFixtures.clientNames(redis, prefix).size();
+                        int count = redis.clientNames(prefix).size();
                         maximum.accumulateAndGet(count, Math::max);
                         samples.incrementAndGet();
                     }

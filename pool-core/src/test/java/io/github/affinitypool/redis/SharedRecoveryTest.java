@@ -61,7 +61,7 @@ class SharedRecoveryTest {
             assertThat(onLoop(pool.loops(), 0, () -> pool.commands().clientGetname()).value())
                     .isEqualTo("affinity-pool.replace.shared.w0");
             // One shared connection per worker, nothing left over from the reconnect attempts.
-            assertThat(PoolFixtures.clientNames(redis, "affinity-pool.replace.")).containsExactlyInAnyOrder(
+            assertThat(redis.clientNames("affinity-pool.replace.")).containsExactlyInAnyOrder(
                     "affinity-pool.replace.shared.w0", "affinity-pool.replace.shared.w1");
         }
     }

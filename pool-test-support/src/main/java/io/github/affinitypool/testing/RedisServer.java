@@ -359,6 +359,22 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /**
+     * @param prefix start of the client names to keep (clients name themselves with {@code CLIENT SETNAME})
+     * @return the name of every client in {@code CLIENT LIST} whose name starts with {@code prefix}
+     */
+    public List<String> clientNames(String prefix) {
+        List<String> names = new ArrayList<>();
+        for (String line : command("CLIENT", "LIST").split("\n")) {
+            for (String field : line.trim().split(" ")) {
+                if (field.startsWith("name=") && field.substring(5).startsWith(prefix)) {
+                    names.add(field.substring(5));
+                }
+            }
+        }
+        return names;
+    }
+
+    /**
      * @param section an INFO section, e.g. {@code server}, {@code clients}, {@code stats}
      * @return the section's fields, e.g. {@code connected_clients -> 1}
      */

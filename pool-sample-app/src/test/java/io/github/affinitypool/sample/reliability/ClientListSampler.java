@@ -1,7 +1,5 @@
 package io.github.affinitypool.sample.reliability;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.affinitypool.testing.RedisServer;
@@ -20,7 +18,7 @@ final class ClientListSampler implements AutoCloseable {
 
     ClientListSampler(RedisServer redis, String prefix) {
         sampler = new BackgroundSampler("client-list-sampler", 10, () -> {
-            maximum.accumulateAndGet(clientNames(redis, prefix).size(), Math::max);
+            maximum.accumulateAndGet(redis.clientNames(prefix).size(), Math::max);
             samples.incrementAndGet();
         });
     }
@@ -40,16 +38,4 @@ final class ClientListSampler implements AutoCloseable {
         sampler.close();
     }
 
-    /** @return the {@code name=} of every client in {@code CLIENT LIST} that starts with {@code prefix} */
-    static List<String> clientNames(RedisServer redis, String prefix) {
-        List<String> names = new ArrayList<>();
-        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
-            for (String field : line.trim().split(" ")) {
-                if (field.startsWith("name=") && field.substring(5).startsWith(prefix)) {
-                    names.add(field.substring(5));
-                }
-            }
-        }
-        return names;
-    }
 }
