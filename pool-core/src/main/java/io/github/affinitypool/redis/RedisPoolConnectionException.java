@@ -37,23 +37,4 @@ public class RedisPoolConnectionException extends RedisConnectionException {
     public int worker() {
         return worker;
     }
-
-    /**
-     * The same failure reported again to every caller while the pool backs off after a failed connect. During an
-     * outage that is every command on the event loops, so it skips the stack walk: the stack of the fast-fail site
-     * says nothing, and the failure that caused it (with its own stack) is the cause.
-     */
-    static final class Repeated extends RedisPoolConnectionException {
-
-        private static final long serialVersionUID = 1L;
-
-        Repeated(String poolName, int worker, String message, Throwable cause) {
-            super(poolName, worker, message, cause);
-        }
-
-        @Override
-        public synchronized Throwable fillInStackTrace() {
-            return this;
-        }
-    }
 }

@@ -275,8 +275,8 @@ final class SharedConnections<K, V> {
             synchronized (this) {
                 retryInMillis = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retryAt - System.nanoTime()));
             }
-            return new RedisPoolConnectionException.Repeated(poolName, worker, "Redis pool '" + poolName + "' (worker "
-                    + worker + "): shared connection to " + RedisUris.describe(uris.get(worker)) + " is unavailable: "
+            return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
+                    + "): shared connection to " + RedisUris.describe(uris.get(worker)) + " is unavailable: "
                     + RedisUris.reason(cause) + " (next reconnect attempt in " + retryInMillis + " ms)", cause);
         }
 
