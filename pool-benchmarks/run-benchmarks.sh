@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the benchmarks and reruns them all, then rewrites the generated tables of docs/benchmarks.md and the
-# charts in docs/images/ (raw results: pool-benchmarks/results/). About 13 minutes on 2 cores.
+# charts in docs/images/ (raw results: pool-benchmarks/results/). About 12–13 minutes on 2 cores.
 #
 #   pool-benchmarks/run-benchmarks.sh                     # everything: JMH at 1 and 2 threads, then the load benchmark
 #   pool-benchmarks/run-benchmarks.sh --only=load         # only the load benchmark (--only=jmh, --only=report)
