@@ -25,8 +25,12 @@ import io.github.affinitypool.benchmarks.load.server.BenchServer;
 /**
  * One setup's {@link BenchServer} in a child JVM: the same JVM flags and classpath for every setup, output copied
  * to a log file, stopped with SIGTERM (then SIGKILL).
+ *
+ * @param setup   the setup it serves
+ * @param process the child JVM
+ * @param port    its HTTP port on 127.0.0.1
  */
-final class ChildServer implements AutoCloseable {
+record ChildServer(Setup setup, Process process, int port) implements AutoCloseable {
 
     /** The child JVM's flags, identical for every setup. */
     static final List<String> JVM_FLAGS = List.of("-XX:+UseParallelGC", "-Xms512m", "-Xmx512m",
@@ -36,18 +40,6 @@ final class ChildServer implements AutoCloseable {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
-
-    private final Setup setup;
-
-    private final Process process;
-
-    private final int port;
-
-    private ChildServer(Setup setup, Process process, int port) {
-        this.setup = setup;
-        this.process = process;
-        this.port = port;
-    }
 
     /**
      * Starts {@code setup}'s server and waits until it serves.
@@ -110,10 +102,6 @@ final class ChildServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             ready.completeExceptionally(ex);
         }
-    }
-
-    Setup setup() {
-        return setup;
     }
 
     long pid() {
