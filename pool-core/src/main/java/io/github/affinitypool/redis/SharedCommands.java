@@ -126,11 +126,15 @@ final class SharedCommands<K, V> implements InvocationHandler {
         if (flux) {
             Flux<?> commands = connection != null ? (Flux<?>) call(method, connection, args)
                     : slot.connection().flatMapMany(c -> (Flux<?>) call(method, c, args));
-            return commands.onErrorMap(RedisUris::isConnectionLoss, slot::lost);
+            return commands.onErrorMap(RedisUris::isConnectionLoss, slot::lost).onTerminateDetach();
         }
         Mono<?> command = connection != null ? (Mono<?>) call(method, connection, args)
                 : slot.connection().flatMap(c -> (Mono<?>) call(method, c, args));
-        return command.onErrorMap(RedisUris::isConnectionLoss, slot::lost);
+        // Detached on termination: Lettuce's command stays referenced by its timeout timer until the timer's next tick
+        // (~100 ms) after it completed, and without the detach it would keep the whole finished request (subscriber
+        // chain, HTTP exchange) reachable that long. Under load those survive young collections and are promoted:
+        // measured behind WebFlux, GC pauses took the throughput down by a quarter and the p99 up fivefold.
+        return command.onErrorMap(RedisUris::isConnectionLoss, slot::lost).onTerminateDetach();
     }
 
     /**
