@@ -75,6 +75,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final Clock clock;
     private final long maxIdleMillis;
     private final long validateAfterIdleMillis;
+    private final boolean lifo;
     private final PermitStrategy permits;
     private final ConnectGate gate;
     private final List<SubPool<T>> workerPools;
@@ -104,6 +105,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         this.clock = config.clock();
         this.maxIdleMillis = config.maxIdleTime().toMillis();
         this.validateAfterIdleMillis = config.validateAfterIdle().toMillis();
+        this.lifo = config.idleOrder() == IdleOrder.LIFO;
         this.permits = new PermitStrategy(config.maxOpen());
         this.gate = new ConnectGate(config.maxConcurrentConnects(), config.maxOpen());
         List<SubPool<T>> workers = new ArrayList<>(loops.size());
@@ -157,13 +159,11 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     private void startMaintenance() {
-        if (config.minIdlePerWorker() == 0) {
-            return;
-        }
         long interval = config.evictionInterval().toNanos();
         for (SubPool<T> pool : workerPools) {
-            // Background eviction does not refill reactor-pool's minimum, so each worker refills its own on its loop.
-            maintenance.add(loops.scheduler(pool.index).schedulePeriodically(() -> refill(pool), 0, interval,
+            // reactor-pool's background eviction sees neither the parked resources nor its minimum, so each worker
+            // sweeps and refills its own on its loop.
+            maintenance.add(loops.scheduler(pool.index).schedulePeriodically(() -> maintain(pool), 0, interval,
                     TimeUnit.NANOSECONDS));
         }
     }
@@ -278,7 +278,9 @@ public final class AffinityPool<T> implements AutoCloseable {
             borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
             return;
         }
-        advance(borrower);
+        if (!takeParked(borrower)) {
+            advance(borrower);
+        }
         // Started only now, so that the common acquire served at once costs no timer.
         if (borrower.isPending()) {
             startTimer(borrower);
@@ -295,7 +297,7 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return;
             }
             // Only the first candidate may open a resource; the others are worth trying only when they hold an idle one.
-            if (step == 0 || candidate.idle() > 0) {
+            if (step == 0 || candidate.pooledIdle() > 0) {
                 candidate.pool.acquire().subscribe(new Attempt(borrower, candidate));
                 return;
             }
@@ -337,11 +339,40 @@ public final class AffinityPool<T> implements AutoCloseable {
         }
     }
 
+    /**
+     * The fast path of an acquire on its own worker's loop: the resource most recently parked there (or the oldest,
+     * with {@link IdleOrder#FIFO}), with one clock read and no compare-and-set on any shared state.
+     *
+     * @return whether a parked resource was taken for the borrower
+     */
+    private boolean takeParked(Borrower<T> borrower) {
+        SubPool<T> pool = borrower.home;
+        if (pool.parkedCount() == 0 || loops.currentWorker() != pool.index) {
+            return false;
+        }
+        long now = clock.millis();
+        PooledRef<Slot<T>> ref;
+        while ((ref = pool.unpark(lifo)) != null) {
+            CloseReason stale = staleReason(ref.poolable(), true, now);
+            if (stale == null) {
+                checkAndAssign(borrower, pool, ref, false, now);
+                return true;
+            }
+            invalidate(ref, stale).subscribe();
+        }
+        return false;
+    }
+
     private void obtained(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref) {
-        Slot<T> slot = ref.poolable();
         // An acquire count of 1 means reactor-pool opened the resource for this very acquire.
         boolean opened = ref.metadata().acquireCount() == 1;
-        if (!opened && borrower.isPending() && needsValidation(slot)) {
+        checkAndAssign(borrower, pool, ref, opened, opened ? 0 : clock.millis());
+    }
+
+    /** Validates a reused resource that was idle long enough, then assigns it; a failed check sends the borrower back to the chain. */
+    private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now) {
+        Slot<T> slot = ref.poolable();
+        if (!opened && borrower.isPending() && slot.idleMillis(now) >= validateAfterIdleMillis) {
             validate(slot).subscribe(healthy -> {
                 if (healthy) {
                     assign(borrower, pool, ref, false);
@@ -431,6 +462,33 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return;
             }
         }
+        if (!waiters.isEmpty()) {
+            requestSpills();
+        }
+    }
+
+    /**
+     * Asks every worker with parked resources to hand them to the waiting borrowers: only its own loop may touch them.
+     * A waiter is therefore never left waiting while a resource sits parked on some worker.
+     */
+    private void requestSpills() {
+        for (SubPool<T> pool : workerPools) {
+            if (pool.parkedCount() > 0 && pool.spillScheduled.compareAndSet(false, true)) {
+                runOnWorker(pool.index, () -> {
+                    pool.spillScheduled.set(false);
+                    spillParked(pool);
+                });
+            }
+        }
+    }
+
+    /** On the worker's loop: gives each parked resource to the oldest waiting borrower, or back to reactor-pool. */
+    private void spillParked(SubPool<T> pool) {
+        PooledRef<Slot<T>> ref;
+        while ((ref = pool.unpark(lifo)) != null) {
+            recycle(pool, ref, false).subscribe(null, error -> log.warn("Pool '{}': returning a parked {} failed", name,
+                    config.resourceNoun(), error));
+        }
     }
 
     private boolean hasCapacity() {
@@ -438,7 +496,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             return true;
         }
         for (SubPool<T> pool : allPools) {
-            if (pool.idle() > 0) {
+            if (pool.pooledIdle() > 0) {
                 return true;
             }
         }
@@ -504,10 +562,16 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /** Hands a resource that is fit for reuse to the oldest waiting borrower, or returns it to its pool. */
     private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        return recycle(pool, ref, true);
+    }
+
+    /** @param mayPark whether the resource may be parked on its worker's loop when released there */
+    private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark) {
         if (closed) {
             return invalidate(ref, CloseReason.POOL_CLOSED);
         }
-        CloseReason stale = staleReason(ref.poolable(), false);
+        long now = clock.millis();
+        CloseReason stale = staleReason(ref.poolable(), false, now);
         if (stale != null) {
             return invalidate(ref, stale);
         }
@@ -520,7 +584,36 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return Mono.empty();
             }
         }
-        return returnToPool(pool, ref);
+        if (mayPark && park(pool, ref, now)) {
+            return Mono.empty();
+        }
+        return returnToPool(pool, ref, now);
+    }
+
+    /**
+     * Parks a resource released on its own worker's loop, within {@code maxIdlePerWorker}; the next acquire on that loop
+     * takes it without going through reactor-pool.
+     *
+     * @return false when the resource must go the slow way: released elsewhere, an overflow resource, or in excess
+     */
+    private boolean park(SubPool<T> pool, PooledRef<Slot<T>> ref, long now) {
+        if (pool == overflowPool || loops.currentWorker() != pool.index) {
+            return false;
+        }
+        ref.poolable().markIdle(now);
+        // Parked first, then checked against the bound: a release on another thread counts itself in `returning` before
+        // it reads the idle count, so of two concurrent releases at least one sees the other, and the bound holds
+        // without a read-modify-write on this path.
+        pool.park(ref);
+        if (pool.returning.get() + pool.idle() > config.maxIdlePerWorker()) {
+            pool.unparkNewest();
+            return false;
+        }
+        // A borrower queued after the check of the waiters above found nothing it could take: hand the parked ones on.
+        if (!waiters.isEmpty()) {
+            spillParked(pool);
+        }
+        return true;
     }
 
     /**
@@ -529,12 +622,12 @@ public final class AffinityPool<T> implements AutoCloseable {
      * A worker's excess resource is closed rather than moved to the overflow pool: its I/O is bound to that worker's
      * loop, so every borrower elsewhere would use it with a thread hop, the very thing the pool exists to avoid.
      */
-    private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+    private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref, long now) {
         if (pool.returning.incrementAndGet() + pool.idle() > config.maxIdlePerWorker()) {
             pool.returning.decrementAndGet();
             return invalidate(ref, CloseReason.EXCESS_IDLE);
         }
-        ref.poolable().markIdle(clock.millis());
+        ref.poolable().markIdle(now);
         // Counted back before the release's completion reaches its subscriber (doFinally would run after it): a
         // borrower that reacts to that completion with a new acquire and release must not find this return still
         // counted as in flight, or its release would close the resource as excess idle.
@@ -620,10 +713,6 @@ public final class AffinityPool<T> implements AutoCloseable {
         return lifetime - ThreadLocalRandom.current().nextLong((long) (lifetime * LIFETIME_JITTER) + 1);
     }
 
-    private boolean needsValidation(Slot<T> slot) {
-        return slot.idleMillis(clock.millis()) >= validateAfterIdleMillis;
-    }
-
     private Mono<Boolean> validate(Slot<T> slot) {
         return check(slot, factory::validate, "validation");
     }
@@ -659,7 +748,12 @@ public final class AffinityPool<T> implements AutoCloseable {
      * reactor-pool destroys every resource it rejects, so the reason is recorded here for the destroy handler.
      */
     private boolean isStale(Slot<T> slot) {
-        CloseReason reason = staleReason(slot, true);
+        return isStale(slot, clock.millis());
+    }
+
+    /** Like {@link #isStale(Slot)}, at a given time; records the reason in the slot. */
+    private boolean isStale(Slot<T> slot, long now) {
+        CloseReason reason = staleReason(slot, true, now);
         if (reason == null) {
             return false;
         }
@@ -668,11 +762,10 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /** @return why the resource must not be used any more, or null; idle time only counts for idle resources */
-    private CloseReason staleReason(Slot<T> slot, boolean idle) {
+    private CloseReason staleReason(Slot<T> slot, boolean idle, long now) {
         if (!usable(slot)) {
             return CloseReason.UNUSABLE;
         }
-        long now = clock.millis();
         if (slot.expired(now)) {
             return CloseReason.LIFETIME;
         }
@@ -692,17 +785,30 @@ public final class AffinityPool<T> implements AutoCloseable {
         }
     }
 
+    /** The periodic upkeep of a worker, on its loop: closes stale parked resources, then refills the minimum. */
+    private void maintain(SubPool<T> pool) {
+        if (pool.parkedCount() > 0) {
+            long now = clock.millis();
+            for (PooledRef<Slot<T>> ref : pool.unparkIf(slot -> isStale(slot, now))) {
+                invalidate(ref, ref.poolable().closeReason()).subscribe();
+            }
+        }
+        if (config.minIdlePerWorker() > 0) {
+            refill(pool);
+        }
+    }
+
     /**
      * Tops a worker pool up to {@code minIdlePerWorker} idle resources, on that worker's loop. reactor-pool hands out
-     * idle resources before it opens new ones, so the refill borrows {@code minIdlePerWorker} resources in a row (the
-     * idle ones first, then new ones while the cap allows) and returns them all.
+     * idle resources before it opens new ones, so the refill borrows as many resources in a row as are missing beside
+     * the parked ones (reactor-pool's idle ones first, then new ones while the cap allows) and returns them all.
      */
     private void refill(SubPool<T> pool) {
         int minIdle = config.minIdlePerWorker();
         if (closed || pool.idle() >= minIdle || !waiters.isEmpty() || !pool.refilling.compareAndSet(false, true)) {
             return;
         }
-        Flux.range(0, minIdle)
+        Flux.range(0, minIdle - pool.parkedCount())
                 .concatMap(i -> pool.pool.acquire())
                 .onErrorResume(error -> {
                     if (!(error instanceof PoolAcquirePendingLimitException)) {
@@ -729,7 +835,10 @@ public final class AffinityPool<T> implements AutoCloseable {
             waiting.fail(AcquireOutcome.CLOSED, closedErrorFor(waiting));
         }
         checkLeasesReturned();
-        Mono<Void> disposeAll = Flux.fromIterable(allPools).flatMap(pool -> pool.pool.disposeLater()).then();
+        // Parked resources are acquired as far as reactor-pool knows, so its disposal would leave them open.
+        Mono<Void> disposeAll = Flux.fromIterable(allPools)
+                .flatMap(pool -> closeParked(pool).then(pool.pool.disposeLater()))
+                .then();
         return bounded(leasesReturned.asMono(), () -> log.warn("Pool '{}' closing with {} lease(s) still out after {}",
                         name, acquired(), config.closeTimeout()))
                 .then(bounded(disposeAll, () -> log.warn("Pool '{}': not every {} finished closing within {}", name,
@@ -755,9 +864,14 @@ public final class AffinityPool<T> implements AutoCloseable {
     // Helpers
     // ---------------------------------------------------------------------------------------------------------------
 
+    /** @return whether the calling thread is that worker's loop; always for -1 (off-loop work runs wherever it is) */
+    boolean isOnWorker(int worker) {
+        return worker < 0 || loops.currentWorker() == worker;
+    }
+
     /** Runs a task on a worker's loop, inline when already there; inline as well for -1 or a loop shutting down. */
     void runOnWorker(int worker, Runnable task) {
-        if (worker < 0 || loops.currentWorker() == worker) {
+        if (isOnWorker(worker)) {
             task.run();
             return;
         }
@@ -800,6 +914,16 @@ public final class AffinityPool<T> implements AutoCloseable {
             acquired += pool.acquired();
         }
         return acquired;
+    }
+
+    /** Closes a worker's parked resources, on its loop; completes when they are closed. */
+    private Mono<Void> closeParked(SubPool<T> pool) {
+        if (pool == overflowPool) {
+            return Mono.empty();
+        }
+        return onLoop(pool.index, () -> Flux.fromIterable(pool.unparkIf(slot -> true))
+                .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
+                .then());
     }
 
     /** The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's worker. */

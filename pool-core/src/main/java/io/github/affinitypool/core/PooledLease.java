@@ -2,6 +2,7 @@ package io.github.affinitypool.core;
 
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.pool.PooledRef;
 
@@ -54,7 +55,7 @@ final class PooledLease<T> implements Lease<T> {
 
     @Override
     public Mono<Void> release() {
-        return Mono.defer(() -> claim() ? pool.release(owner, ref) : Mono.empty());
+        return new ReleaseMono();
     }
 
     @Override
@@ -97,6 +98,15 @@ final class PooledLease<T> implements Lease<T> {
         if (done != 0) {
             // Released before the watch was attached.
             watch.returned();
+        }
+    }
+
+    /** The release as a {@link Mono} of its own: releases are as hot as acquires, and a {@code defer} costs two objects. */
+    private final class ReleaseMono extends Mono<Void> {
+
+        @Override
+        public void subscribe(CoreSubscriber<? super Void> actual) {
+            (claim() ? pool.release(owner, ref) : Mono.<Void>empty()).subscribe(actual);
         }
     }
 

@@ -1,12 +1,18 @@
 package io.github.affinitypool.core;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 
 import reactor.pool.InstrumentedPool;
+import reactor.pool.PooledRef;
 
 /**
  * One reactor-pool of an {@link AffinityPool} (a worker's, or the overflow pool) with its counters.
@@ -24,6 +30,16 @@ final class SubPool<T> {
     /** Releases between their idle-bound check and the idle queue, counted so concurrent ones cannot overshoot it. */
     final AtomicInteger returning = new AtomicInteger();
     final AtomicBoolean refilling = new AtomicBoolean();
+    /** Whether a task that hands the parked resources to waiting borrowers is on its way to the worker's loop. */
+    final AtomicBoolean spillScheduled = new AtomicBoolean();
+    /**
+     * Idle resources released on the worker's own loop and kept there, outside reactor-pool, so that the next acquire on
+     * that loop takes one without a compare-and-set or a subscriber chain. Touched only on the worker's loop; reactor-pool
+     * counts them as acquired.
+     */
+    private final ArrayDeque<PooledRef<Slot<T>>> parked = new ArrayDeque<>();
+    /** The size of {@link #parked}, written on the worker's loop only and published for the other threads. */
+    private volatile int parkedCount;
     /**
      * Leases delivered to this worker's borrowers, by locality (the index's high part) and by whether the resource was
      * reused or opened for the lease (its low bit): one counter increment per lease, on the hottest path of all.
@@ -43,12 +59,67 @@ final class SubPool<T> {
         }
     }
 
+    /** @return idle resources, in reactor-pool and parked on the worker's loop */
     int idle() {
+        return pool.metrics().idleSize() + parkedCount;
+    }
+
+    /** @return idle resources in reactor-pool, which any thread can acquire */
+    int pooledIdle() {
         return pool.metrics().idleSize();
     }
 
+    /** @return resources out on lease */
     int acquired() {
-        return pool.metrics().acquiredSize();
+        return Math.max(0, pool.metrics().acquiredSize() - parkedCount);
+    }
+
+    int parkedCount() {
+        return parkedCount;
+    }
+
+    /** Keeps an idle resource on the worker's loop; call on that loop only. */
+    void park(PooledRef<Slot<T>> ref) {
+        parked.offerFirst(ref);
+        parkedCount = parked.size();
+    }
+
+    /** Takes back the resource parked last, which must be there; call on the worker's loop only. */
+    void unparkNewest() {
+        parked.pollFirst();
+        parkedCount = parked.size();
+    }
+
+    /**
+     * Takes a parked resource; call on the worker's loop only.
+     *
+     * @param lifo whether to take the most recently parked one (else the oldest)
+     * @return the resource, or null when none is parked
+     */
+    PooledRef<Slot<T>> unpark(boolean lifo) {
+        PooledRef<Slot<T>> ref = lifo ? parked.pollFirst() : parked.pollLast();
+        if (ref != null) {
+            parkedCount = parked.size();
+        }
+        return ref;
+    }
+
+    /**
+     * Takes out the parked resources that match; call on the worker's loop only.
+     *
+     * @return the resources taken out, for the caller to close once the sweep is over
+     */
+    List<PooledRef<Slot<T>>> unparkIf(Predicate<Slot<T>> test) {
+        List<PooledRef<Slot<T>>> matched = new ArrayList<>();
+        for (Iterator<PooledRef<Slot<T>>> it = parked.iterator(); it.hasNext();) {
+            PooledRef<Slot<T>> ref = it.next();
+            if (test.test(ref.poolable())) {
+                it.remove();
+                matched.add(ref);
+            }
+        }
+        parkedCount = parked.size();
+        return matched;
     }
 
     /**

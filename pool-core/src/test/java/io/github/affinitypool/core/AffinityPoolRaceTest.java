@@ -64,7 +64,9 @@ class AffinityPoolRaceTest {
         int worker = random.nextInt(-1, 4);
         Mono<Void> use = fixture.pool
                 .withResource(resource -> random.nextBoolean()
-                        ? Mono.delay(Duration.ofNanos(random.nextLong(500_000)), Schedulers.parallel())
+                        // Completing on the worker's own loop parks the resource there; elsewhere it goes to reactor-pool.
+                        ? Mono.delay(Duration.ofNanos(random.nextLong(500_000)), worker >= 0 && random.nextBoolean()
+                                ? fixture.loops.scheduler(worker) : Schedulers.parallel())
                         : Mono.just((long) resource.id))
                 .then()
                 .doOnSuccess(done -> completed.incrementAndGet())

@@ -58,6 +58,18 @@ final class PoolFixture implements AutoCloseable {
         borrowed.lease().release().block(WAIT);
     }
 
+    /** Releases on the resource's own loop, as a request handler on that loop would: the resource stays parked there. */
+    void releaseOnLoop(Borrowed borrowed) {
+        borrowed.lease().release().subscribeOn(loops.scheduler(borrowed.lease().worker())).block(WAIT);
+    }
+
+    /** Acquires and releases on {@code worker}'s loop, leaving one resource parked there; returns it. */
+    StubResource warmOnLoop(int worker) {
+        Borrowed borrowed = borrow(worker);
+        releaseOnLoop(borrowed);
+        return borrowed.resource();
+    }
+
     /** Acquires and releases on {@code worker}, leaving one idle resource there; returns it. */
     StubResource warm(int worker) {
         Borrowed borrowed = borrow(worker);
