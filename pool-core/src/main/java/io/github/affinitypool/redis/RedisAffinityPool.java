@@ -163,8 +163,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      */
     public <R> Flux<R> withConnection(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<R>> work) {
         Objects.requireNonNull(work, "work must not be null");
+        // Detached on termination for the reason given in SharedCommands: a finished command stays referenced from
+        // Lettuce's timeout timer for a while, and must not keep the caller's whole request reachable with it.
         return Flux.usingWhen(acquire(), lease -> work.apply(lease.reactive()), RedisLease::release,
-                (lease, error) -> lease.release(), RedisLease::release);
+                (lease, error) -> lease.release(), RedisLease::release).onTerminateDetach();
     }
 
     /**
@@ -234,7 +236,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         List<K> keys = List.copyOf(watchKeys);
         return Mono.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.TRANSACTION)),
                 scope -> LeaseWork.transaction(scope, keys, read, commands), LeaseWork.Scope::release,
-                (scope, error) -> scope.release(), LeaseWork.Scope::release);
+                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach();
     }
 
     /**
@@ -256,7 +258,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         Objects.requireNonNull(commands, "commands must not be null");
         return Flux.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.PIPELINE)),
                 scope -> LeaseWork.pipelined(scope, commands), LeaseWork.Scope::release,
-                (scope, error) -> scope.release(), LeaseWork.Scope::release);
+                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach();
     }
 
     /**

@@ -37,7 +37,7 @@ public final class LoadBenchmark {
      *                       connections until two in a row agree within 5 % (2 to 5 slices)
      * @param connections    the concurrencies
      * @param setups         the setups of the rounds, forward order
-     * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} once, to record how it fails
+     * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} and {@link Setup#LEASES_SMALL} once: fail fast or queue
      * @param logs           where the child servers' logs go
      */
     public record Options(String driver, int rounds, Duration warmup, Duration measure, Duration initialWarmup,
@@ -129,9 +129,11 @@ public final class LoadBenchmark {
             }
         }
         if (options.smallPool()) {
-            log("Spring Data Redis pooled with a small pool, GET only, once");
-            try (ChildServer server = startWarm(Setup.SDR_POOLED_SMALL, List.of(Scenario.GET))) {
-                cells.addAll(measure(server, 0, List.of(Scenario.GET)));
+            for (Setup setup : List.of(Setup.SDR_POOLED_SMALL, Setup.LEASES_SMALL)) {
+                log(setup.label() + ", GET only, once");
+                try (ChildServer server = startWarm(setup, List.of(Scenario.GET))) {
+                    cells.addAll(measure(server, 0, List.of(Scenario.GET)));
+                }
             }
         }
         return cells;

@@ -119,12 +119,12 @@ public final class LoadReport {
         md.append("| setup | conns | successful req/s | errors | error rate | error |\n")
                 .append("| --- | ---: | ---: | ---: | ---: | --- |\n");
         for (int c : connections) {
-            for (Setup setup : List.of(Setup.SDR_POOLED_SMALL, Setup.LEASES)) {
+            for (Setup setup : List.of(Setup.SDR_POOLED_SMALL, Setup.LEASES_SMALL)) {
                 Summary s = summaries.get(Summary.key(setup, Scenario.GET, c));
                 if (s == null) {
                     continue;
                 }
-                md.append("| ").append(setup == Setup.LEASES ? "(2) affinity leases, max-open 8 (default)" : setup.label())
+                md.append("| ").append(setup.label())
                         .append(" | ").append(c)
                         .append(" | ").append(rate(s.requestsPerSecond()))
                         .append(" | ").append(s.errors())

@@ -11,27 +11,29 @@ enum Setup {
 
     /** (1) This project's {@code commands()} through the starter, integrated mode (pinned to the server's loops). */
     COMMANDS("1", "affinity commands()", "commands", true),
-    /** (2) This project's exclusive leases ({@code withConnection}) through the starter, default max-open. */
+    /** (2) This project's exclusive leases ({@code withConnection}) through the starter, sized like {@link #SDR_POOLED}. */
     LEASES("2", "affinity leases", "leases", true),
     /** (3) Spring Data Redis {@code ReactiveStringRedisTemplate}, Spring Boot's defaults: one shared connection. */
     SDR_DEFAULT("3", "SDR default", "sdr", true),
     /** (4) Spring Data Redis with a commons-pool2 pool and {@code shareNativeConnection=false}, sized not to fail. */
     SDR_POOLED("4", "SDR pooled", "sdr", true),
-    /** (5) One unpinned reactor-pool {@code SimpleDequePool} of Lettuce connections, an exclusive lease per request. */
+    /** (5) One unpinned reactor-pool {@code SimpleDequePool} of Lettuce connections, sized like {@link #SDR_POOLED}. */
     REACTOR_POOL("5", "reactor-pool", "reactor-pool", true),
     /** (6) The same endpoints answering a constant, without Redis: the ceiling. */
     NO_REDIS("6", "no Redis (ceiling)", "no-redis", false),
     /** (4) with a small pool ({@value #SMALL_POOL} connections): measured once, to show how it fails. */
-    SDR_POOLED_SMALL("4s", "SDR pooled, max-active " + Setup.SMALL_POOL, "sdr", true);
+    SDR_POOLED_SMALL("4s", "SDR pooled, max-active " + Setup.SMALL_POOL, "sdr", true),
+    /** (2) with this project's default sizing (max-open {@value #SMALL_POOL} on 2 workers): measured once, beside (4s). */
+    LEASES_SMALL("2s", "affinity leases, max-open " + Setup.SMALL_POOL + " (default)", "leases", true);
 
-    /** The pool size of {@link #SDR_POOLED}: twice the highest concurrency, so that it never runs out. */
-    static final int SDR_POOL_SIZE = 512;
+    /**
+     * The pool size of the pooled setups (2), (4) and (5): twice the highest concurrency, so that none runs out, and the
+     * same for all, so that they differ in how they pool and not in how much.
+     */
+    static final int POOL_SIZE = 512;
 
-    /** The pool size of {@link #SDR_POOLED_SMALL}, equal to this project's default max-open on 2 workers. */
+    /** The pool size of {@link #SDR_POOLED_SMALL} and {@link #LEASES_SMALL}: this project's default on 2 workers. */
     static final int SMALL_POOL = 8;
-
-    /** The size of {@link #REACTOR_POOL}, equal to this project's default max-open on 2 workers (workers × 4). */
-    static final int REACTOR_POOL_SIZE = 8;
 
     /** The setups of the interleaved rounds, in forward order. */
     static final List<Setup> ROUNDS = List.of(COMMANDS, LEASES, SDR_DEFAULT, SDR_POOLED, REACTOR_POOL, NO_REDIS);
@@ -81,15 +83,20 @@ enum Setup {
         args.add("--bench.setup=" + serverSetup);
         args.add("--bench.redis.url=" + redisUrl);
         switch (this) {
-            case COMMANDS, LEASES -> {
+            case COMMANDS, LEASES, LEASES_SMALL -> {
                 args.add("--affinity-pool.redis.url=" + redisUrl);
                 args.add("--spring.autoconfigure.exclude=" + SPRING_DATA_REDIS);
+                if (this == LEASES) {
+                    // Like SDR pooled's max-active = max-idle: every connection may stay idle, whichever worker it is on.
+                    args.add("--affinity-pool.redis.pool.max-open=" + POOL_SIZE);
+                    args.add("--affinity-pool.redis.pool.max-idle-per-worker=" + POOL_SIZE / 2);
+                }
             }
             case SDR_DEFAULT, SDR_POOLED, SDR_POOLED_SMALL -> {
                 args.add("--affinity-pool.redis.enabled=false");
                 args.add("--spring.data.redis.url=" + redisUrl);
                 if (this != SDR_DEFAULT) {
-                    int size = (this == SDR_POOLED) ? SDR_POOL_SIZE : SMALL_POOL;
+                    int size = (this == SDR_POOLED) ? POOL_SIZE : SMALL_POOL;
                     args.add("--spring.data.redis.lettuce.pool.enabled=true");
                     args.add("--spring.data.redis.lettuce.pool.max-active=" + size);
                     args.add("--spring.data.redis.lettuce.pool.max-idle=" + size);
@@ -101,7 +108,7 @@ enum Setup {
                 args.add("--affinity-pool.redis.enabled=false");
                 args.add("--spring.autoconfigure.exclude=" + SPRING_DATA_REDIS);
                 if (this == REACTOR_POOL) {
-                    args.add("--bench.reactor-pool.max-size=" + REACTOR_POOL_SIZE);
+                    args.add("--bench.reactor-pool.max-size=" + POOL_SIZE);
                 }
             }
         }

@@ -31,7 +31,7 @@ class BenchSetupsSmokeTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Setup.class, mode = EnumSource.Mode.EXCLUDE, names = "SDR_POOLED_SMALL")
+    @EnumSource(value = Setup.class, mode = EnumSource.Mode.EXCLUDE, names = {"SDR_POOLED_SMALL", "LEASES_SMALL"})
     void handlersReturnTheRightValues(Setup setup) {
         String[] args = setup.serverArguments(redis.uri()).toArray(String[]::new);
         try (ConfigurableApplicationContext context = BenchServer.start(args)) {
