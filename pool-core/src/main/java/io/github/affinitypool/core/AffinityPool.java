@@ -372,7 +372,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     /** Validates a reused resource that was idle long enough, then assigns it; a failed check sends the borrower back to the chain. */
     private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now) {
         Slot<T> slot = ref.poolable();
-        if (!opened && borrower.isPending() && slot.idleMillis(now) >= validateAfterIdleMillis) {
+        if (!opened && borrower.isPending() && needsValidation(slot, now)) {
             validate(slot).subscribe(healthy -> {
                 if (healthy) {
                     assign(borrower, pool, ref, false);
@@ -486,7 +486,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private void spillParked(SubPool<T> pool) {
         PooledRef<Slot<T>> ref;
         while ((ref = pool.unpark(lifo)) != null) {
-            recycle(pool, ref, false).subscribe(null, error -> log.warn("Pool '{}': returning a parked {} failed", name,
+            recycle(pool, ref, false, true).subscribe(null, error -> log.warn("Pool '{}': returning a parked {} failed", name,
                     config.resourceNoun(), error));
         }
     }
@@ -562,15 +562,20 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /** Hands a resource that is fit for reuse to the oldest waiting borrower, or returns it to its pool. */
     private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
-        return recycle(pool, ref, true);
+        return recycle(pool, ref, true, false);
     }
 
-    /** @param mayPark whether the resource may be parked on its worker's loop when released there */
-    private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark) {
+    /**
+     * @param mayPark whether the resource may be parked on its worker's loop when released there
+     * @param stillIdle whether the resource comes back from a spill or a background check rather than from a lease, so
+     *        that its idle time goes on (else {@code maxIdleTime} would never close a resource that is checked)
+     */
+    private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark, boolean stillIdle) {
         if (closed) {
             return invalidate(ref, CloseReason.POOL_CLOSED);
         }
         long now = clock.millis();
+        long idleSince = stillIdle ? ref.poolable().idleSince() : now;
         CloseReason stale = staleReason(ref.poolable(), false, now);
         if (stale != null) {
             return invalidate(ref, stale);
@@ -584,10 +589,10 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return Mono.empty();
             }
         }
-        if (mayPark && park(pool, ref, now)) {
+        if (mayPark && park(pool, ref, idleSince)) {
             return Mono.empty();
         }
-        return returnToPool(pool, ref, now);
+        return returnToPool(pool, ref, idleSince);
     }
 
     /**
@@ -596,11 +601,11 @@ public final class AffinityPool<T> implements AutoCloseable {
      *
      * @return false when the resource must go the slow way: released elsewhere, an overflow resource, or in excess
      */
-    private boolean park(SubPool<T> pool, PooledRef<Slot<T>> ref, long now) {
+    private boolean park(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
         if (pool == overflowPool || loops.currentWorker() != pool.index) {
             return false;
         }
-        ref.poolable().markIdle(now);
+        ref.poolable().markIdle(idleSince);
         // Parked first, then checked against the bound: a release on another thread counts itself in `returning` before
         // it reads the idle count, so of two concurrent releases at least one sees the other, and the bound holds
         // without a read-modify-write on this path.
@@ -622,12 +627,12 @@ public final class AffinityPool<T> implements AutoCloseable {
      * A worker's excess resource is closed rather than moved to the overflow pool: its I/O is bound to that worker's
      * loop, so every borrower elsewhere would use it with a thread hop, the very thing the pool exists to avoid.
      */
-    private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref, long now) {
+    private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
         if (pool.returning.incrementAndGet() + pool.idle() > config.maxIdlePerWorker()) {
             pool.returning.decrementAndGet();
             return invalidate(ref, CloseReason.EXCESS_IDLE);
         }
-        ref.poolable().markIdle(now);
+        ref.poolable().markIdle(idleSince);
         // Counted back before the release's completion reaches its subscriber (doFinally would run after it): a
         // borrower that reacts to that completion with a new acquire and release must not find this return still
         // counted as in flight, or its release would close the resource as excess idle.
@@ -785,17 +790,62 @@ public final class AffinityPool<T> implements AutoCloseable {
         }
     }
 
-    /** The periodic upkeep of a worker, on its loop: closes stale parked resources, then refills the minimum. */
+    /**
+     * The periodic upkeep of a worker, on its loop: closes stale parked resources, checks the idle ones that have not
+     * been checked for {@code validateAfterIdle} (a Redis connection answers a PING), then refills the minimum.
+     */
     private void maintain(SubPool<T> pool) {
+        long now = clock.millis();
         if (pool.parkedCount() > 0) {
-            long now = clock.millis();
             for (PooledRef<Slot<T>> ref : pool.unparkIf(slot -> isStale(slot, now))) {
                 invalidate(ref, ref.poolable().closeReason()).subscribe();
             }
+            // Taken out while checked, so that no borrower gets one half-way.
+            for (PooledRef<Slot<T>> ref : pool.unparkIf(slot -> needsValidation(slot, now))) {
+                checkIdle(pool, ref);
+            }
         }
+        checkPooledIdle(pool, now);
         if (config.minIdlePerWorker() > 0) {
             refill(pool);
         }
+    }
+
+    /**
+     * Checks the worker's idle resources that sit in reactor-pool (released on another thread), which can only be reached
+     * by acquiring them: as many fast acquires as there are idle ones, each returned at once, after a check if due.
+     */
+    private void checkPooledIdle(SubPool<T> pool, long now) {
+        for (int i = pool.pooledIdle(); i > 0; i--) {
+            pool.pool.acquire().subscribe(ref -> {
+                boolean opened = ref.metadata().acquireCount() == 1; // a borrower took the idle one first
+                if (!opened && needsValidation(ref.poolable(), now)) {
+                    checkIdle(pool, ref);
+                }
+                else {
+                    recycle(pool, ref, true, !opened).subscribe();
+                }
+            }, error -> log.debug("Pool '{}': nothing idle left to check on worker {}", name, pool.index, error));
+        }
+    }
+
+    /** Validates an idle resource in the background: kept idle (its idle time going on) when healthy, else closed. */
+    private void checkIdle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
+        Slot<T> slot = ref.poolable();
+        validate(slot).subscribe(healthy -> {
+            if (healthy) {
+                slot.markChecked(clock.millis());
+                recycle(pool, ref, true, true).subscribe();
+            }
+            else {
+                invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
+            }
+        });
+    }
+
+    /** @return whether the resource has been neither used nor checked for {@code validateAfterIdle} */
+    private boolean needsValidation(Slot<T> slot, long now) {
+        return slot.uncheckedMillis(now) >= validateAfterIdleMillis;
     }
 
     /**

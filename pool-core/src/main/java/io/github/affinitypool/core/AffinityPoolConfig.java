@@ -112,12 +112,15 @@ public final class AffinityPoolConfig {
         return maxPendingAcquires;
     }
 
-    /** @return the idle time after which a resource is validated on borrow; zero = validate on every borrow */
+    /**
+     * @return the idle time after which a resource is validated, on borrow and by the background maintenance; zero =
+     *         validate on every borrow
+     */
     public Duration validateAfterIdle() {
         return validateAfterIdle;
     }
 
-    /** @return the interval of background eviction and of refilling {@link #minIdlePerWorker()} */
+    /** @return the interval of background eviction, validation of idle resources and refilling {@link #minIdlePerWorker()} */
     public Duration evictionInterval() {
         return evictionInterval;
     }
@@ -280,8 +283,9 @@ public final class AffinityPoolConfig {
         }
 
         /**
-         * The idle time after which a resource is checked with {@link PooledResourceFactory#validate} before it is
-         * handed out. Zero validates on every borrow of an idle resource. Default 30 seconds.
+         * The idle time after which a resource is checked with {@link PooledResourceFactory#validate}: before it is
+         * handed out, and by each worker's background maintenance for its idle resources (a check does not restart the
+         * idle time). Zero validates on every borrow of an idle resource. Default 30 seconds.
          */
         public Builder validateAfterIdle(Duration validateAfterIdle) {
             this.validateAfterIdle = validateAfterIdle;
@@ -289,7 +293,8 @@ public final class AffinityPoolConfig {
         }
 
         /**
-         * How often each pool closes expired and unusable idle resources, and refills {@link #minIdlePerWorker(int)}.
+         * How often each pool closes expired and unusable idle resources, validates the idle ones due for a check, and
+         * refills {@link #minIdlePerWorker(int)}.
          * Must be positive. Default 30 seconds.
          */
         public Builder evictionInterval(Duration evictionInterval) {

@@ -12,7 +12,7 @@ public enum CloseReason {
     /** {@link PooledResourceFactory#isUsable(Object)} returned {@code false}. */
     UNUSABLE(true),
 
-    /** {@link PooledResourceFactory#validate(Object)} failed on borrow. */
+    /** {@link PooledResourceFactory#validate(Object)} failed on borrow or in the background check of idle resources. */
     VALIDATION_FAILED(true),
 
     /** {@link PooledResourceFactory#reset(Object)} failed on release. */

@@ -17,6 +17,8 @@ final class Slot<T> {
     private final long maxLifetimeMillis;
     private final AtomicReference<CloseReason> closeReason = new AtomicReference<>();
     private volatile long idleSince;
+    /** When a background check last found the idle resource healthy; 0 before that. */
+    private volatile long checkedAt;
 
     /**
      * @param poolIndex the worker pool holding the resource, or {@link AffinityPoolStats#OVERFLOW}
@@ -53,9 +55,24 @@ final class Slot<T> {
         return now - idleSince;
     }
 
-    /** Starts the idle time, just before the resource goes back to its pool. */
-    void markIdle(long now) {
-        idleSince = now;
+    /** @return when the resource last became idle */
+    long idleSince() {
+        return idleSince;
+    }
+
+    /** Starts the idle time, just before the resource goes back to its pool; a lease's end also ends any earlier check. */
+    void markIdle(long since) {
+        idleSince = since;
+    }
+
+    /** Records a successful background check, which spares the next borrower a check of its own. */
+    void markChecked(long now) {
+        checkedAt = now;
+    }
+
+    /** @return how long the resource has been idle without being checked */
+    long uncheckedMillis(long now) {
+        return now - Math.max(idleSince, checkedAt);
     }
 
     /** Records why the resource is about to be closed; the first decision wins. */

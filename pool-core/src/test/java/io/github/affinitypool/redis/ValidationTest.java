@@ -2,6 +2,7 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 
@@ -12,7 +13,10 @@ import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
-/** PING on borrow after validate-after-idle: a connection that fails it is closed and the borrower gets another. */
+/**
+ * PING after validate-after-idle, on borrow and in the background maintenance: a connection that fails it is closed,
+ * and a borrower gets another.
+ */
 @RedisTest(aclUsers = "checked checked-pw ~* &* +@all")
 class ValidationTest {
 
@@ -33,6 +37,31 @@ class ValidationTest {
             assertThat(second).isNotEqualTo(first);
             assertThat(pool.stats().total().closedByReason().get(CloseReason.VALIDATION_FAILED)).isEqualTo(1L);
             assertThat(pool.stats().total().acquired()).isZero();
+        }
+    }
+
+    @Test
+    void idleConnectionFailingTheBackgroundPingIsClosedBeforeAnyoneBorrowsIt(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uriForUser("checked"))
+                .name("background").workers(1)
+                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1)
+                        .validateAfterIdle(Duration.ofMillis(200)).evictionInterval(Duration.ofMillis(100)).build())
+                .build()) {
+            // Borrowed and released on the worker's loop: the connection stays idle there.
+            pool.withConnection(c -> c.clientId()).subscribeOn(pool.loops().scheduler(0)).blockLast(TIMEOUT);
+            assertThat(pool.stats().workers().get(0).idle()).isEqualTo(1);
+
+            assertThat(redis.command("ACL", "SETUSER", "checked", "-ping")).isEqualTo("OK");
+            try {
+                await().atMost(TIMEOUT).until(() -> pool.stats().total().closedByReason()
+                        .get(CloseReason.VALIDATION_FAILED) == 1L);
+            }
+            finally {
+                assertThat(redis.command("ACL", "SETUSER", "checked", "+ping")).isEqualTo("OK");
+            }
+            assertThat(pool.stats().total().open()).isZero();
+            assertThat(pool.stats().total().acquired()).isZero();
+            assertThat(pool.stats().total().hits() + pool.stats().total().misses()).isEqualTo(1);
         }
     }
 }

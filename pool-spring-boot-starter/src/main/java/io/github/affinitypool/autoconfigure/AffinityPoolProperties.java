@@ -189,12 +189,12 @@ public class AffinityPoolProperties {
         private int maxPendingAcquires = 1000;
 
         /**
-         * Idle time after which a connection is checked with PING before it is handed out.
+         * Idle time after which a connection is checked with PING, before it is handed out and in the background.
          */
         private Duration validateAfterIdle = Duration.ofSeconds(30);
 
         /**
-         * Interval of the background maintenance that closes expired connections and refills the minimum.
+         * Interval of the background maintenance that closes expired connections, PINGs idle ones and refills the minimum.
          */
         private Duration evictionInterval = Duration.ofSeconds(30);
 
