@@ -1,0 +1,55 @@
+package io.github.affinitypool.redis;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throw-away self-signed certificate for 127.0.0.1 and localhost, as the PEM files redis-server's TLS options read.
+ * Made with the JDK's own {@code keytool}, so the tests need no OpenSSL and no extra library.
+ */
+record SelfSignedCertificate(Path certificate, Path privateKey) {
+
+    private static final String ALIAS = "redis";
+    private static final char[] PASSWORD = "changeit".toCharArray();
+
+    static SelfSignedCertificate create(Path dir) throws IOException, GeneralSecurityException, InterruptedException {
+        Path keyStore = dir.resolve("server.p12");
+        keytool("-genkeypair", "-alias", ALIAS, "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
+                "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
+                "-keystore", keyStore.toString(), "-storepass", new String(PASSWORD), "-keypass", new String(PASSWORD));
+        Path certificate = dir.resolve("cert.pem");
+        keytool("-exportcert", "-rfc", "-alias", ALIAS, "-keystore", keyStore.toString(), "-storepass",
+                new String(PASSWORD), "-file", certificate.toString());
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keyStore)) {
+            store.load(in, PASSWORD);
+        }
+        PrivateKey key = (PrivateKey) store.getKey(ALIAS, PASSWORD);
+        Path privateKey = dir.resolve("key.pem");
+        Files.writeString(privateKey, "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.getEncoded())
+                + "\n-----END PRIVATE KEY-----\n");
+        return new SelfSignedCertificate(certificate, privateKey);
+    }
+
+    private static void keytool(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+            throw new IOException("keytool failed: " + command + "\n" + output);
+        }
+    }
+}
