@@ -419,13 +419,29 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return;
             }
         }
-        else if (!waiters.offer(borrower, config.maxPendingAcquires())) {
+        else if (!waiters.offer(borrower, config.maxPendingAcquires()) && !queueForParked(borrower)) {
             borrower.fail(AcquireOutcome.PENDING_LIMIT, () -> new PendingAcquireLimitException(config, name,
                     borrower.worker, state()));
             return;
         }
         // A release that went idle while this borrower was on its way into the queue found no one to serve.
         drainWaiters();
+    }
+
+    /**
+     * Queues a borrower beyond {@code maxPendingAcquires} when resources parked on other workers will serve every
+     * waiter, this one included, as soon as their loops hand them over: the limit is for waiting on capacity, and this
+     * capacity is free, only one loop away (with {@code maxPendingAcquires} 0, the borrower would otherwise fail while
+     * a resource sits idle).
+     *
+     * @return whether the borrower was queued
+     */
+    private boolean queueForParked(Borrower<T> borrower) {
+        int parked = 0;
+        for (SubPool<T> pool : workerPools) {
+            parked += pool.parkedCount();
+        }
+        return parked > waiters.size() && waiters.offer(borrower, Integer.MAX_VALUE);
     }
 
     /**
@@ -486,8 +502,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private void spillParked(SubPool<T> pool) {
         PooledRef<Slot<T>> ref;
         while ((ref = pool.unpark(lifo)) != null) {
-            recycle(pool, ref, false, true).subscribe(null, error -> log.warn("Pool '{}': returning a parked {} failed", name,
-                    config.resourceNoun(), error));
+            recycle(pool, ref, false, true).subscribe(null, this::returnFailed);
         }
     }
 
@@ -823,7 +838,7 @@ public final class AffinityPool<T> implements AutoCloseable {
                     checkIdle(pool, ref);
                 }
                 else {
-                    recycle(pool, ref, true, !opened).subscribe();
+                    recycle(pool, ref, true, !opened).subscribe(null, this::returnFailed);
                 }
             }, error -> log.debug("Pool '{}': nothing idle left to check on worker {}", name, pool.index, error));
         }
@@ -835,12 +850,16 @@ public final class AffinityPool<T> implements AutoCloseable {
         validate(slot).subscribe(healthy -> {
             if (healthy) {
                 slot.markChecked(clock.millis());
-                recycle(pool, ref, true, true).subscribe();
+                recycle(pool, ref, true, true).subscribe(null, this::returnFailed);
             }
             else {
                 invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
             }
         });
+    }
+
+    private void returnFailed(Throwable error) {
+        log.warn("Pool '{}': returning an idle {} failed", name, config.resourceNoun(), error);
     }
 
     /** @return whether the resource has been neither used nor checked for {@code validateAfterIdle} */

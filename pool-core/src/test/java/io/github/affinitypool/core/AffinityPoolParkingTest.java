@@ -6,6 +6,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -72,6 +73,24 @@ class AffinityPoolParkingTest {
         assertThat(stolen.lease().locality()).isEqualTo(Locality.STOLEN);
         assertThat(stolen.deliveredOn()).isSameAs(fixture.loopThread(1));
         assertThat(fixture.factory.created).hasSize(1);
+    }
+
+    @Test
+    void withNoWaitingAllowedABorrowerStillGetsAResourceParkedOnAnotherWorker() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0));
+        StubResource parked = fixture.warmOnLoop(0);
+
+        PoolFixture.Borrowed stolen = fixture.borrow(1);
+
+        assertThat(stolen.resource()).isSameAs(parked);
+        assertThat(stolen.lease().locality()).isEqualTo(Locality.STOLEN);
+        fixture.releaseOnLoop(stolen);
+        // Nothing idle anywhere now that worker 0 holds it: the limit applies again.
+        PoolFixture.Borrowed held = fixture.borrow(0);
+        assertThatThrownBy(() -> fixture.borrow(1)).isInstanceOf(PendingAcquireLimitException.class);
+        fixture.releaseOnLoop(held);
+        assertThat(fixture.total().pending()).isZero();
+        assertThat(fixture.total().acquired()).isZero();
     }
 
     @Test
