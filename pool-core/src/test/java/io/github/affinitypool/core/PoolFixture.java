@@ -1,8 +1,6 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
 import reactor.core.publisher.Mono;
@@ -101,32 +99,6 @@ final class PoolFixture implements AutoCloseable {
 
         StubResource resource() {
             return lease.resource();
-        }
-    }
-
-    /** Records every listener event. */
-    static final class RecordingListener implements AffinityPoolListener {
-
-        final List<String> events = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void acquired(int worker, Locality locality, long nanos) {
-            events.add("acquired " + worker + " " + locality);
-        }
-
-        @Override
-        public void acquireFailed(int worker, AcquireOutcome outcome, long nanos) {
-            events.add("failed " + worker + " " + outcome);
-        }
-
-        @Override
-        public void opened(int poolIndex) {
-            events.add("opened " + poolIndex);
-        }
-
-        @Override
-        public void closed(int poolIndex, CloseReason reason) {
-            events.add("closed " + poolIndex + " " + reason);
         }
     }
 }

@@ -9,16 +9,13 @@ import static org.awaitility.Awaitility.await;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
 
-import io.github.affinitypool.core.AffinityPoolListener;
-import io.github.affinitypool.core.CloseReason;
-import io.github.affinitypool.core.Locality;
+import io.github.affinitypool.core.RecordingListener;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
@@ -156,23 +153,8 @@ class PubSubTest {
 
     @Test
     void theCapIsRespectedAndSubscribersOfAWorkerWithoutAConnectionGetTheirMessagesOnTheirOwnLoop(RedisServer redis) {
-        List<String> events = new CopyOnWriteArrayList<>();
-        AffinityPoolListener listener = new AffinityPoolListener() {
-            @Override
-            public void acquired(int worker, Locality locality, long nanos) {
-                events.add("acquired " + worker + " " + locality);
-            }
-
-            @Override
-            public void opened(int poolIndex) {
-                events.add("opened " + poolIndex);
-            }
-
-            @Override
-            public void closed(int poolIndex, CloseReason reason) {
-                events.add("closed " + poolIndex + " " + reason);
-            }
-        };
+        RecordingListener listener = new RecordingListener();
+        List<String> events = listener.events;
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("capped").workers(2)
                 .pubSubMaxOpen(1).pubSubListener(listener).build()) {
             PubSubRecorder onZero = PubSubRecorder.onWorker(pool, 0, pool.subscribe("capped"));
