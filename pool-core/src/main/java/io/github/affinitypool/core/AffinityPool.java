@@ -166,6 +166,8 @@ public final class AffinityPool<T> implements AutoCloseable {
             maintenance.add(loops.scheduler(pool.index).schedulePeriodically(() -> maintain(pool), 0, interval,
                     TimeUnit.NANOSECONDS));
         }
+        maintenance.add(Schedulers.parallel().schedulePeriodically(() -> drainSpilled(overflowPool, clock.millis()),
+                interval, interval, TimeUnit.NANOSECONDS));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     /** @return a snapshot of the counters, per worker pool, of the overflow pool, and in total */
     public AffinityPoolStats stats() {
         List<PoolStats> workers = new ArrayList<>(workerPools.size());
-        PoolStats overflow = overflowPool.snapshot();
+        PoolStats overflow = overflowPool.snapshot().plusIdle(spilledCount());
         PoolStats total = overflow;
         for (SubPool<T> pool : workerPools) {
             PoolStats stats = pool.snapshot();
@@ -296,6 +298,9 @@ public final class AffinityPool<T> implements AutoCloseable {
                 park(borrower);
                 return;
             }
+            if (takeSpilled(borrower, candidate)) {
+                return;
+            }
             // Only the first candidate may open a resource; the others are worth trying only when they hold an idle one.
             if (step == 0 || candidate.pooledIdle() > 0) {
                 candidate.pool.acquire().subscribe(new Attempt(borrower, candidate));
@@ -350,12 +355,48 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (pool.parkedCount() == 0 || loops.currentWorker() != pool.index) {
             return false;
         }
+        return takeIdle(borrower, pool, false);
+    }
+
+    /**
+     * Takes a resource from the overflow for the borrower: at its own worker's pool, one that worker spilled (still on
+     * the borrower's loop); at the overflow pool, any worker's, the borrower's own first, so that a spilled resource is
+     * reused before the chain opens a new one or queues the borrower.
+     *
+     * @return whether a spilled resource was taken for the borrower
+     */
+    private boolean takeSpilled(Borrower<T> borrower, SubPool<T> candidate) {
+        if (candidate != overflowPool) {
+            return candidate.index == borrower.worker && takeSpilledFrom(borrower, candidate);
+        }
+        if (borrower.worker >= 0 && takeSpilledFrom(borrower, workerPools.get(borrower.worker))) {
+            return true;
+        }
+        for (SubPool<T> pool : allPools) {
+            if (takeSpilledFrom(borrower, pool)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean takeSpilledFrom(Borrower<T> borrower, SubPool<T> pool) {
+        return pool.spilledCount() > 0 && takeIdle(borrower, pool, true);
+    }
+
+    /**
+     * Takes the first fresh resource parked on the pool (on its worker's loop only) or spilled from it for the borrower,
+     * closing the stale ones on the way.
+     */
+    private boolean takeIdle(Borrower<T> borrower, SubPool<T> pool, boolean spilled) {
         long now = clock.millis();
         PooledRef<Slot<T>> ref;
-        while ((ref = pool.unpark(lifo)) != null) {
+        while ((ref = spilled ? pool.unspill(lifo) : pool.unpark(lifo)) != null) {
             CloseReason stale = staleReason(ref.poolable(), true, now);
             if (stale == null) {
-                checkAndAssign(borrower, pool, ref, false, now);
+                Locality locality = borrower.worker < 0 ? Locality.OFF_LOOP
+                        : pool.index == borrower.worker ? Locality.LOCAL : Locality.OVERFLOW;
+                checkAndAssign(borrower, pool, ref, false, now, locality);
                 return true;
             }
             invalidate(ref, stale).subscribe();
@@ -366,16 +407,17 @@ public final class AffinityPool<T> implements AutoCloseable {
     private void obtained(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref) {
         // An acquire count of 1 means reactor-pool opened the resource for this very acquire.
         boolean opened = ref.metadata().acquireCount() == 1;
-        checkAndAssign(borrower, pool, ref, opened, opened ? 0 : clock.millis());
+        checkAndAssign(borrower, pool, ref, opened, opened ? 0 : clock.millis(), locality(borrower, pool));
     }
 
     /** Validates a reused resource that was idle long enough, then assigns it; a failed check sends the borrower back to the chain. */
-    private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now) {
+    private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now,
+            Locality locality) {
         Slot<T> slot = ref.poolable();
         if (!opened && borrower.isPending() && needsValidation(slot, now)) {
             validate(slot).subscribe(healthy -> {
                 if (healthy) {
-                    assign(borrower, pool, ref, false);
+                    assign(borrower, pool, ref, false, locality);
                 }
                 else {
                     invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
@@ -385,11 +427,12 @@ public final class AffinityPool<T> implements AutoCloseable {
             });
             return;
         }
-        assign(borrower, pool, ref, opened);
+        assign(borrower, pool, ref, opened, locality);
     }
 
-    private void assign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened) {
-        PooledLease<T> lease = new PooledLease<>(this, pool, ref, locality(borrower, pool), opened);
+    private void assign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened,
+            Locality locality) {
+        PooledLease<T> lease = new PooledLease<>(this, pool, ref, locality, opened);
         if (!borrower.assign(lease)) {
             giveBack(lease);
         }
@@ -511,7 +554,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             return true;
         }
         for (SubPool<T> pool : allPools) {
-            if (pool.pooledIdle() > 0) {
+            if (pool.pooledIdle() > 0 || pool.spilledCount() > 0) {
                 return true;
             }
         }
@@ -637,15 +680,14 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
-     * Returns a resource to its own pool, or closes it when the pool keeps {@code maxIdlePerWorker} idle already.
-     * <p>
-     * A worker's excess resource is closed rather than moved to the overflow pool: its I/O is bound to that worker's
-     * loop, so every borrower elsewhere would use it with a thread hop, the very thing the pool exists to avoid.
+     * Returns a resource to its own pool, or spills it to the overflow when the pool keeps {@code maxIdlePerWorker} idle
+     * already.
      */
     private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
         if (pool.returning.incrementAndGet() + pool.idle() > config.maxIdlePerWorker()) {
             pool.returning.decrementAndGet();
-            return invalidate(ref, CloseReason.EXCESS_IDLE);
+            spill(pool, ref, idleSince);
+            return Mono.empty();
         }
         ref.poolable().markIdle(idleSince);
         // Counted back before the release's completion reaches its subscriber (doFinally would run after it): a
@@ -660,6 +702,28 @@ public final class AffinityPool<T> implements AutoCloseable {
             }
         };
         return ref.release().doOnTerminate(returned).doOnCancel(returned);
+    }
+
+    /**
+     * Puts an excess idle resource in the overflow rather than closing it, so that a load needing more resources than
+     * the idle bound keeps them instead of closing and reopening one per lease (the churn that a small idle bound causes
+     * in pools that close the excess at once). Borrowers take spilled resources before opening new ones, the owning
+     * worker's own first; what stays unused for an eviction interval is drained by the worker's maintenance.
+     */
+    private void spill(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
+        ref.poolable().markIdle(idleSince);
+        pool.spill(ref);
+        // Spilled first, then the closed flag read: the shutdown sets the flag before it drains the overflow, so one of
+        // the two closes the resource.
+        if (closed) {
+            if (pool.unspill(ref)) {
+                invalidate(ref, CloseReason.POOL_CLOSED).subscribe();
+            }
+            return;
+        }
+        // A borrower that found the overflow empty on its way into the queue is served now.
+        drainWaiters();
+        checkLeasesReturned();
     }
 
     Mono<Void> invalidate(PooledRef<Slot<T>> ref, CloseReason reason) {
@@ -807,7 +871,8 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /**
      * The periodic upkeep of a worker, on its loop: closes stale parked resources, checks the idle ones that have not
-     * been checked for {@code validateAfterIdle} (a Redis connection answers a PING), then refills the minimum.
+     * been checked for {@code validateAfterIdle} (a Redis connection answers a PING), drains the worker's share of the
+     * overflow, then refills the minimum.
      */
     private void maintain(SubPool<T> pool) {
         long now = clock.millis();
@@ -820,9 +885,36 @@ public final class AffinityPool<T> implements AutoCloseable {
                 checkIdle(pool, ref);
             }
         }
+        // After the sweep, so that a spilled resource takes the place of a parked one just closed.
+        drainSpilled(pool, now);
         checkPooledIdle(pool, now);
         if (config.minIdlePerWorker() > 0) {
             refill(pool);
+        }
+    }
+
+    /**
+     * Drains the pool's share of the overflow, radix-style: a spilled resource unused for an eviction interval goes back
+     * to its pool when that keeps fewer than {@code maxIdlePerWorker} idle, else it is closed as excess idle; stale ones
+     * are closed.
+     */
+    private void drainSpilled(SubPool<T> pool, long now) {
+        if (pool.spilledCount() == 0) {
+            return;
+        }
+        long unusedSince = now - config.evictionInterval().toMillis();
+        for (PooledRef<Slot<T>> ref : pool.unspillIf(slot -> slot.idleSince() <= unusedSince
+                || staleReason(slot, true, now) != null)) {
+            CloseReason stale = staleReason(ref.poolable(), true, now);
+            if (stale != null) {
+                invalidate(ref, stale).subscribe();
+            }
+            else if (pool.idle() < config.maxIdlePerWorker()) {
+                recycle(pool, ref, true, true).subscribe(null, this::returnFailed);
+            }
+            else {
+                invalidate(ref, CloseReason.EXCESS_IDLE).subscribe();
+            }
         }
     }
 
@@ -972,9 +1064,18 @@ public final class AffinityPool<T> implements AutoCloseable {
         int idle = 0;
         for (SubPool<T> pool : allPools) {
             open += pool.open.get();
-            idle += pool.idle();
+            idle += pool.idle() + pool.spilledCount();
         }
         return new PoolExhaustedException.PoolState(open, config.maxOpen(), idle, waiters.size());
+    }
+
+    /** @return idle resources spilled to the overflow, across all pools */
+    int spilledCount() {
+        int spilled = 0;
+        for (SubPool<T> pool : allPools) {
+            spilled += pool.spilledCount();
+        }
+        return spilled;
     }
 
     private int acquired() {
@@ -985,14 +1086,18 @@ public final class AffinityPool<T> implements AutoCloseable {
         return acquired;
     }
 
-    /** Closes a worker's parked resources, on its loop; completes when they are closed. */
+    /** Closes a pool's parked resources (on its worker's loop) and its spilled ones; completes when they are closed. */
     private Mono<Void> closeParked(SubPool<T> pool) {
+        Mono<Void> spilled = Flux.fromIterable(pool.unspillIf(slot -> true))
+                .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
+                .then();
         if (pool == overflowPool) {
-            return Mono.empty();
+            return spilled;
         }
         return onLoop(pool.index, () -> Flux.fromIterable(pool.unparkIf(slot -> true))
                 .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
-                .then());
+                .then())
+                .then(spilled);
     }
 
     /** The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's worker. */

@@ -229,8 +229,10 @@ public final class AffinityPoolConfig {
         }
 
         /**
-         * The most idle resources a worker pool keeps after a release; a resource released beyond it is closed. The
-         * overflow pool uses the same bound. Default {@code 2}.
+         * The most idle resources a worker pool keeps after a release. A resource released beyond it is spilled to the
+         * overflow, where borrowers take it before opening a new one (its own worker's first), and is closed once it
+         * has been unused for an {@link #evictionInterval(Duration) eviction interval}. The overflow pool uses the same
+         * bound. Default {@code 2}.
          */
         public Builder maxIdlePerWorker(int maxIdlePerWorker) {
             this.maxIdlePerWorker = maxIdlePerWorker;

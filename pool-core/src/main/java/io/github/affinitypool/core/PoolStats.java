@@ -31,6 +31,12 @@ public record PoolStats(int open, int idle, int acquired, int pending, long hits
         closedByReason = Map.copyOf(closedByReason);
     }
 
+    /** @return these counters with {@code resources} more open and idle ones */
+    PoolStats plusIdle(int resources) {
+        return new PoolStats(open + resources, idle + resources, acquired, pending, hits, misses, timeouts, staleClosed,
+                closedByReason, local, stolen, overflow, offLoop);
+    }
+
     /** @return the sum of these counters and {@code other}'s */
     PoolStats plus(PoolStats other) {
         Map<CloseReason, Long> closed = new EnumMap<>(CloseReason.class);

@@ -6,6 +6,7 @@ import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -41,6 +42,13 @@ final class SubPool<T> {
     /** The size of {@link #parked}, written on the worker's loop only and published for the other threads. */
     private volatile int parkedCount;
     /**
+     * This pool's idle resources in excess of {@code maxIdlePerWorker}: its share of the overflow, which any borrower may
+     * take (this worker's own first), until the worker's maintenance drains them. Reactor-pool counts them as acquired.
+     */
+    private final ConcurrentLinkedDeque<PooledRef<Slot<T>>> spilled = new ConcurrentLinkedDeque<>();
+    /** The size of {@link #spilled}, counted in before a resource is added and out after one is taken. */
+    private final AtomicInteger spilledCount = new AtomicInteger();
+    /**
      * Leases delivered to this worker's borrowers, by locality (the index's high part) and by whether the resource was
      * reused or opened for the lease (its low bit): one counter increment per lease, on the hottest path of all.
      */
@@ -59,7 +67,7 @@ final class SubPool<T> {
         }
     }
 
-    /** @return idle resources, in reactor-pool and parked on the worker's loop */
+    /** @return idle resources, in reactor-pool and parked on the worker's loop; the spilled ones are not counted */
     int idle() {
         return pool.metrics().idleSize() + parkedCount;
     }
@@ -71,7 +79,56 @@ final class SubPool<T> {
 
     /** @return resources out on lease */
     int acquired() {
-        return Math.max(0, pool.metrics().acquiredSize() - parkedCount);
+        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - spilledCount.get());
+    }
+
+    /** @return idle resources of this pool spilled to the overflow */
+    int spilledCount() {
+        return spilledCount.get();
+    }
+
+    /** Adds an idle resource to the overflow; any thread. */
+    void spill(PooledRef<Slot<T>> ref) {
+        spilledCount.incrementAndGet();
+        spilled.offerFirst(ref);
+    }
+
+    /**
+     * Takes a spilled resource; any thread.
+     *
+     * @param lifo whether to take the most recently spilled one (else the oldest)
+     * @return the resource, or null when none is spilled
+     */
+    PooledRef<Slot<T>> unspill(boolean lifo) {
+        PooledRef<Slot<T>> ref = lifo ? spilled.pollFirst() : spilled.pollLast();
+        if (ref != null) {
+            spilledCount.decrementAndGet();
+        }
+        return ref;
+    }
+
+    /**
+     * Takes out the spilled resources that match; any thread. Of concurrent takers of one resource exactly one gets it.
+     *
+     * @return the resources taken out
+     */
+    List<PooledRef<Slot<T>>> unspillIf(Predicate<Slot<T>> test) {
+        List<PooledRef<Slot<T>>> matched = new ArrayList<>();
+        for (PooledRef<Slot<T>> ref : spilled) {
+            if (test.test(ref.poolable()) && unspill(ref)) {
+                matched.add(ref);
+            }
+        }
+        return matched;
+    }
+
+    /** @return whether this call took {@code ref} out of the overflow (false: someone else took it first) */
+    boolean unspill(PooledRef<Slot<T>> ref) {
+        if (spilled.removeFirstOccurrence(ref)) {
+            spilledCount.decrementAndGet();
+            return true;
+        }
+        return false;
     }
 
     int parkedCount() {
@@ -153,7 +210,9 @@ final class SubPool<T> {
             hits += leases[leaseIndex(locality, false)].sum();
             misses += leases[leaseIndex(locality, true)].sum();
         }
-        return new PoolStats(open.get(), idle(), acquired(), pending.get(), hits, misses, timeouts.sum(), stale,
+        // The spilled resources are the overflow's: AffinityPool#stats() counts them there.
+        int spilledNow = spilledCount.get();
+        return new PoolStats(Math.max(0, open.get() - spilledNow), idle(), acquired(), pending.get(), hits, misses, timeouts.sum(), stale,
                 closedByReason, count(Locality.LOCAL), count(Locality.STOLEN), count(Locality.OVERFLOW),
                 count(Locality.OFF_LOOP));
     }

@@ -31,22 +31,111 @@ class AffinityPoolLifecycleTest {
     }
 
     @Test
-    void aWorkerKeepsAtMostMaxIdlePerWorkerAndClosesTheExcess() {
-        fixture.start(config -> config.maxIdlePerWorker(2));
+    void aWorkerKeepsAtMostMaxIdlePerWorkerAndSpillsTheExcessToTheOverflow() {
+        fixture.start(config -> config.maxIdlePerWorker(2).evictionInterval(Duration.ofHours(1)));
+        List<PoolFixture.Borrowed> leases = borrowAndReleaseAll(0, 5);
+
+        AffinityPoolStats stats = fixture.pool.stats();
+        assertThat(stats.workers().get(0).idle()).isEqualTo(2);
+        assertThat(stats.workers().get(0).open()).isEqualTo(2);
+        assertThat(stats.workers().get(0).acquired()).isZero();
+        assertThat(stats.overflow().idle()).isEqualTo(3);
+        assertThat(stats.overflow().open()).isEqualTo(3);
+        assertThat(stats.total().open()).isEqualTo(5);
+        assertThat(stats.total().closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 0L);
+        assertThat(leases).noneMatch(borrowed -> borrowed.resource().isClosed());
+    }
+
+    @Test
+    void aLoadAboveTheIdleBoundReusesTheSpilledResourcesOnTheirOwnLoopInsteadOfReopening() {
+        fixture.start(config -> config.maxIdlePerWorker(2).evictionInterval(Duration.ofHours(1)));
+        borrowAndReleaseAll(0, 5);
+
+        List<PoolFixture.Borrowed> again = borrowAndReleaseAll(0, 5);
+
+        assertThat(fixture.factory.openResources()).isEqualTo(5);
+        assertThat(again).allMatch(borrowed -> borrowed.lease().locality() == Locality.LOCAL)
+                .allMatch(borrowed -> borrowed.deliveredOn() == fixture.loopThread(0));
+        PoolStats worker0 = fixture.pool.stats().workers().get(0);
+        assertThat(worker0.misses()).isEqualTo(5);
+        assertThat(worker0.hits()).isEqualTo(5);
+    }
+
+    @Test
+    void aBorrowerAtTheCapTakesAnotherWorkersSpilledResourceFromTheOverflow() {
+        fixture.start(config -> config.maxOpen(3).maxIdlePerWorker(1).evictionInterval(Duration.ofHours(1)));
+        borrowAndReleaseAll(0, 3);
+        PoolFixture.Borrowed onWorker1 = fixture.borrow(1);
+        PoolFixture.Borrowed secondOnWorker1 = fixture.borrow(1);
+
+        assertThat(onWorker1.lease().locality()).isEqualTo(Locality.OVERFLOW);
+        assertThat(secondOnWorker1.lease().locality()).isEqualTo(Locality.OVERFLOW);
+        assertThat(onWorker1.deliveredOn()).isSameAs(fixture.loopThread(1));
+        assertThat(onWorker1.resource().worker).isZero();
+        assertThat(fixture.factory.openResources()).isEqualTo(3);
+        assertThat(fixture.pool.stats().overflow().idle()).isZero();
+        assertThat(fixture.pool.stats().workers().get(0).idle()).isEqualTo(1);
+    }
+
+    @Test
+    void theOverflowIsDrainedOnceUnusedForAnEvictionInterval() {
+        fixture.start(config -> config.maxIdlePerWorker(2).evictionInterval(EVICTION));
+        List<PoolFixture.Borrowed> leases = borrowAndReleaseAll(0, 5);
+
+        fixture.clock.advance(Duration.ofSeconds(1));
+
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().overflow().open() == 0);
+        PoolStats worker0 = fixture.pool.stats().workers().get(0);
+        assertThat(worker0.closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 3L);
+        assertThat(worker0.open()).isEqualTo(2);
+        assertThat(worker0.idle()).isEqualTo(2);
+        assertThat(leases.stream().filter(borrowed -> borrowed.resource().isClosed()))
+                .hasSize(3)
+                .allMatch(borrowed -> borrowed.resource().closedOn == fixture.loopThread(0));
+    }
+
+    @Test
+    void aDrainedResourceTakesThePlaceOfAnIdleOneThatWasClosed() {
+        fixture.start(config -> config.maxIdlePerWorker(2).evictionInterval(EVICTION));
+        PoolFixture.Borrowed first = fixture.borrow(0);
+        PoolFixture.Borrowed second = fixture.borrow(0);
+        PoolFixture.Borrowed third = fixture.borrow(0);
+        fixture.releaseOnLoop(first);
+        fixture.releaseOnLoop(second);
+        fixture.releaseOnLoop(third);
+        assertThat(fixture.pool.stats().overflow().idle()).isEqualTo(1);
+
+        first.resource().usable = false;
+        fixture.clock.advance(Duration.ofSeconds(1));
+
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().overflow().open() == 0);
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().workers().get(0).idle() == 2);
+        assertThat(first.resource().isClosed()).isTrue();
+        assertThat(third.resource().isClosed()).isFalse();
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.UNUSABLE, 1L)
+                .containsEntry(CloseReason.EXCESS_IDLE, 0L);
+    }
+
+    @Test
+    void closingThePoolClosesTheSpilledResources() {
+        fixture.start(config -> config.maxIdlePerWorker(1).evictionInterval(Duration.ofHours(1)));
+        List<PoolFixture.Borrowed> leases = borrowAndReleaseAll(1, 4);
+
+        fixture.pool.closeAsync().block(PoolFixture.WAIT);
+
+        assertThat(leases).allMatch(borrowed -> borrowed.resource().isClosed());
+        assertThat(fixture.factory.openResources()).isZero();
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.POOL_CLOSED, 4L);
+    }
+
+    /** Borrows {@code count} resources on {@code worker} at once, then releases them all from the test thread. */
+    private List<PoolFixture.Borrowed> borrowAndReleaseAll(int worker, int count) {
         List<PoolFixture.Borrowed> leases = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            leases.add(fixture.borrow(0));
+        for (int i = 0; i < count; i++) {
+            leases.add(fixture.borrow(worker));
         }
         leases.forEach(fixture::release);
-
-        PoolStats worker0 = fixture.pool.stats().workers().get(0);
-        assertThat(worker0.idle()).isEqualTo(2);
-        assertThat(worker0.open()).isEqualTo(2);
-        assertThat(worker0.closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 3L);
-        assertThat(worker0.staleClosed()).isZero();
-        assertThat(fixture.factory.openResources()).isEqualTo(2);
-        // Nothing moved to the overflow pool: a worker's resource stays on its loop.
-        assertThat(fixture.pool.stats().overflow().open()).isZero();
+        return leases;
     }
 
     @Test
@@ -60,9 +149,11 @@ class AffinityPoolLifecycleTest {
             Flux.fromIterable(leases)
                     .flatMap(borrowed -> borrowed.lease().release().subscribeOn(fixture.loops.scheduler(borrowed.lease().worker())))
                     .blockLast(PoolFixture.WAIT);
-            // Releases racing on different loops may close one more than needed, never keep one too many.
+            // Releases racing on different loops may spill one more than needed, never keep one too many.
             PoolStats overflow = fixture.pool.stats().overflow();
-            assertThat(overflow.idle()).isBetween(1, 3);
+            int spilled = fixture.pool.spilledCount();
+            assertThat(overflow.idle() - spilled).isBetween(1, 3);
+            assertThat(overflow.idle()).isEqualTo(12);
             assertThat(overflow.open()).isEqualTo(overflow.idle());
         }
     }
@@ -255,11 +346,15 @@ class AffinityPoolLifecycleTest {
         fixture.start(config -> config.maxIdlePerWorker(0));
         PoolFixture.Borrowed borrowed = fixture.borrow(1);
 
-        fixture.release(borrowed); // from the test thread; with no idle room the resource is closed after its reset
+        fixture.release(borrowed); // from the test thread
+        borrowed.lease().invalidate().block(PoolFixture.WAIT); // a no-op: the release used the lease up
+        PoolFixture.Borrowed next = fixture.borrow(1);
+        next.lease().invalidate().block(PoolFixture.WAIT); // from the test thread too
 
+        assertThat(next.resource()).isSameAs(borrowed.resource());
         assertThat(borrowed.resource().lastResetOn).isSameAs(fixture.loopThread(1));
         assertThat(borrowed.resource().closedOn).isSameAs(fixture.loopThread(1));
-        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 1L);
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.INVALIDATED, 1L);
     }
 
     @Test

@@ -159,7 +159,8 @@ public class AffinityPoolProperties {
         private Integer maxOpen;
 
         /**
-         * Maximum number of idle connections a worker keeps after a release; the excess is closed.
+         * Maximum number of idle connections a worker keeps after a release; the excess goes to the overflow and is
+         * closed once unused for an eviction interval.
          */
         private int maxIdlePerWorker = 2;
 
