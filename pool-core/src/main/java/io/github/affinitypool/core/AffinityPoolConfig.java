@@ -295,8 +295,8 @@ public final class AffinityPoolConfig {
         }
 
         /**
-         * How often each pool closes expired and unusable idle resources, validates the idle ones due for a check, and
-         * refills {@link #minIdlePerWorker(int)}.
+         * How often each pool closes expired and unusable idle resources, validates the idle ones due for a check,
+         * drains the overflow (excess idle resources unused for this long) and refills {@link #minIdlePerWorker(int)}.
          * Must be positive. Default 30 seconds.
          */
         public Builder evictionInterval(Duration evictionInterval) {

@@ -1,6 +1,7 @@
 package io.github.affinitypool.redis;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,11 +11,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisFuture;
@@ -27,6 +30,8 @@ import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Operators;
 
@@ -54,6 +59,9 @@ import io.github.affinitypool.core.WorkerLoops;
  *     <li>When the connection dies every subscriber on it fails with a {@link RedisPoolConnectionException} naming the
  *     pool, the worker and the server (after the messages it already buffered); subscribing again opens a new one.
  *     When the pool closes, subscribers complete.</li>
+ *     <li>A connection that received no message for a whole check interval is PINGed; no answer within the command
+ *     timeout counts as a lost connection. A peer that vanished without closing the TCP connection (a frozen server,
+ *     a dropped NAT entry, a network partition) would otherwise leave its subscribers waiting in silence.</li>
  * </ul>
  */
 final class PubSubHub<K, V> {
@@ -74,6 +82,10 @@ final class PubSubHub<K, V> {
 
     private final AffinityPoolListener listener;
 
+    private final Duration commandTimeout;
+
+    private final Disposable.Composite healthChecks = Disposables.composite();
+
     /** Pub/Sub connections open or being opened, all workers; never above {@link #maxOpen}. */
     private final AtomicInteger permits = new AtomicInteger();
 
@@ -90,9 +102,11 @@ final class PubSubHub<K, V> {
      * @param maxOpen the cap on open Pub/Sub connections
      * @param bufferSize the per-subscriber buffer
      * @param listener receives opened/closed connection events and subscriber acquire events
+     * @param checkInterval how often each worker checks that its quiet connection still answers
+     * @param commandTimeout the timeout of the check's PING (the pool's command timeout), for messages
      */
     PubSubHub(String poolName, WorkerLoops loops, WorkerClients clients, RedisCodec<K, V> codec, List<RedisURI> uris,
-            int maxOpen, int bufferSize, AffinityPoolListener listener) {
+            int maxOpen, int bufferSize, AffinityPoolListener listener, Duration checkInterval, Duration commandTimeout) {
         this.poolName = poolName;
         this.loops = loops;
         this.clients = clients;
@@ -105,6 +119,11 @@ final class PubSubHub<K, V> {
             perWorker.add(new WorkerHub(worker, loops.loop(worker), uris.get(worker)));
         }
         this.hubs = List.copyOf(perWorker);
+        this.commandTimeout = commandTimeout;
+        for (WorkerHub hub : hubs) {
+            healthChecks.add(loops.scheduler(hub.worker).schedulePeriodically(hub::check, checkInterval.toNanos(),
+                    checkInterval.toNanos(), TimeUnit.NANOSECONDS));
+        }
     }
 
     /**
@@ -139,6 +158,7 @@ final class PubSubHub<K, V> {
      */
     CompletableFuture<Void> closeAsync() {
         closed = true;
+        healthChecks.dispose();
         List<CompletableFuture<Void>> closes = new ArrayList<>(hubs.size());
         for (WorkerHub hub : hubs) {
             CompletableFuture<Void> done = new CompletableFuture<>();
@@ -209,6 +229,12 @@ final class PubSubHub<K, V> {
 
         /** The last I/O error of the connection, to explain its loss. */
         private volatile Throwable lastError;
+
+        /** {@link #received} at the previous health check: unchanged means the connection has been quiet since. */
+        private long receivedAtLastCheck = -1;
+
+        /** Whether a health-check PING is on its way. */
+        private boolean checking;
 
         /** Open or being opened: another worker's subscriber may share it. */
         volatile boolean available;
@@ -447,6 +473,30 @@ final class PubSubHub<K, V> {
                     }
                 });
             }
+        }
+
+        /**
+         * The periodic health check, on this loop: a connection that received no message since the previous check must
+         * answer a PING (any answer will do; Redis answers PING in subscribed mode) within the command timeout, else it
+         * is closed as lost. A busy connection proves itself with its messages and is left alone.
+         */
+        void check() {
+            long receivedNow = received.sum();
+            boolean quiet = receivedNow == receivedAtLastCheck;
+            receivedAtLastCheck = receivedNow;
+            StatefulRedisPubSubConnection<K, V> current = connection;
+            if (!quiet || checking || current == null || !current.isOpen()) {
+                return;
+            }
+            checking = true;
+            current.async().ping().whenComplete((pong, error) -> execute(() -> {
+                checking = false;
+                if (error != null && RedisUris.unwrap(error) instanceof RedisCommandTimeoutException
+                        && connection == current) {
+                    died(current, new RedisCommandTimeoutException("no answer to a health-check PING within "
+                            + commandTimeout.toMillis() + " ms"));
+                }
+            }));
         }
 
         /** The connection is gone: every subscriber on it fails, clearly; the next subscribe opens a new one. */

@@ -685,7 +685,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 throw ex;
             }
             PubSubHub<K, V> pubSub = new PubSubHub<>(name, loops, clients, codec, List.copyOf(pubSubUris),
-                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, pubSubListener);
+                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, pubSubListener,
+                    poolConfig.evictionInterval(), commandTimeout);
             RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool, pubSub,
                     commandTimeout, poolConfig.closeTimeout());
             shared.warmUp();

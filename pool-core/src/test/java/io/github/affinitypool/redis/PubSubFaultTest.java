@@ -10,16 +10,23 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import io.lettuce.core.protocol.ProtocolVersion;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import reactor.test.StepVerifier;
 import reactor.util.retry.Retry;
 
+import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
-/** A lost Pub/Sub connection fails every subscriber on it, clearly; subscribing again works once Redis is back. */
+/**
+ * A lost Pub/Sub connection fails every subscriber on it, clearly, also when the peer vanished without closing the TCP
+ * connection; subscribing again works once Redis is back.
+ */
 @RedisTest(perMethod = true)
 class PubSubFaultTest {
 
@@ -82,6 +89,77 @@ class PubSubFaultTest {
             assertThat(redis.clientNames("affinity-pool.fault.pubsub.")).containsExactly(
                     "affinity-pool.fault.pubsub.w1");
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ProtocolVersion.class, names = {"RESP2", "RESP3"})
+    void aQuietConnectionAnswersTheHealthCheckAndKeepsItsSubscribers(ProtocolVersion protocol, RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = healthChecked(redis, protocol).build()) {
+            PubSubRecorder subscriber = PubSubRecorder.onWorker(pool, 0, pool.subscribe("quiet"));
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "quiet") == 1);
+            String clientId = pubSubClientId(redis);
+            long pingsBefore = pingCalls(redis);
+
+            await().atMost(TIMEOUT).until(() -> pingCalls(redis) >= pingsBefore + 3);
+
+            assertThat(pool.commands().publish("quiet", "still here").block(TIMEOUT)).isEqualTo(1L);
+            await().atMost(TIMEOUT).until(() -> subscriber.count() == 1);
+            assertThat(subscriber.messages()).containsExactly(new PubSubMessage<>("quiet", null, "still here"));
+            assertThat(subscriber.error.get()).isNull();
+            assertThat(pubSubClientId(redis)).isEqualTo(clientId);
+            assertThat(pool.pubSubStats().open()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aFrozenRedisFailsTheSubscribersOfAQuietConnectionWithinTheCheckIntervalAndTheCommandTimeout(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = healthChecked(redis, ProtocolVersion.RESP3).build()) {
+            List<PubSubRecorder> subscribers = List.of(PubSubRecorder.onWorker(pool, 0, pool.subscribe("quiet")),
+                    PubSubRecorder.onWorker(pool, 1, pool.psubscribe("qui*")));
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "quiet") == 1 && patternClients(redis) == 1);
+
+            redis.pause();
+            try {
+                await().atMost(TIMEOUT).until(() -> subscribers.stream().allMatch(s -> s.error.get() != null));
+            }
+            finally {
+                redis.resume();
+            }
+
+            for (int worker = 0; worker < 2; worker++) {
+                assertThat(subscribers.get(worker).error.get()).isInstanceOf(RedisPoolConnectionException.class)
+                        .hasMessage("Redis pool 'checked' (worker " + worker + "): Pub/Sub connection to redis://127.0.0.1:"
+                                + redis.port() + " lost: no answer to a health-check PING within 500 ms; subscribe again "
+                                + "to resubscribe");
+                assertThat(subscribers.get(worker).threads()).containsExactly(loopThread(pool.loops(), worker));
+            }
+            assertThat(pool.pubSubStats().open()).isZero();
+            PubSubRecorder again = PubSubRecorder.onWorker(pool, 0, pool.subscribe("quiet"));
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "quiet") == 1);
+            assertThat(pool.commands().publish("quiet", "back").block(TIMEOUT)).isEqualTo(1L);
+            await().atMost(TIMEOUT).until(() -> again.count() == 1);
+            assertThat(redis.clientNames("affinity-pool.checked.pubsub.")).containsExactly(
+                    "affinity-pool.checked.pubsub.w0");
+        }
+    }
+
+    /** A pool whose quiet Pub/Sub connections are checked every 100 ms with a 500 ms PING timeout. */
+    private static RedisAffinityPool.Builder<String, String> healthChecked(RedisServer redis, ProtocolVersion protocol) {
+        return RedisAffinityPool.builder(redis.uri()).name("checked").workers(2)
+                .poolConfig(AffinityPoolConfig.builder().evictionInterval(Duration.ofMillis(100)).build())
+                .commandTimeout(Duration.ofMillis(500))
+                .clientOptions(options -> options.protocolVersion(protocol));
+    }
+
+    private static String pubSubClientId(RedisServer redis) {
+        return redis.command("CLIENT", "LIST").lines().filter(line -> line.contains(" name=affinity-pool.checked.pubsub."))
+                .map(line -> line.substring(0, line.indexOf(' '))).findFirst().orElseThrow();
+    }
+
+    /** @return PINGs the server answered, from {@code INFO commandstats} */
+    private static long pingCalls(RedisServer redis) {
+        return redis.command("INFO", "commandstats").lines().filter(line -> line.startsWith("cmdstat_ping:"))
+                .mapToLong(line -> Long.parseLong(line.substring(line.indexOf("calls=") + 6, line.indexOf(',')))).sum();
     }
 
     /** @return clients with a pattern subscription ({@code PUBSUB NUMPAT} counts distinct patterns on Redis 7) */

@@ -195,7 +195,8 @@ public class AffinityPoolProperties {
         private Duration validateAfterIdle = Duration.ofSeconds(30);
 
         /**
-         * Interval of the background maintenance that closes expired connections, PINGs idle ones and refills the minimum.
+         * Interval of the background maintenance that closes expired connections, PINGs idle ones, drains the overflow
+         * and refills the minimum; also of the health check of quiet Pub/Sub connections.
          */
         private Duration evictionInterval = Duration.ofSeconds(30);
 
