@@ -8,7 +8,9 @@ import java.util.List;
  *
  * @param total the sum over all worker pools and the overflow pool
  * @param workers one entry per worker, in worker order
- * @param overflow the overflow pool, including off-loop borrowers
+ * @param overflow the overflow: the overflow pool and the idle resources the workers spilled above
+ *        {@code maxIdlePerWorker} (counted here as open and idle, not under their worker); its borrower counts are
+ *        those of the off-loop borrowers
  */
 public record AffinityPoolStats(PoolStats total, List<PoolStats> workers, PoolStats overflow) {
 

@@ -4,8 +4,9 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * Counters of one worker pool, of the overflow pool, or their total. Resource counts ({@code open}, {@code idle},
- * {@code acquired}, closes) belong to the pool that holds the resource; borrower counts ({@code pending},
+ * Counters of one worker pool, of the overflow, or their total. Resource counts ({@code open}, {@code idle},
+ * {@code acquired}) belong to the pool that holds the resource (a resource a worker spilled above its idle bound is
+ * held by the overflow), closes to the pool that opened it; borrower counts ({@code pending},
  * {@code timeouts}, {@code hits}, {@code misses} and the locality counters) to the borrower's worker, off-loop borrowers
  * being counted under the overflow pool. A worker's {@code hits / (hits + misses)} is thus the share of its borrowers
  * that found a resource open already.
@@ -21,7 +22,8 @@ import java.util.Map;
  * @param closedByReason resources closed, by reason (every reason present)
  * @param local leases from the borrower's own worker pool
  * @param stolen leases of another worker's idle resource
- * @param overflow leases from the overflow pool by on-loop borrowers
+ * @param overflow leases from the overflow by on-loop borrowers (the overflow pool, or a resource another worker
+ *        spilled)
  * @param offLoop leases by off-loop borrowers
  */
 public record PoolStats(int open, int idle, int acquired, int pending, long hits, long misses, long timeouts,
