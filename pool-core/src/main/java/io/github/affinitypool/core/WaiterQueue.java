@@ -19,10 +19,16 @@ final class WaiterQueue<T> {
 
     /** @return false, without queueing, when {@code limit} borrowers wait already */
     boolean offer(Borrower<T> borrower, int limit) {
-        if (size.incrementAndGet() > limit) {
-            size.decrementAndGet();
-            return false;
+        // Counted in only below the limit, never tentatively: a concurrent borrower failing at the limit reports the
+        // queue's size in its message, and a count raised and taken back would show a waiter that never was.
+        int current;
+        do {
+            current = size.get();
+            if (current >= limit) {
+                return false;
+            }
         }
+        while (!size.compareAndSet(current, current + 1));
         borrower.enterQueue();
         queue.offerLast(borrower);
         dropIfDone(borrower);

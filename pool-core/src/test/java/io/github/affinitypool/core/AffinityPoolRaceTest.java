@@ -1,6 +1,7 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -98,6 +99,25 @@ class AffinityPoolRaceTest {
         assertThat(fixture.factory.created).hasSize(1);
         assertThat(fixture.total().idle()).isEqualTo(1);
         assertThat(fixture.factory.maxOpenSeen).hasValue(1);
+    }
+
+    @Test
+    void borrowersFailingAtThePendingLimitTogetherReportTheTrueQueueLength() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0));
+        PoolFixture.Borrowed held = fixture.borrow(0);
+
+        // Both loops fail borrowers at once: each message reads the queue length while the other loop offers.
+        List<Throwable> errors = Flux.range(0, 20_000)
+                .flatMap(i -> fixture.acquireOn(i % 2).map(Object.class::cast).onErrorResume(Mono::just), 64)
+                .cast(Throwable.class)
+                .collectList()
+                .block(PoolFixture.WAIT);
+
+        assertThat(errors).hasSize(20_000).allSatisfy(error -> assertThat(error)
+                .isInstanceOf(PendingAcquireLimitException.class)
+                .hasMessageContaining("(open 1/1, idle 0, pending 0, max-pending-acquires 0)"));
+        held.lease().release().block(PoolFixture.WAIT);
+        assertThat(fixture.total().pending()).isZero();
     }
 
     @Test
