@@ -42,13 +42,16 @@ import reactor.pool.PooledRef;
  * an acquire is served at once or fails fast, and this class joins the pools with an acquire chain and one FIFO queue of
  * waiting borrowers. An acquire on worker {@code w} tries, in order:
  * <ol>
- *     <li>{@code w}'s pool: an idle resource, or a new one if the cap allows ({@link Locality#LOCAL});</li>
- *     <li>an idle resource of the overflow pool ({@link Locality#OVERFLOW});</li>
+ *     <li>{@code w}'s pool: a resource {@code w} spilled above {@code maxIdlePerWorker}, an idle resource, or a new one
+ *     if the cap allows ({@link Locality#LOCAL});</li>
+ *     <li>the overflow: a resource another worker spilled, or an idle resource of the overflow pool
+ *     ({@link Locality#OVERFLOW});</li>
  *     <li>an idle resource of another worker's pool ({@link Locality#STOLEN});</li>
  *     <li>the waiter queue, served by the first resource released or capacity freed anywhere.</li>
  * </ol>
- * A borrower that is not on a worker loop tries the overflow pool (whose new resources are opened on the workers in
- * turn), then the workers' idle resources, then waits ({@link Locality#OFF_LOOP}). A lease is always delivered on the
+ * A borrower that is not on a worker loop tries the overflow (spilled resources, then the overflow pool, whose new
+ * resources are opened on the workers in turn), then the workers' idle resources, then waits
+ * ({@link Locality#OFF_LOOP}). A lease is always delivered on the
  * borrower's own loop. See {@code docs/core-pool.md} for the full design.
  *
  * @param <T> the pooled resource type

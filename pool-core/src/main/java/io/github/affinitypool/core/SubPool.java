@@ -212,9 +212,9 @@ final class SubPool<T> {
         }
         // The spilled resources are the overflow's: AffinityPool#stats() counts them there.
         int spilledNow = spilledCount.get();
-        return new PoolStats(Math.max(0, open.get() - spilledNow), idle(), acquired(), pending.get(), hits, misses, timeouts.sum(), stale,
-                closedByReason, count(Locality.LOCAL), count(Locality.STOLEN), count(Locality.OVERFLOW),
-                count(Locality.OFF_LOOP));
+        return new PoolStats(Math.max(0, open.get() - spilledNow), idle(), acquired(), pending.get(), hits, misses,
+                timeouts.sum(), stale, closedByReason, count(Locality.LOCAL), count(Locality.STOLEN),
+                count(Locality.OVERFLOW), count(Locality.OFF_LOOP));
     }
 
     private long count(Locality locality) {

@@ -491,8 +491,7 @@ final class PubSubHub<K, V> {
             checking = true;
             current.async().ping().whenComplete((pong, error) -> execute(() -> {
                 checking = false;
-                if (error != null && RedisUris.unwrap(error) instanceof RedisCommandTimeoutException
-                        && connection == current) {
+                if (RedisUris.unwrap(error) instanceof RedisCommandTimeoutException && connection == current) {
                     died(current, new RedisCommandTimeoutException("no answer to a health-check PING within "
                             + commandTimeout.toMillis() + " ms"));
                 }
