@@ -103,7 +103,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         this.loops = loops;
         this.factory = factory;
         this.config = config;
-        this.listener = listener == AffinityPoolListener.NONE ? listener : new SafeListener(listener);
+        this.listener = AffinityPoolListener.guarded(listener, name);
         this.leakDetector = new LeakDetector(name, config, loops, this.listener);
         this.clock = config.clock();
         this.maxIdleMillis = config.maxIdleTime().toMillis();
@@ -1155,50 +1155,6 @@ public final class AffinityPool<T> implements AutoCloseable {
         @Override
         public void onComplete() {
             // the outcome came with onNext or onError
-        }
-    }
-
-    /** Keeps a failing listener from breaking the pool. */
-    private final class SafeListener implements AffinityPoolListener {
-
-        private final AffinityPoolListener delegate;
-
-        SafeListener(AffinityPoolListener delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public void acquired(int worker, Locality locality, long nanos) {
-            notify(() -> delegate.acquired(worker, locality, nanos));
-        }
-
-        @Override
-        public void acquireFailed(int worker, AcquireOutcome outcome, long nanos) {
-            notify(() -> delegate.acquireFailed(worker, outcome, nanos));
-        }
-
-        @Override
-        public void opened(int poolIndex) {
-            notify(() -> delegate.opened(poolIndex));
-        }
-
-        @Override
-        public void closed(int poolIndex, CloseReason reason) {
-            notify(() -> delegate.closed(poolIndex, reason));
-        }
-
-        @Override
-        public void leakSuspected(int worker) {
-            notify(() -> delegate.leakSuspected(worker));
-        }
-
-        private void notify(Runnable event) {
-            try {
-                event.run();
-            }
-            catch (RuntimeException error) {
-                log.warn("Pool '{}': listener {} failed", name, delegate, error);
-            }
         }
     }
 }

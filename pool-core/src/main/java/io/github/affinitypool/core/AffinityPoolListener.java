@@ -13,6 +13,20 @@ public interface AffinityPoolListener {
     };
 
     /**
+     * Guards a listener for the pool that calls it: events run on the pool's threads, often an event loop, where an
+     * exception would break the operation that raised the event.
+     *
+     * @param listener the listener to call
+     * @param poolName the pool's name, for the log
+     * @return a listener that passes every event to {@code listener} and logs what it throws instead of throwing it;
+     *         {@link #NONE} itself when {@code listener} is {@link #NONE}
+     */
+    static AffinityPoolListener guarded(AffinityPoolListener listener, String poolName) {
+        return listener == NONE || listener instanceof GuardedListener ? listener
+                : new GuardedListener(listener, poolName);
+    }
+
+    /**
      * A borrower received a lease.
      *
      * @param worker the borrower's worker, or {@code -1} for an off-loop borrower

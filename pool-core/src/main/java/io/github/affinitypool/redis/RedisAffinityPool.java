@@ -316,6 +316,11 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         return pubSub.stats();
     }
 
+    /** @return a snapshot of the shared connections behind {@link #commands()}: open, connecting, unavailable, per worker */
+    public SharedStats sharedStats() {
+        return shared.stats();
+    }
+
     /** @return the pool's name */
     public String name() {
         return name;
@@ -412,6 +417,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
      *     <li>{@link #pubSubBufferSize(int) pubSubBufferSize}: 1024;</li>
      *     <li>{@link #pubSubListener(AffinityPoolListener) pubSubListener}: {@link AffinityPoolListener#NONE};</li>
+     *     <li>{@link #sharedListener(AffinityPoolListener) sharedListener}: {@link AffinityPoolListener#NONE};</li>
      *     <li>{@link #nettyCustomizer(NettyCustomizer) nettyCustomizer}: none.</li>
      * </ul>
      *
@@ -449,6 +455,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         private int pubSubBufferSize = 1024;
 
         private AffinityPoolListener pubSubListener = AffinityPoolListener.NONE;
+
+        private AffinityPoolListener sharedListener = AffinityPoolListener.NONE;
 
         private NettyCustomizer nettyCustomizer;
 
@@ -606,6 +614,18 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
+         * Receives the shared connections' events (metrics with {@code kind=shared}): {@code opened(worker)} for every
+         * connect, first or after a loss, and {@code closed(worker, reason)}: {@code UNUSABLE} when a call found its
+         * connection broken (Redis restarted, network error), {@code VALIDATION_FAILED} when a connection gave no answer
+         * to the health-check PING that a command timeout starts, {@code POOL_CLOSED}. Default
+         * {@link AffinityPoolListener#NONE}.
+         */
+        public Builder<K, V> sharedListener(AffinityPoolListener sharedListener) {
+            this.sharedListener = Objects.requireNonNull(sharedListener, "sharedListener must not be null");
+            return this;
+        }
+
+        /**
          * A Netty customizer applied to every connection's channel after the pool's own flush coalescing (for example
          * to add a logging or metrics handler). Default none.
          */
@@ -671,7 +691,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                         commandTimeout));
             }
             SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec, List.copyOf(sharedUris),
-                    sharedConnectionsPerWorker);
+                    sharedConnectionsPerWorker, commandTimeout, AffinityPoolListener.guarded(sharedListener, name));
             Duration validateTimeout = commandTimeout.compareTo(Duration.ofSeconds(1)) < 0 ? commandTimeout
                     : Duration.ofSeconds(1);
             RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec, List.copyOf(leased),
@@ -685,7 +705,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 throw ex;
             }
             PubSubHub<K, V> pubSub = new PubSubHub<>(name, loops, clients, codec, List.copyOf(pubSubUris),
-                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, pubSubListener,
+                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, AffinityPoolListener.guarded(pubSubListener, name),
                     poolConfig.evictionInterval(), commandTimeout);
             RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool, pubSub,
                     commandTimeout, poolConfig.closeTimeout());

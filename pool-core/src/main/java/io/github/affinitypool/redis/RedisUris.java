@@ -168,8 +168,17 @@ final class RedisUris {
      * @return a clear error naming the pool, the worker and the server, with the I/O error as cause
      */
     static RedisPoolConnectionException connectionLost(String poolName, int worker, RedisURI uri, Throwable cause) {
+        return connectionLost(poolName, worker, uri, reason(cause), cause);
+    }
+
+    /**
+     * @param reason why the connection was lost, when the pool knows better than the I/O error (it closed it itself)
+     * @see #connectionLost(String, int, RedisURI, Throwable)
+     */
+    static RedisPoolConnectionException connectionLost(String poolName, int worker, RedisURI uri, String reason,
+            Throwable cause) {
         return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
-                + "): connection to " + describe(uri) + " lost: " + reason(cause), cause);
+                + "): connection to " + describe(uri) + " lost: " + reason, cause);
     }
 
     /**

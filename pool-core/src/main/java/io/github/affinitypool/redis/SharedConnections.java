@@ -1,11 +1,14 @@
 package io.github.affinitypool.redis;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.RedisCodec;
@@ -14,6 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
+import io.github.affinitypool.core.AffinityPoolListener;
+import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.core.WorkerLoops;
 
 /**
@@ -24,6 +29,12 @@ import io.github.affinitypool.core.WorkerLoops;
  * only one connect per slot runs at a time and concurrent callers wait for it. When a connect fails, callers fail
  * fast with a {@link RedisPoolConnectionException} naming the cause until a short, growing back-off has passed, so a
  * Redis outage produces quick errors instead of hangs or a connect storm.
+ * <p>
+ * A command that times out makes its connection prove itself: a PING must be answered (any answer will do) within the
+ * command timeout, else the connection is closed and replaced like a broken one. A peer that vanished without a reset
+ * (power loss, a dropped NAT entry, a partition) leaves the socket open with unacknowledged data; TCP keep-alive does
+ * not apply then and the kernel gives up only after some 15 minutes of retransmissions, during which every command on
+ * the connection would time out. A Redis that is merely slow answers the PING once it is done and keeps the connection.
  */
 final class SharedConnections<K, V> {
 
@@ -43,6 +54,10 @@ final class SharedConnections<K, V> {
 
     private final List<RedisURI> uris;
 
+    private final Duration commandTimeout;
+
+    private final AffinityPoolListener listener;
+
     private final Slot[][] slots;
 
     /** Round-robin position within each worker's slots; races only skew the spread. */
@@ -52,12 +67,14 @@ final class SharedConnections<K, V> {
 
     @SuppressWarnings("unchecked")
     SharedConnections(String poolName, WorkerLoops loops, WorkerClients clients, RedisCodec<K, V> codec, List<RedisURI> uris,
-            int perWorker) {
+            int perWorker, Duration commandTimeout, AffinityPoolListener listener) {
         this.poolName = poolName;
         this.loops = loops;
         this.clients = clients;
         this.codec = codec;
         this.uris = uris;
+        this.commandTimeout = commandTimeout;
+        this.listener = listener;
         this.slots = new SharedConnections.Slot[loops.size()][perWorker];
         this.nextSlot = new int[loops.size()];
         for (int worker = 0; worker < loops.size(); worker++) {
@@ -106,6 +123,31 @@ final class SharedConnections<K, V> {
         return open;
     }
 
+    /** @return a snapshot of every worker's shared connections */
+    SharedStats stats() {
+        List<SharedStats.Worker> workers = new ArrayList<>(slots.length);
+        for (int worker = 0; worker < slots.length; worker++) {
+            int open = 0;
+            int connecting = 0;
+            int unavailable = 0;
+            for (Slot slot : slots[worker]) {
+                synchronized (slot) {
+                    if (slot.openConnection() != null) {
+                        open++;
+                    }
+                    else if (slot.connecting != null) {
+                        connecting++;
+                    }
+                    else if (slot.lastFailure != null) {
+                        unavailable++;
+                    }
+                }
+            }
+            workers.add(new SharedStats.Worker(worker, open, connecting, unavailable));
+        }
+        return new SharedStats(slots[0].length, workers);
+    }
+
     /** @return the number of shared connections */
     int size() {
         return slots.length * slots[0].length;
@@ -142,6 +184,15 @@ final class SharedConnections<K, V> {
         private long retryAt;
 
         private long backoff = MIN_BACKOFF_NANOS;
+
+        /** Whether a health-check PING, started by a command timeout, is on its way: one at a time is enough. */
+        private final AtomicBoolean checking = new AtomicBoolean();
+
+        /**
+         * Why the pool closed the last connection itself, until a new one is open: the commands that were in flight on
+         * it fail with Lettuce's bare "Connection closed", and their callers should learn the reason instead.
+         */
+        private volatile String closedBecause;
 
         Slot(int worker) {
             this.worker = worker;
@@ -186,6 +237,7 @@ final class SharedConnections<K, V> {
             }
             if (broken != null) {
                 logger.info("Redis pool '{}' (worker {}): shared connection closed, reconnecting", poolName, worker);
+                listener.closed(worker, CloseReason.UNUSABLE);
                 broken.closeAsync();
             }
             connect(pending);
@@ -236,8 +288,9 @@ final class SharedConnections<K, V> {
                         failure = unavailable(lastFailure);
                     }
                     else if (!poolClosed) {
-                        recovered = lastFailure != null;
+                        recovered = lastFailure != null || closedBecause != null;
                         connection = opened;
+                        closedBecause = null;
                         lastFailure = null;
                         backoff = MIN_BACKOFF_NANOS;
                     }
@@ -260,14 +313,58 @@ final class SharedConnections<K, V> {
                     if (recovered) {
                         logger.info("Redis pool '{}' (worker {}): shared connection re-established", poolName, worker);
                     }
+                    listener.opened(worker);
                     pending.complete(opened);
                 }
             });
         }
 
-        /** @return the clear error for a command that failed with {@code cause}, an I/O error of the socket */
-        RedisPoolConnectionException lost(Throwable cause) {
-            return RedisUris.connectionLost(poolName, worker, uris.get(worker), cause);
+        /**
+         * @param error the error a command on this slot failed with
+         * @return the error its caller sees: a clear {@link RedisPoolConnectionException} for a lost connection, else
+         *         {@code error} itself; a timeout also starts a health check of the connection
+         */
+        Throwable failure(Throwable error) {
+            if (RedisUris.isConnectionLoss(error)) {
+                String because = closedBecause;
+                return because != null ? RedisUris.connectionLost(poolName, worker, uris.get(worker), because, error)
+                        : RedisUris.connectionLost(poolName, worker, uris.get(worker), error);
+            }
+            if (error instanceof RedisCommandTimeoutException) {
+                check();
+            }
+            return error;
+        }
+
+        /** PINGs the current connection, unless a check is already on its way, and closes it if no answer comes. */
+        private void check() {
+            StatefulRedisConnection<K, V> current = connection;
+            if (current == null || !current.isOpen() || !checking.compareAndSet(false, true)) {
+                return;
+            }
+            current.async().ping().whenComplete((pong, error) -> {
+                checking.set(false);
+                if (RedisUris.unwrap(error) instanceof RedisCommandTimeoutException) {
+                    stoppedAnswering(current);
+                }
+            });
+        }
+
+        /** Closes a connection that did not answer its health check; the next call opens a new one. */
+        private void stoppedAnswering(StatefulRedisConnection<K, V> silent) {
+            String reason = "no answer to a health-check PING within " + commandTimeout.toMillis()
+                    + " ms after a command timed out";
+            synchronized (this) {
+                if (connection != silent) {
+                    return;
+                }
+                connection = null;
+                closedBecause = reason;
+            }
+            logger.warn("Redis pool '{}' (worker {}): shared connection to {} closed: {}; the next call reconnects",
+                    poolName, worker, RedisUris.describe(uris.get(worker)), reason);
+            listener.closed(worker, CloseReason.VALIDATION_FAILED);
+            silent.closeAsync();
         }
 
         private RedisPoolConnectionException unavailable(Throwable cause) {
@@ -286,8 +383,11 @@ final class SharedConnections<K, V> {
                 current = connection;
                 connection = null;
             }
-            return current == null ? CompletableFuture.completedFuture(null)
-                    : current.closeAsync().exceptionally(ignored -> null);
+            if (current == null) {
+                return CompletableFuture.completedFuture(null);
+            }
+            listener.closed(worker, CloseReason.POOL_CLOSED);
+            return current.closeAsync().exceptionally(ignored -> null);
         }
 
         @Override

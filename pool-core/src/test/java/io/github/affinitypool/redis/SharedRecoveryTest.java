@@ -14,22 +14,34 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
+import io.github.affinitypool.core.RecordingListener;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
-/** A shared connection is replaced after Redis restarts; a frozen Redis fails commands instead of hanging them. */
+/**
+ * A shared connection is replaced after Redis restarts; a frozen Redis fails commands instead of hanging them, and a
+ * connection that does not answer the health check a timeout starts is replaced too.
+ */
 @RedisTest(perMethod = true)
 class SharedRecoveryTest {
 
     @Test
     void brokenSharedConnectionIsReplacedOnTheSameWorker(RedisServer redis) {
+        RecordingListener listener = new RecordingListener();
+        RedisAffinityPool<String, String> closedPool;
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("replace").workers(2)
-                .build()) {
+                .sharedListener(listener).build()) {
+            closedPool = pool;
             onLoop(pool.loops(), 0, () -> pool.commands().clientId());
             onLoop(pool.loops(), 1, () -> pool.commands().clientId());
             List<StatefulRedisConnection<String, String>> before = pool.openSharedConnections();
             assertThat(before).hasSize(2);
+            assertThat(pool.sharedStats()).isEqualTo(new SharedStats(1,
+                    List.of(new SharedStats.Worker(0, 1, 0, 0), new SharedStats.Worker(1, 1, 0, 0))));
+            assertThat(listener.events).containsExactlyInAnyOrder("opened 0", "opened 1");
 
             redis.kill();
 
@@ -48,6 +60,13 @@ class SharedRecoveryTest {
                 }
             }
 
+            // Worker 0's connection was found broken and its reconnect refused; worker 1's is not known to be broken
+            // until a call needs it.
+            assertThat(listener.events).containsExactlyInAnyOrder("opened 0", "opened 1", "closed 0 UNUSABLE");
+            SharedStats.Worker down = pool.sharedStats().workers().get(0);
+            assertThat(down.open()).isZero();
+            assertThat(down.allocated() + down.unavailable()).as("%s", down).isEqualTo(1);
+
             redis.start();
 
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -63,12 +82,19 @@ class SharedRecoveryTest {
             // One shared connection per worker, nothing left over from the reconnect attempts.
             assertThat(redis.clientNames("affinity-pool.replace.")).containsExactlyInAnyOrder(
                     "affinity-pool.replace.shared.w0", "affinity-pool.replace.shared.w1");
+            assertThat(pool.sharedStats().open()).isEqualTo(2);
+            assertThat(listener.events).containsExactlyInAnyOrder("opened 0", "opened 1", "closed 0 UNUSABLE",
+                    "closed 1 UNUSABLE", "opened 0", "opened 1");
+            listener.events.clear();
         }
+        assertThat(listener.events).containsExactlyInAnyOrder("closed 0 POOL_CLOSED", "closed 1 POOL_CLOSED");
+        assertThat(closedPool.sharedStats().open()).isZero();
     }
 
     @Test
-    void frozenRedisFailsCommandsWithinTheCommandTimeout(RedisServer redis) {
-        Duration commandTimeout = Duration.ofMillis(300);
+    void frozenRedisFailsCommandsWithinTheCommandTimeoutAndARedisThatAnswersAgainKeepsTheConnection(RedisServer redis) {
+        // Long enough for the health-check PING that the timeout starts to be answered once Redis resumes.
+        Duration commandTimeout = Duration.ofMillis(1000);
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("frozen").workers(1)
                 .commandTimeout(commandTimeout).build()) {
             long id = pool.commands().clientId().block(TIMEOUT);
@@ -78,17 +104,61 @@ class SharedRecoveryTest {
                 Throwable error = failureOnLoop(pool, 0);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 assertThat(error).isInstanceOf(RedisCommandTimeoutException.class)
-                        .hasMessageContaining("Command timed out after 300 millisecond(s)");
-                assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(250)).isLessThan(Duration.ofSeconds(3));
+                        .hasMessageContaining("Command timed out after 1 second(s)");
+                assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(950)).isLessThan(Duration.ofSeconds(4));
             }
             finally {
                 redis.resume();
             }
-            // The late reply of the timed-out command is consumed in order; the connection keeps working.
+            // The late reply of the timed-out command is consumed in order, the health check is answered, and the
+            // connection keeps working.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(
                     () -> assertThat(pool.commands().clientId().block(TIMEOUT)).isEqualTo(id));
             assertThat(pool.commands().echo("after").block(TIMEOUT)).isEqualTo("after");
+            assertThat(pool.openSharedConnections()).hasSize(1);
         }
+    }
+
+    @Test
+    void sharedConnectionThatStopsAnsweringAfterATimeoutIsClosedAndReplaced(RedisServer redis) {
+        Duration commandTimeout = Duration.ofMillis(300);
+        RecordingListener listener = new RecordingListener();
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("silent").workers(1)
+                .commandTimeout(commandTimeout).sharedListener(listener).build()) {
+            long id = pool.commands().clientId().block(TIMEOUT);
+            StatefulRedisConnection<String, String> silent = pool.openSharedConnections().get(0);
+            long pingsBefore = pingCalls(redis);
+            redis.pause();
+            try {
+                // Five commands time out together; one health check is enough for all of them.
+                List<Throwable> errors = Flux.range(0, 5).flatMap(i -> pool.commands().get("key" + i)
+                        .then(Mono.<Throwable>empty()).onErrorResume(Mono::just)).collectList().block(TIMEOUT);
+                assertThat(errors).hasSize(5).allSatisfy(
+                        error -> assertThat(error).isInstanceOf(RedisCommandTimeoutException.class));
+                // No answer to the PING within the command timeout either: the connection is closed while Redis is
+                // still frozen, without waiting for TCP to give up.
+                await().atMost(Duration.ofSeconds(5)).until(() -> !silent.isOpen());
+                assertThat(pool.openSharedConnections()).isEmpty();
+                assertThat(listener.events).containsExactly("opened 0", "closed 0 VALIDATION_FAILED");
+            }
+            finally {
+                redis.resume();
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(
+                    () -> assertThat(pool.commands().clientId().block(TIMEOUT)).isNotEqualTo(id));
+            assertThat(onLoop(pool.loops(), 0, () -> pool.commands().echo("after")).thread())
+                    .isSameAs(loopThread(pool.loops(), 0));
+            assertThat(pingCalls(redis) - pingsBefore).as("health-check PINGs").isEqualTo(1);
+            assertThat(listener.events).containsExactly("opened 0", "closed 0 VALIDATION_FAILED", "opened 0");
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(redis.clientNames("affinity-pool.silent."))
+                    .containsExactly("affinity-pool.silent.shared.w0"));
+        }
+    }
+
+    /** @return how many PINGs Redis has answered since it started */
+    private static long pingCalls(RedisServer redis) {
+        String stats = redis.info("commandstats").getOrDefault("cmdstat_ping", "calls=0,");
+        return Long.parseLong(stats.substring("calls=".length(), stats.indexOf(',')));
     }
 
     private static Throwable failureOnLoop(RedisAffinityPool<String, String> pool, int worker) {

@@ -82,7 +82,8 @@ class SampleApplicationTests extends RedisBackedSampleTest {
         assertThat(client.get().uri("/actuator/redispool").retrieve().bodyToMono(String.class)
                 .block(Duration.ofSeconds(5))).contains("\"workers\"").contains("\"configuration\"");
         assertThat(client.get().uri("/actuator/prometheus").retrieve().bodyToMono(String.class)
-                .block(Duration.ofSeconds(5))).contains("redis_pool_max_allocated_connections");
+                .block(Duration.ofSeconds(5))).contains("redis_pool_max_allocated_connections")
+                .contains("redis_pool_connections_created_connections_total{kind=\"shared\"");
         assertThat(client.get().uri("/actuator/metrics/redis.pool.idle").retrieve().bodyToMono(String.class)
                 .block(Duration.ofSeconds(5))).contains("\"name\":\"redis.pool.idle\"");
     }

@@ -71,6 +71,7 @@ public final class AffinityPoolAutoConfiguration {
         if (metricsBinder != null) {
             builder.listener(metricsBinder.commandListener(properties.getName()));
             builder.pubSubListener(metricsBinder.pubSubListener(properties.getName()));
+            builder.sharedListener(metricsBinder.sharedListener(properties.getName()));
         }
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         RedisAffinityPool<String, String> pool = builder.build();

@@ -18,10 +18,12 @@ import io.github.affinitypool.core.AffinityPoolStats;
 import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.redis.RedisLease;
+import io.github.affinitypool.redis.RedisPoolConnectionException;
 import io.github.affinitypool.sample.reliability.HttpLoad.Outcome;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import reactor.core.publisher.Flux;
@@ -36,7 +38,8 @@ import static org.awaitility.Awaitility.await;
  * Scenario 2: Redis frozen with SIGSTOP for 5 s (no TCP reset: the sockets stay open, nothing answers). Commands time
  * out at command-timeout; borrowers time out at acquire-timeout with the documented message; no event loop blocks
  * (they keep serving a non-Redis endpoint and running tasks); after SIGCONT everything recovers; and the connections
- * whose commands timed out are closed, never handed to the next borrower.
+ * whose commands timed out are closed, never handed to the next borrower: exclusive ones on release, the shared ones
+ * when the health-check PING that a timeout starts goes unanswered too.
  */
 @RedisTest
 class RedisFrozenTest {
@@ -45,7 +48,7 @@ class RedisFrozenTest {
 
     private static final Duration ACQUIRE_TIMEOUT = Duration.ofMillis(500);
 
-    private static final Duration COMMAND_TIMEOUT = Duration.ofMillis(2500);
+    private static final Duration COMMAND_TIMEOUT = Duration.ofMillis(2000);
 
     private static final Duration FREEZE = Duration.ofSeconds(5);
 
@@ -70,6 +73,15 @@ class RedisFrozenTest {
             + "Redis pool 'rel' \\(worker \\d\\): no connection within 500 ms \\(open \\d/4, idle \\d, pending \\d+\\); "
             + "raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout");
 
+    /**
+     * A shared command's failure once its connection was closed for not answering the health check: in flight then,
+     * or waiting for the reconnect, whose handshake the frozen server does not answer either.
+     */
+    private static final Pattern SHARED_CLOSED = Pattern.compile("io\\.github\\.affinitypool\\.redis\\."
+            + "RedisPoolConnectionException: Redis pool 'rel' \\(worker \\d\\): (connection to redis://127\\.0\\.0\\.1:\\d+ lost: "
+            + "no answer to a health-check PING within 2000 ms after a command timed out"
+            + "|shared connection to redis://127\\.0\\.0\\.1:\\d+ is unavailable: .*)");
+
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void timeoutsFireOnTimeLoopsStayFreeAndTimedOutConnectionsAreClosed(RedisServer redis) throws Exception {
@@ -91,7 +103,13 @@ class RedisFrozenTest {
                 heldIds.add(lease.reactive().clientId().block(Duration.ofSeconds(10)));
             }
 
+            Map<Integer, Long> sharedIds = new TreeMap<>();
+            for (int worker = 0; worker < workers; worker++) {
+                sharedIds.put(worker, onLoop(pool, worker, () -> pool.commands().clientId()).block(Duration.ofSeconds(10)));
+            }
+
             List<Timed> commands = Collections.synchronizedList(new ArrayList<>());
+            List<Timed> sharedCommands = Collections.synchronizedList(new ArrayList<>());
             List<Timed> borrowers = Collections.synchronizedList(new ArrayList<>());
             List<Outcome> outcomes;
             long frozenAt;
@@ -100,6 +118,11 @@ class RedisFrozenTest {
             try (LoopProbe loopProbe = new LoopProbe(pool.loops())) {
                 redis.pause();
                 frozenAt = System.nanoTime();
+                // A shared command on each worker, sent before any other: each times out, and starts its connection's
+                // health check.
+                for (int worker = 0; worker < workers; worker++) {
+                    timed(onLoop(pool, worker, () -> pool.commands().incr("frozen"))).subscribe(sharedCommands::add);
+                }
                 HttpLoad load = new HttpLoad(app, 24, i -> switch (i % 3) {
                     case 0 -> LOCAL;
                     case 1 -> SHARED + "f" + i;
@@ -116,8 +139,11 @@ class RedisFrozenTest {
                     for (int i = 0; i < EXTRA_BORROWERS; i++) {
                         timed(onLoop(pool, i % workers, pool::acquire)).subscribe(borrowers::add);
                     }
+                    // The freeze lasts 5 s, or until every worker's shared connection was closed by its health check
+                    // (about twice the command timeout after the first shared command, so within the 5 s as a rule).
                     await().atMost(Duration.ofSeconds(30)).until(() -> System.nanoTime() - frozenAt >= FREEZE.toNanos()
-                            && commands.size() == MAX_OPEN && borrowers.size() == EXTRA_BORROWERS);
+                            && commands.size() == MAX_OPEN && sharedCommands.size() == workers
+                            && borrowers.size() == EXTRA_BORROWERS && pool.sharedStats().open() == 0);
 
                     redis.resume();
                     resumedAt = System.nanoTime();
@@ -135,7 +161,8 @@ class RedisFrozenTest {
             }
 
             // Commands on the frozen server failed at command-timeout (plus at most the slack), not earlier.
-            for (Timed command : commands) {
+            assertThat(sharedCommands).hasSize(workers);
+            for (Timed command : concat(commands, sharedCommands)) {
                 assertThat(command.error()).as("command on a frozen Redis").isInstanceOf(RedisCommandTimeoutException.class);
                 assertThat(command.millis()).isBetween(COMMAND_TIMEOUT.toMillis(), COMMAND_TIMEOUT.toMillis() + SLACK_MILLIS);
             }
@@ -171,6 +198,12 @@ class RedisFrozenTest {
                     assertThat(outcome.millis()).as("%s", outcome).isBetween(COMMAND_TIMEOUT.toMillis(),
                             COMMAND_TIMEOUT.toMillis() + SLACK_MILLIS);
                 }
+                else if (outcome.path().startsWith(SHARED)) {
+                    // In flight when the health check closed the shared connection, or waiting for its reconnect.
+                    assertThat(outcome.body()).as("%s", outcome).matches(SHARED_CLOSED);
+                    assertThat(outcome.millis()).as("%s", outcome).isLessThanOrEqualTo(
+                            COMMAND_TIMEOUT.toMillis() + SLACK_MILLIS);
+                }
                 else {
                     assertThat(outcome.path()).as("%s", outcome).startsWith(LEASE);
                     assertThat(outcome.body()).as("%s", outcome).matches(ANY_TIMEOUT);
@@ -188,7 +221,18 @@ class RedisFrozenTest {
                 assertThat(stats.total().pending()).as("pending, %s", stats.total()).isZero();
             });
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(clientIds(redis))
-                    .as("clients whose command timed out").doesNotContainAnyElementsOf(heldIds));
+                    .as("clients whose command timed out").doesNotContainAnyElementsOf(heldIds)
+                    .doesNotContainAnyElementsOf(sharedIds.values()));
+            for (int worker = 0; worker < workers; worker++) {
+                assertThat(onLoop(pool, worker, () -> pool.commands().clientId()).block(Duration.ofSeconds(10)))
+                        .as("worker %d's shared connection after the freeze", worker).isNotEqualTo(sharedIds.get(worker));
+            }
+            assertThat(redis.clientNames("affinity-pool.rel.shared.")).as("shared connections after the freeze")
+                    .hasSize(workers);
+            MeterRegistry registry = app.context.getBean(MeterRegistry.class);
+            assertThat(registry.get("redis.pool.connections.closed").tag("kind", "shared")
+                    .tag("reason", "validation-failed").counters()).as("shared connections closed by the health check")
+                    .hasSize(workers).allSatisfy(counter -> assertThat(counter.count()).isEqualTo(1.0));
             List<RedisLease<String, String>> fresh = Flux.range(0, MAX_OPEN)
                     .flatMap(i -> onLoop(pool, i % workers, pool::acquire))
                     .collectList().block(Duration.ofSeconds(10));
@@ -208,17 +252,24 @@ class RedisFrozenTest {
                             + o.body().substring(0, Math.max(0, o.body().indexOf(':'))), TreeMap::new,
                             Collectors.counting()));
             new Figures("2 frozen")
-                    .put("commandTimeoutMs", range(commands))
+                    .put("commandTimeoutMs", range(concat(commands, sharedCommands)))
                     .put("acquireTimeoutMs", range(borrowers))
                     .put("slowestLocalMs", slowestLocal)
                     .put("localRequests", local.size())
                     .put("worstLoopWaitMs", worstLoopWait)
                     .put("firstShared200AfterResumeMs", firstOk(outcomes, SHARED, resumedAt))
                     .put("firstLease200AfterResumeMs", firstOk(outcomes, LEASE, resumedAt))
+                    .put("freezeMs", millis(resumedAt - frozenAt))
                     .put("closedResetFailed", resetFailed)
                     .put("failuresDuringFreeze", failures)
                     .report();
         }
+    }
+
+    private static List<Timed> concat(List<Timed> first, List<Timed> second) {
+        List<Timed> both = new ArrayList<>(first);
+        both.addAll(second);
+        return both;
     }
 
     static <T> Mono<T> onLoop(RedisAffinityPool<String, String> pool, int worker, Supplier<Mono<T>> call) {

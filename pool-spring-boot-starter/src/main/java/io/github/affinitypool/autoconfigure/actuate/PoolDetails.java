@@ -7,6 +7,7 @@ import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.core.PoolStats;
 import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.redis.SharedStats;
 
 /**
  * The summary of a pool shown in health details: mode, workers and connection counts. No URL, so no password.
@@ -29,6 +30,12 @@ final class PoolDetails {
         pubSubCounts.put("subscribers", pubSub.subscribers());
         pubSubCounts.put("pending", pubSub.pending());
         details.put("pubsub", pubSubCounts);
+        SharedStats shared = pool.sharedStats();
+        Map<String, Integer> sharedCounts = new LinkedHashMap<>();
+        sharedCounts.put("open", shared.open());
+        sharedCounts.put("connecting", shared.connecting());
+        sharedCounts.put("unavailable", shared.unavailable());
+        details.put("shared", sharedCounts);
         return details;
     }
 

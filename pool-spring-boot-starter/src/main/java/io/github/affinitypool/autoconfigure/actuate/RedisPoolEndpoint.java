@@ -9,6 +9,7 @@ import io.github.affinitypool.core.AffinityPoolStats;
 import io.github.affinitypool.core.PoolStats;
 import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.redis.SharedStats;
 
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -38,7 +39,7 @@ public class RedisPoolEndpoint {
         AffinityPoolStats stats = pool.stats();
         return new PoolSnapshot(pool.name(), settings.mode().name().toLowerCase(java.util.Locale.ROOT),
                 pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), pool.pubSubStats(),
-                configuration());
+                pool.sharedStats(), configuration());
     }
 
     private Configuration configuration() {
@@ -60,10 +61,11 @@ public class RedisPoolEndpoint {
      * @param workers one entry per worker, in worker order
      * @param overflow the overflow pool (and off-loop borrowers)
      * @param pubSub the Pub/Sub connections, per worker
+     * @param shared the shared connections behind {@code commands()}, per worker
      * @param configuration the effective configuration
      */
     public record PoolSnapshot(String name, String mode, int workerCount, PoolStats total, List<PoolStats> workers,
-            PoolStats overflow, PubSubStats pubSub, Configuration configuration) {
+            PoolStats overflow, PubSubStats pubSub, SharedStats shared, Configuration configuration) {
     }
 
     /**

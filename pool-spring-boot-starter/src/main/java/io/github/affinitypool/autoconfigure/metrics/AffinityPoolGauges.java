@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.Tags;
 /**
  * Gauges of a pool's connections per worker, read from its statistics snapshot when the registry is scraped:
  * {@code kind=command} from {@link RedisAffinityPool#stats()}, {@code kind=pubsub} from
- * {@link RedisAffinityPool#pubSubStats()}.
+ * {@link RedisAffinityPool#pubSubStats()}, {@code kind=shared} from {@link RedisAffinityPool#sharedStats()}.
  */
 final class AffinityPoolGauges {
 
@@ -50,6 +50,22 @@ final class AffinityPoolGauges {
         bind(registry, tags, pool.loops().size(), false,
                 index -> Counts.of(pool.pubSubStats().workers().get(index)));
         maxGauge(registry, "max.allocated", "Cap on open Pub/Sub connections", tags, pool.pubSubStats().maxOpen());
+    }
+
+    /**
+     * Only {@code allocated} and {@code max.allocated}: a multiplexed connection is never leased, so acquired, idle
+     * and pending would say nothing.
+     */
+    static void bindShared(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+        Tags tags = Tags.of("name", pool.name(), "kind", "shared");
+        for (int index = 0; index < pool.loops().size(); index++) {
+            int worker = index;
+            Gauge.builder(AffinityPoolMeters.PREFIX + "." + Measure.ALLOCATED.name,
+                    () -> pool.sharedStats().workers().get(worker).allocated()).baseUnit("connections")
+                    .description(Measure.ALLOCATED.description)
+                    .tags(tags.and("worker", AffinityPoolMeters.workerTag(worker))).register(registry);
+        }
+        maxGauge(registry, "max.allocated", "Shared connections across all workers", tags, pool.sharedConnections());
     }
 
     private static void bind(MeterRegistry registry, Tags poolTags, int workers, boolean withOverflow,

@@ -37,6 +37,14 @@ public final class AffinityPoolMetricsBinder {
         return listener(poolName, "pubsub");
     }
 
+    /**
+     * @param poolName the pool's name
+     * @return the listener that records the shared connections' events, or a no-op one without a registry
+     */
+    public AffinityPoolListener sharedListener(String poolName) {
+        return listener(poolName, "shared");
+    }
+
     private AffinityPoolListener listener(String poolName, String kind) {
         MeterRegistry meterRegistry = registry.getIfAvailable();
         return (meterRegistry != null) ? new AffinityPoolMeters(meterRegistry, poolName, kind)
@@ -53,5 +61,6 @@ public final class AffinityPoolMetricsBinder {
         }
         AffinityPoolGauges.bindCommand(meterRegistry, pool);
         AffinityPoolGauges.bindPubSub(meterRegistry, pool);
+        AffinityPoolGauges.bindShared(meterRegistry, pool);
     }
 }

@@ -1,9 +1,11 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
 import java.time.Duration;
+import java.util.Map;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.redis.SharedStats;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
@@ -64,9 +66,10 @@ class AffinityPoolActuatorTests {
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
                     registry.get("redis.pool.idle").gauges().stream().mapToDouble(g -> g.value()).sum())
                     .isEqualTo(1.0));
-            assertThat(registry.get("redis.pool.allocated").gauges().stream().mapToDouble(g -> g.value()).sum())
-                    .isEqualTo(1.0);
-            assertThat(registry.get("redis.pool.max.allocated").tag("name", "orders").gauge().value()).isEqualTo(8.0);
+            assertThat(registry.get("redis.pool.allocated").tag("kind", "command").gauges().stream()
+                    .mapToDouble(g -> g.value()).sum()).isEqualTo(1.0);
+            assertThat(registry.get("redis.pool.max.allocated").tag("name", "orders").tag("kind", "command").gauge()
+                    .value()).isEqualTo(8.0);
             assertThat(registry.get("redis.pool.max.pending").gauge().value()).isEqualTo(1000.0);
             for (String worker : new String[] { "0", "1" }) {
                 assertThat(registry.get("redis.pool.allocated").tag("kind", "pubsub").tag("worker", worker).gauge()
@@ -75,6 +78,17 @@ class AffinityPoolActuatorTests {
             assertThat(registry.find("redis.pool.allocated").tag("kind", "pubsub").tag("worker", "overflow").gauge())
                     .isNull();
             assertThat(registry.get("redis.pool.max.allocated").tag("kind", "pubsub").gauge().value()).isEqualTo(2.0);
+            // The shared connections behind commands(), opened in the background when the pool is built.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                for (String worker : new String[] { "0", "1" }) {
+                    assertThat(registry.get("redis.pool.allocated").tag("kind", "shared").tag("worker", worker).gauge()
+                            .value()).isEqualTo(1.0);
+                    assertThat(registry.get("redis.pool.connections.created").tag("kind", "shared")
+                            .tag("worker", worker).counter().count()).isEqualTo(1.0);
+                }
+            });
+            assertThat(registry.find("redis.pool.idle").tag("kind", "shared").gauges()).isEmpty();
+            assertThat(registry.get("redis.pool.max.allocated").tag("kind", "shared").gauge().value()).isEqualTo(2.0);
             assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().toString())
                     .doesNotContain(PASSWORD));
         });
@@ -83,11 +97,15 @@ class AffinityPoolActuatorTests {
     @Test
     void healthIsUpWithDetails() {
         runner(redis.uri()).run(context -> {
+            RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+            // Both shared connections opened in the background when the pool was built.
+            await().atMost(Duration.ofSeconds(5)).until(() -> pool.sharedStats().open() == 2);
             Health health = context.getBean("redisAffinityPoolHealthIndicator", ReactiveHealthIndicator.class)
                     .health().block(Duration.ofSeconds(5));
             assertThat(health.getStatus()).isEqualTo(Status.UP);
             assertThat(health.getDetails()).containsEntry("name", "orders").containsEntry("mode", "standalone")
-                    .containsEntry("workers", 2).containsKey("command").containsKey("pubsub");
+                    .containsEntry("workers", 2).containsKey("command").containsKey("pubsub")
+                    .containsEntry("shared", Map.of("open", 2, "connecting", 0, "unavailable", 0));
             assertThat(health.toString()).doesNotContain(PASSWORD);
         });
     }
@@ -119,6 +137,8 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.configuration().maxOpen()).isEqualTo(8);
             assertThat(snapshot.pubSub().maxOpen()).isEqualTo(2);
             assertThat(snapshot.pubSub().workers()).hasSize(2);
+            assertThat(snapshot.shared().perWorker()).isEqualTo(1);
+            assertThat(snapshot.shared().workers()).extracting(SharedStats.Worker::worker).containsExactly(0, 1);
             assertThat(snapshot.toString()).doesNotContain(PASSWORD);
             assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
                     .doesNotContain(PASSWORD);
