@@ -695,7 +695,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             Duration validateTimeout = commandTimeout.compareTo(Duration.ofSeconds(1)) < 0 ? commandTimeout
                     : Duration.ofSeconds(1);
             RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec, List.copyOf(leased),
-                    loops, validateTimeout);
+                    loops, validateTimeout, shared::serverReachable);
             AffinityPool<StatefulRedisConnection<K, V>> pool;
             try {
                 pool = AffinityPool.create(name, loops, factory, poolConfig, listener);

@@ -37,6 +37,8 @@ final class RedisConnectionFactory<K, V> implements PooledResourceFactory<Statef
 
     private final Duration validateTimeout;
 
+    private final Runnable serverReachable;
+
     /**
      * @param poolName pool name for messages
      * @param clients the per-worker clients
@@ -44,22 +46,27 @@ final class RedisConnectionFactory<K, V> implements PooledResourceFactory<Statef
      * @param uris per worker, the URI to connect with (client name and handshake timeout set)
      * @param loops the worker loops (validation timeouts run on the connection's loop)
      * @param validateTimeout how long a PING on borrow may take
+     * @param serverReachable called after each successful connect: Redis is reachable (again)
      */
     RedisConnectionFactory(String poolName, WorkerClients clients, RedisCodec<K, V> codec, List<RedisURI> uris,
-            WorkerLoops loops, Duration validateTimeout) {
+            WorkerLoops loops, Duration validateTimeout, Runnable serverReachable) {
         this.poolName = poolName;
         this.clients = clients;
         this.codec = codec;
         this.uris = uris;
         this.loops = loops;
         this.validateTimeout = validateTimeout;
+        this.serverReachable = serverReachable;
     }
 
     @Override
     public Mono<StatefulRedisConnection<K, V>> open(int worker, EventLoop loop) {
         RedisURI uri = uris.get(worker);
         return connect(() -> clients.client(worker).connectAsync(codec, uri))
-                .<StatefulRedisConnection<K, V>>map(connection -> new PooledRedisConnection<>(connection, poolName, worker, uri))
+                .<StatefulRedisConnection<K, V>>map(connection -> {
+                    serverReachable.run();
+                    return new PooledRedisConnection<>(connection, poolName, worker, uri);
+                })
                 .onErrorMap(error -> !(error instanceof RedisPoolConnectionException), error -> new RedisPoolConnectionException(
                         poolName, worker, "Redis pool '" + poolName + "' (worker " + worker + "): cannot connect to "
                                 + RedisUris.describe(uri) + ": " + RedisUris.reason(error), RedisUris.unwrap(error)));

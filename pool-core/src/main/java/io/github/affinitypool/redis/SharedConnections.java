@@ -28,7 +28,9 @@ import io.github.affinitypool.core.WorkerLoops;
  * A broken connection (Redis restarted, network error) is replaced on the same worker by the next call that needs it;
  * only one connect per slot runs at a time and concurrent callers wait for it. When a connect fails, callers fail
  * fast with a {@link RedisPoolConnectionException} naming the cause until a short, growing back-off has passed, so a
- * Redis outage produces quick errors instead of hangs or a connect storm.
+ * Redis outage produces quick errors instead of hangs or a connect storm. Any successful connect of the pool (a shared
+ * or an exclusive connection) ends the back-off of every slot: Redis is back, and waiting out up to a second of
+ * back-off would only prolong the outage for the callers of {@code commands()}.
  * <p>
  * A command that times out makes its connection prove itself: a PING must be answered (any answer will do) within the
  * command timeout, else the connection is closed and replaced like a broken one. A peer that vanished without a reset
@@ -123,6 +125,18 @@ final class SharedConnections<K, V> {
         return open;
     }
 
+    /**
+     * Redis answered a connect of this pool: the slots backing off after a failed connect try again on their next call
+     * instead of failing it. Each still connects at most once at a time, so this cannot start a connect storm.
+     */
+    void serverReachable() {
+        for (Slot[] workerSlots : slots) {
+            for (Slot slot : workerSlots) {
+                slot.retryNow();
+            }
+        }
+    }
+
     /** @return a snapshot of every worker's shared connections */
     SharedStats stats() {
         List<SharedStats.Worker> workers = new ArrayList<>(slots.length);
@@ -200,6 +214,13 @@ final class SharedConnections<K, V> {
 
         int worker() {
             return worker;
+        }
+
+        /** Ends the back-off, if any: the next call connects. */
+        synchronized void retryNow() {
+            if (lastFailure != null && System.nanoTime() - retryAt < 0) {
+                retryAt = System.nanoTime();
+            }
         }
 
         /** @return the connection when it is open, else {@code null}; the fast path, no allocation */
@@ -315,6 +336,9 @@ final class SharedConnections<K, V> {
                     }
                     listener.opened(worker);
                     pending.complete(opened);
+                    if (recovered) {
+                        serverReachable();
+                    }
                 }
             });
         }

@@ -9,6 +9,9 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
@@ -92,6 +95,38 @@ class SharedRecoveryTest {
     }
 
     @Test
+    void aSuccessfulConnectOfThePoolEndsTheSharedConnectionsBackOff(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("backoff").workers(1)
+                .build()) {
+            onLoop(pool.loops(), 0, () -> pool.commands().ping());
+            redis.kill();
+
+            // Failed reconnects double the back-off; wait until it is long (it is capped at 1 s).
+            AtomicLong backOffMillis = new AtomicLong();
+            AtomicLong measuredAt = new AtomicLong();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                Throwable error = failureOnLoop(pool, 0);
+                Matcher retry = NEXT_ATTEMPT.matcher(String.valueOf(error.getMessage()));
+                if (!retry.find()) {
+                    return false;
+                }
+                measuredAt.set(System.nanoTime());
+                backOffMillis.set(Long.parseLong(retry.group(1)));
+                return backOffMillis.get() >= 500;
+            });
+
+            redis.start();
+            // An exclusive connection connects: Redis is back, so the shared connection need not wait out its back-off.
+            assertThat(pool.withConnection(commands -> commands.ping()).blockFirst(TIMEOUT)).isEqualTo("PONG");
+            assertThat(onLoop(pool.loops(), 0, () -> pool.commands().ping()).value()).isEqualTo("PONG");
+            assertThat(Duration.ofNanos(System.nanoTime() - measuredAt.get()))
+                    .as("served while the back-off (%d ms) would still have failed the call", backOffMillis.get())
+                    .isLessThan(Duration.ofMillis(backOffMillis.get()));
+            assertThat(pool.sharedStats().open()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void frozenRedisFailsCommandsWithinTheCommandTimeoutAndARedisThatAnswersAgainKeepsTheConnection(RedisServer redis) {
         // Long enough for the health-check PING that the timeout starts to be answered once Redis resumes.
         Duration commandTimeout = Duration.ofMillis(1000);
@@ -154,6 +189,8 @@ class SharedRecoveryTest {
                     .containsExactly("affinity-pool.silent.shared.w0"));
         }
     }
+
+    private static final Pattern NEXT_ATTEMPT = Pattern.compile("next reconnect attempt in (\\d+) ms");
 
     /** @return how many PINGs Redis has answered since it started */
     private static long pingCalls(RedisServer redis) {
