@@ -156,7 +156,7 @@ class SharedRecoveryTest {
 
     @Test
     void sharedConnectionThatStopsAnsweringAfterATimeoutIsClosedAndReplaced(RedisServer redis) {
-        Duration commandTimeout = Duration.ofMillis(300);
+        Duration commandTimeout = Duration.ofMillis(500);
         RecordingListener listener = new RecordingListener();
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("silent").workers(1)
                 .commandTimeout(commandTimeout).sharedListener(listener).build()) {
@@ -170,6 +170,13 @@ class SharedRecoveryTest {
                         .then(Mono.<Throwable>empty()).onErrorResume(Mono::just)).collectList().block(TIMEOUT);
                 assertThat(errors).hasSize(5).allSatisfy(
                         error -> assertThat(error).isInstanceOf(RedisCommandTimeoutException.class));
+                // Sent half a command timeout after the PING, so still in flight when the PING times out (Lettuce's
+                // timeout timer ticks every 100 ms): it fails then, saying why, without waiting for its own timeout.
+                Throwable inFlight = Mono.delay(commandTimeout.dividedBy(2)).then(pool.commands().get("late"))
+                        .then(Mono.<Throwable>empty()).onErrorResume(Mono::just).block(TIMEOUT);
+                assertThat(inFlight).isInstanceOf(RedisPoolConnectionException.class).hasMessage("Redis pool 'silent' "
+                        + "(worker 0): connection to redis://127.0.0.1:" + redis.port() + " lost: no answer to a "
+                        + "health-check PING within 500 ms after a command timed out");
                 // No answer to the PING within the command timeout either: the connection is closed while Redis is
                 // still frozen, without waiting for TCP to give up.
                 await().atMost(Duration.ofSeconds(5)).until(() -> !silent.isOpen());
