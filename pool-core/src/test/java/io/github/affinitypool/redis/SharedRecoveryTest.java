@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import io.github.affinitypool.core.AffinityPoolListener;
+import io.github.affinitypool.core.Locality;
 import io.github.affinitypool.core.RecordingListener;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
@@ -123,6 +125,30 @@ class SharedRecoveryTest {
                     .as("served while the back-off (%d ms) would still have failed the call", backOffMillis.get())
                     .isLessThan(Duration.ofMillis(backOffMillis.get()));
             assertThat(pool.sharedStats().open()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void listenersThatThrowBreakNeitherTheSharedConnectionsNorPubSub(RedisServer redis) {
+        AffinityPoolListener failing = new AffinityPoolListener() {
+            @Override
+            public void opened(int poolIndex) {
+                throw new IllegalStateException("listener bug");
+            }
+
+            @Override
+            public void acquired(int worker, Locality locality, long nanos) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("listeners").workers(1)
+                .sharedListener(failing).pubSubListener(failing).build()) {
+            assertThat(onLoop(pool.loops(), 0, () -> pool.commands().echo("shared")).value()).isEqualTo("shared");
+            PubSubRecorder subscriber = PubSubRecorder.onWorker(pool, 0, pool.subscribe("news"));
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscriptions() == 1);
+            assertThat(pool.commands().publish("news", "hello").block(TIMEOUT)).isEqualTo(1);
+            await().atMost(TIMEOUT).until(() -> subscriber.payloads().equals(List.of("hello")));
+            assertThat(subscriber.error.get()).isNull();
         }
     }
 
