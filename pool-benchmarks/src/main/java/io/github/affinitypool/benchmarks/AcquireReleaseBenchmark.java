@@ -37,7 +37,8 @@ public class AcquireReleaseBenchmark {
 
     static final int BATCH = 1_000;
 
-    @Param({"affinity-pool", "reactor-pool-shared", "commons-pool2", "lettuce-bounded-async", "array-deque-floor"})
+    @Param({"affinity-pool", "reactor-pool-shared", "commons-pool2", "lettuce-bounded-async", "array-deque-floor",
+            "reactive-floor"})
     public String pool;
 
     private WorkerLoops loops;

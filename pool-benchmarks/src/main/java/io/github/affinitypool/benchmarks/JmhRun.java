@@ -17,14 +17,15 @@ import java.util.Map;
 final class JmhRun {
 
     private static final List<String> POOLS = List.of("affinity-pool", "reactor-pool-shared", "commons-pool2",
-            "lettuce-bounded-async", "array-deque-floor");
+            "lettuce-bounded-async", "array-deque-floor", "reactive-floor");
 
     private static final Map<String, String> LABELS = Map.of(
             "affinity-pool", "this project's worker path (`AffinityPool`)",
             "reactor-pool-shared", "one shared reactor-pool `SimpleDequePool`",
             "commons-pool2", "commons-pool2 `GenericObjectPool`",
             "lettuce-bounded-async", "Lettuce `BoundedAsyncPool`",
-            "array-deque-floor", "floor: uncontended `ArrayDeque` poll + offer");
+            "array-deque-floor", "floor: uncontended `ArrayDeque` poll + offer",
+            "reactive-floor", "floor of a reactive API: `Mono.just` + `Mono.empty` subscribed, no pool");
 
     private JmhRun() {
     }

@@ -41,6 +41,7 @@ final class PoolsUnderTest {
             case "commons-pool2" -> new CommonsPool2();
             case "lettuce-bounded-async" -> new LettuceBoundedAsync();
             case "array-deque-floor" -> new ArrayDequeFloor(loops.size());
+            case "reactive-floor" -> new ReactiveFloor();
             default -> throw new IllegalArgumentException("Unknown pool: " + name);
         };
     }
@@ -209,6 +210,27 @@ final class PoolsUnderTest {
             ArrayDeque<StubResource> deque = idle[worker];
             deque.offerLast(deque.pollLast());
             done.run();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /**
+     * The floor of a reactive acquire + release: the two Reactive Streams handshakes (subscribe, {@code onSubscribe},
+     * {@code request}, {@code onNext} / {@code onComplete}) of a {@code Mono} that emits a resource and a
+     * {@code Mono<Void>} that completes, subscribed as the other reactive pools are, with no pool behind them.
+     */
+    private static final class ReactiveFloor implements PoolUnderTest {
+
+        private final Mono<StubResource> acquire = Mono.just(new StubResource(0));
+
+        private final Mono<Void> release = Mono.empty();
+
+        @Override
+        public void acquireRelease(int worker, Runnable done) {
+            acquire.subscribe(resource -> release.subscribe(null, null, done));
         }
 
         @Override
