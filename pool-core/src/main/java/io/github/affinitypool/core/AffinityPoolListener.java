@@ -1,5 +1,7 @@
 package io.github.affinitypool.core;
 
+import java.util.List;
+
 /**
  * Receives pool events as they happen, so that metrics (for example Micrometer meters) can be recorded without polling.
  * <p>
@@ -22,8 +24,29 @@ public interface AffinityPoolListener {
      *         {@link #NONE} itself when {@code listener} is {@link #NONE}
      */
     static AffinityPoolListener guarded(AffinityPoolListener listener, String poolName) {
-        return listener == NONE || listener instanceof GuardedListener ? listener
-                : new GuardedListener(listener, poolName);
+        return listener == NONE || listener instanceof GuardedListener || listener instanceof CompositeListener
+                ? listener : new GuardedListener(listener, poolName);
+    }
+
+    /**
+     * Guards several listeners for the pool that calls them, each on its own: one that throws does not keep the event
+     * from the ones after it.
+     *
+     * @param listeners the listeners to call, in order
+     * @param poolName the pool's name, for the log
+     * @return {@link #NONE} for no listener (or only {@link #NONE}s), the one listener guarded, or a listener that
+     *         passes every event to each guarded listener in order
+     */
+    static AffinityPoolListener guarded(List<? extends AffinityPoolListener> listeners, String poolName) {
+        List<AffinityPoolListener> parts = listeners.stream()
+                .filter(listener -> listener != NONE)
+                .map(listener -> guarded(listener, poolName))
+                .toList();
+        return switch (parts.size()) {
+            case 0 -> NONE;
+            case 1 -> parts.get(0);
+            default -> new CompositeListener(parts);
+        };
     }
 
     /**

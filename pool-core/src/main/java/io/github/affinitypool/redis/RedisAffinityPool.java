@@ -63,6 +63,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
     private final String name;
 
+    private final String uri;
+
     private final WorkerLoops loops;
 
     private final boolean ownsLoops;
@@ -83,10 +85,11 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
     private final AtomicReference<Mono<Void>> closing = new AtomicReference<>();
 
-    private RedisAffinityPool(String name, WorkerLoops loops, boolean ownsLoops, WorkerClients clients,
+    private RedisAffinityPool(String name, String uri, WorkerLoops loops, boolean ownsLoops, WorkerClients clients,
             SharedConnections<K, V> shared, AffinityPool<StatefulRedisConnection<K, V>> pool, PubSubHub<K, V> pubSub,
             Duration commandTimeout, Duration closeTimeout) {
         this.name = name;
+        this.uri = uri;
         this.loops = loops;
         this.ownsLoops = ownsLoops;
         this.clients = clients;
@@ -326,6 +329,14 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         return name;
     }
 
+    /**
+     * @return the Redis server the pool connects to, for display: scheme, ACL user name, host, port and database, for
+     *         example {@code redis://app@cache.internal:6379/2}; never the password
+     */
+    public String uri() {
+        return uri;
+    }
+
     /** @return the worker loops the connections are pinned to */
     public WorkerLoops loops() {
         return loops;
@@ -413,11 +424,11 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
      *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults;</li>
-     *     <li>{@link #listener(AffinityPoolListener) listener}: {@link AffinityPoolListener#NONE};</li>
+     *     <li>{@link #listener(AffinityPoolListener) listener}: none (each call adds one);</li>
      *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
      *     <li>{@link #pubSubBufferSize(int) pubSubBufferSize}: 1024;</li>
-     *     <li>{@link #pubSubListener(AffinityPoolListener) pubSubListener}: {@link AffinityPoolListener#NONE};</li>
-     *     <li>{@link #sharedListener(AffinityPoolListener) sharedListener}: {@link AffinityPoolListener#NONE};</li>
+     *     <li>{@link #pubSubListener(AffinityPoolListener) pubSubListener}: none (each call adds one);</li>
+     *     <li>{@link #sharedListener(AffinityPoolListener) sharedListener}: none (each call adds one);</li>
      *     <li>{@link #nettyCustomizer(NettyCustomizer) nettyCustomizer}: none.</li>
      * </ul>
      *
@@ -448,15 +459,15 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
         private UnaryOperator<ClientOptions.Builder> clientOptions = UnaryOperator.identity();
 
-        private AffinityPoolListener listener = AffinityPoolListener.NONE;
+        private final List<AffinityPoolListener> listeners = new ArrayList<>();
 
         private int pubSubMaxOpen;
 
         private int pubSubBufferSize = 1024;
 
-        private AffinityPoolListener pubSubListener = AffinityPoolListener.NONE;
+        private final List<AffinityPoolListener> pubSubListeners = new ArrayList<>();
 
-        private AffinityPoolListener sharedListener = AffinityPoolListener.NONE;
+        private final List<AffinityPoolListener> sharedListeners = new ArrayList<>();
 
         private NettyCustomizer nettyCustomizer;
 
@@ -569,9 +580,13 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             return this;
         }
 
-        /** Receives the exclusive pool's events (metrics). Default {@link AffinityPoolListener#NONE}. */
+        /**
+         * Adds a listener of the exclusive pool's events (metrics). Every listener added receives every event, in the
+         * order added, so a listener of the application's own does not displace the Spring Boot starter's meters; one
+         * that throws is logged and does not keep the event from the others. Default none.
+         */
         public Builder<K, V> listener(AffinityPoolListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener must not be null");
+            this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
             return this;
         }
 
@@ -606,10 +621,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          * {@code closed(worker, reason)} for Pub/Sub connections ({@code UNUSABLE} when one was lost,
          * {@code POOL_CLOSED}), {@code acquired(worker, locality, nanos)} when a subscriber is attached to a connection
          * ({@code STOLEN}: another worker's, because of the cap) and {@code acquireFailed(worker, ERROR, nanos)} when
-         * none could be opened. Default {@link AffinityPoolListener#NONE}.
+         * none could be opened. Adds to the listeners, like {@link #listener(AffinityPoolListener)}. Default none.
          */
         public Builder<K, V> pubSubListener(AffinityPoolListener pubSubListener) {
-            this.pubSubListener = Objects.requireNonNull(pubSubListener, "pubSubListener must not be null");
+            this.pubSubListeners.add(Objects.requireNonNull(pubSubListener, "pubSubListener must not be null"));
             return this;
         }
 
@@ -617,11 +632,11 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          * Receives the shared connections' events (metrics with {@code kind=shared}): {@code opened(worker)} for every
          * connect, first or after a loss, and {@code closed(worker, reason)}: {@code UNUSABLE} when a call found its
          * connection broken (Redis restarted, network error), {@code VALIDATION_FAILED} when a connection gave no answer
-         * to the health-check PING that a command timeout starts, {@code POOL_CLOSED}. Default
-         * {@link AffinityPoolListener#NONE}.
+         * to the health-check PING that a command timeout starts, {@code POOL_CLOSED}. Adds to the listeners, like
+         * {@link #listener(AffinityPoolListener)}. Default none.
          */
         public Builder<K, V> sharedListener(AffinityPoolListener sharedListener) {
-            this.sharedListener = Objects.requireNonNull(sharedListener, "sharedListener must not be null");
+            this.sharedListeners.add(Objects.requireNonNull(sharedListener, "sharedListener must not be null"));
             return this;
         }
 
@@ -691,24 +706,25 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                         commandTimeout));
             }
             SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec, List.copyOf(sharedUris),
-                    sharedConnectionsPerWorker, commandTimeout, AffinityPoolListener.guarded(sharedListener, name));
+                    sharedConnectionsPerWorker, commandTimeout, AffinityPoolListener.guarded(sharedListeners, name));
             Duration validateTimeout = commandTimeout.compareTo(Duration.ofSeconds(1)) < 0 ? commandTimeout
                     : Duration.ofSeconds(1);
             RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec, List.copyOf(leased),
                     loops, validateTimeout, shared::serverReachable);
             AffinityPool<StatefulRedisConnection<K, V>> pool;
             try {
-                pool = AffinityPool.create(name, loops, factory, poolConfig, listener);
+                pool = AffinityPool.create(name, loops, factory, poolConfig, AffinityPoolListener.guarded(listeners, name));
             }
             catch (RuntimeException ex) {
                 clients.shutdownAsync(Duration.ofSeconds(2));
                 throw ex;
             }
             PubSubHub<K, V> pubSub = new PubSubHub<>(name, loops, clients, codec, List.copyOf(pubSubUris),
-                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize, AffinityPoolListener.guarded(pubSubListener, name),
+                    pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize,
+                    AffinityPoolListener.guarded(pubSubListeners, name),
                     poolConfig.evictionInterval(), commandTimeout);
-            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, loops, owned, clients, shared, pool, pubSub,
-                    commandTimeout, poolConfig.closeTimeout());
+            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, RedisUris.describe(uri), loops, owned, clients,
+                    shared, pool, pubSub, commandTimeout, poolConfig.closeTimeout());
             shared.warmUp();
             return built;
         }

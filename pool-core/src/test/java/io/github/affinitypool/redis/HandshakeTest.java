@@ -27,6 +27,7 @@ class HandshakeTest {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("password").workers(1)
                 .build()) {
             assertThat(pool.commands().aclWhoami().block(TIMEOUT)).isEqualTo("default");
+            assertThat(pool.uri()).isEqualTo("redis://" + redis.host() + ":" + redis.port());
             assertThat(pool.acquire().flatMap(lease -> lease.reactive().aclWhoami()
                     .flatMap(user -> lease.release().thenReturn(user))).block(TIMEOUT)).isEqualTo("default");
         }
@@ -38,6 +39,7 @@ class HandshakeTest {
                 .workers(1).build()) {
             assertThat(pool.commands().aclWhoami().block(TIMEOUT)).isEqualTo("app");
             assertThat(pool.withConnection(commands -> commands.aclWhoami()).blockLast(TIMEOUT)).isEqualTo("app");
+            assertThat(pool.uri()).isEqualTo("redis://app@" + redis.host() + ":" + redis.port());
         }
     }
 

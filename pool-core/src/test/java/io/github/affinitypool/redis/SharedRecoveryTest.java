@@ -129,7 +129,7 @@ class SharedRecoveryTest {
     }
 
     @Test
-    void listenersThatThrowBreakNeitherTheSharedConnectionsNorPubSub(RedisServer redis) {
+    void listenersThatThrowBreakNeitherThePoolNorTheListenersAddedAfterThem(RedisServer redis) {
         AffinityPoolListener failing = new AffinityPoolListener() {
             @Override
             public void opened(int poolIndex) {
@@ -141,14 +141,23 @@ class SharedRecoveryTest {
                 throw new IllegalStateException("listener bug");
             }
         };
+        RecordingListener leases = new RecordingListener();
+        RecordingListener shared = new RecordingListener();
+        RecordingListener pubSub = new RecordingListener();
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("listeners").workers(1)
-                .sharedListener(failing).pubSubListener(failing).build()) {
+                .listener(failing).listener(leases).sharedListener(failing).sharedListener(shared)
+                .pubSubListener(failing).pubSubListener(pubSub).build()) {
             assertThat(onLoop(pool.loops(), 0, () -> pool.commands().echo("shared")).value()).isEqualTo("shared");
+            assertThat(onLoop(pool.loops(), 0, () -> pool.withConnection(c -> c.echo("leased")).single()).value())
+                    .isEqualTo("leased");
             PubSubRecorder subscriber = PubSubRecorder.onWorker(pool, 0, pool.subscribe("news"));
             await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscriptions() == 1);
             assertThat(pool.commands().publish("news", "hello").block(TIMEOUT)).isEqualTo(1);
             await().atMost(TIMEOUT).until(() -> subscriber.payloads().equals(List.of("hello")));
             assertThat(subscriber.error.get()).isNull();
+            assertThat(leases.events).containsExactly("opened 0", "acquired 0 LOCAL");
+            assertThat(shared.events).containsExactly("opened 0");
+            assertThat(pubSub.events).containsExactly("opened 0", "acquired 0 LOCAL");
         }
     }
 

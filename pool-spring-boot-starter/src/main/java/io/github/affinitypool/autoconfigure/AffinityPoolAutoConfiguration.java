@@ -1,12 +1,17 @@
 package io.github.affinitypool.autoconfigure;
 
-import io.github.affinitypool.autoconfigure.actuate.AffinityPoolActuatorConfiguration;
+import java.util.List;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
 import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsConfiguration;
 import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.IdleOrder;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -20,6 +25,7 @@ import org.springframework.boot.context.properties.PropertyMapper;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.client.ReactorResourceFactory;
@@ -35,11 +41,11 @@ import org.springframework.http.client.ReactorResourceFactory;
 @ConditionalOnClass(RedisAffinityPool.class)
 @ConditionalOnBooleanProperty(name = AffinityPoolProperties.PREFIX + ".enabled", matchIfMissing = true)
 @EnableConfigurationProperties(AffinityPoolProperties.class)
-@Import({ AffinityPoolMetricsConfiguration.class, AffinityPoolActuatorConfiguration.class })
+@Import(AffinityPoolMetricsConfiguration.class)
 public final class AffinityPoolAutoConfiguration {
 
     @Bean
-    @ConditionalOnMissingBean
+    @ConditionalOnMissingBean({ AffinityPoolSettings.class, RedisAffinityPool.class })
     AffinityPoolSettings affinityPoolSettings(AffinityPoolProperties properties, ObjectProvider<ServerLoopsProvider> serverLoops,
             ObjectProvider<RedisUriSource> uriSource) {
         ServerLoopsProvider provider = serverLoops.getIfAvailable();
@@ -67,18 +73,9 @@ public final class AffinityPoolAutoConfiguration {
         else {
             builder.workers(settings.workers());
         }
-        AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
-        if (metricsBinder != null) {
-            builder.listener(metricsBinder.commandListener(properties.getName()));
-            builder.pubSubListener(metricsBinder.pubSubListener(properties.getName()));
-            builder.sharedListener(metricsBinder.sharedListener(properties.getName()));
-        }
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
-        RedisAffinityPool<String, String> pool = builder.build();
-        if (metricsBinder != null) {
-            metricsBinder.bindGauges(pool);
-        }
-        return pool;
+        AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
+        return (metricsBinder != null) ? metricsBinder.build(properties.getName(), builder) : builder.build();
     }
 
     static AffinityPoolConfig poolConfig(AffinityPoolProperties.Pool pool, int workers) {
@@ -101,20 +98,25 @@ public final class AffinityPoolAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(RedisReactiveCommands.class)
+    @Conditional(OnStringRedisAffinityPoolCondition.class)
     RedisReactiveCommands<String, String> affinityRedisCommands(RedisAffinityPool<String, String> pool) {
         return pool.commands();
     }
 
     @Bean
     @ConditionalOnMissingBean
-    AffinityPoolLifecycle affinityPoolLifecycle(RedisAffinityPool<?, ?> pool,
+    AffinityPoolLifecycle affinityPoolLifecycle(ObjectProvider<RedisAffinityPool<?, ?>> pools,
             ObjectProvider<ServerConnections> serverConnections) {
+        // Every pool, the application's own included: an integrated one must close before its loops are disposed.
+        List<RedisAffinityPool<?, ?>> all = pools.orderedStream().toList();
+        String names = all.stream().map(RedisAffinityPool::name).collect(Collectors.joining("', '"));
+        Supplier<Mono<Void>> closeAll = () -> Flux.fromIterable(all).flatMap(RedisAffinityPool::closeAsync).then();
         ServerConnections connections = serverConnections.getIfAvailable();
         if (connections == null) {
-            return new AffinityPoolLifecycle(pool.name(), pool::closeAsync);
+            return new AffinityPoolLifecycle(names, closeAll);
         }
-        // The web server has stopped when this runs; the connections it left open must not reach the closed pool.
-        return new AffinityPoolLifecycle(pool.name(), () -> connections.closeRemaining().then(pool.closeAsync()));
+        // The web server has stopped when this runs; the connections it left open must not reach the closed pools.
+        return new AffinityPoolLifecycle(names, () -> connections.closeRemaining().then(closeAll.get()));
     }
 
     /** The Reactor Netty web server's loops, which integrated mode shares. */

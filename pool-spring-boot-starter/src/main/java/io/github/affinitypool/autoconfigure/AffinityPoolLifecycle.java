@@ -10,10 +10,10 @@ import reactor.core.publisher.Mono;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Closes the pool at the right moment of a context shutdown: after the web server has stopped taking requests
+ * Closes the pools at the right moment of a context shutdown: after the web server has stopped taking requests
  * and drained them (graceful shutdown runs at {@code DEFAULT_PHASE - 1024}, the server stops at
  * {@code DEFAULT_PHASE - 2048}), and before {@code ReactorResourceFactory} (phase 0) disposes the event loops the
- * pool's connections live on. Closing later would close connections on dead loops; closing earlier would fail
+ * pools' connections live on. Closing later would close connections on dead loops; closing earlier would fail
  * requests still in flight.
  */
 public final class AffinityPoolLifecycle implements SmartLifecycle {
@@ -23,18 +23,18 @@ public final class AffinityPoolLifecycle implements SmartLifecycle {
 
     private static final Log logger = LogFactory.getLog(AffinityPoolLifecycle.class);
 
-    private final String poolName;
+    private final String poolNames;
 
     private final Supplier<Mono<Void>> closer;
 
     private final AtomicBoolean running = new AtomicBoolean();
 
     /**
-     * @param poolName the pool's name, for the log
-     * @param closer closes the pool asynchronously, letting leases in flight finish
+     * @param poolNames the pools' names, for the log
+     * @param closer closes the pools asynchronously, letting leases in flight finish
      */
-    public AffinityPoolLifecycle(String poolName, Supplier<Mono<Void>> closer) {
-        this.poolName = poolName;
+    public AffinityPoolLifecycle(String poolNames, Supplier<Mono<Void>> closer) {
+        this.poolNames = poolNames;
         this.closer = closer;
     }
 
@@ -58,10 +58,10 @@ public final class AffinityPoolLifecycle implements SmartLifecycle {
         }
         // Non-blocking: the context waits for the callback, so no thread (least of all an event loop) is parked.
         closer.get().subscribe(null, error -> {
-            logger.warn("Redis affinity pool '" + poolName + "' did not close cleanly: " + error);
+            logger.warn("Redis affinity pool '" + poolNames + "' did not close cleanly: " + error);
             callback.run();
         }, () -> {
-            logger.debug("Redis affinity pool '" + poolName + "' closed");
+            logger.debug("Redis affinity pool '" + poolNames + "' closed");
             callback.run();
         });
     }

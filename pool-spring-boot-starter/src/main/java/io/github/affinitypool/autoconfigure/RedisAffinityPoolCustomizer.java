@@ -6,8 +6,11 @@ import io.github.affinitypool.redis.RedisAffinityPool;
  * Callback to adjust the auto-configured {@link RedisAffinityPool} before it is built, for example its Lettuce
  * {@code ClientOptions} or a Netty customizer. Every bean of this type is applied, in {@code @Order}.
  * <p>
+ * Listeners added here run beside the starter's meters: the builder's {@code listener(...)} methods add, never replace.
  * To use a codec other than UTF-8 strings, define your own {@link RedisAffinityPool} bean instead: the
- * auto-configuration backs off.
+ * auto-configuration backs off (build it with
+ * {@link io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder#build AffinityPoolMetricsBinder} to
+ * keep the meters).
  */
 @FunctionalInterface
 public interface RedisAffinityPoolCustomizer {

@@ -1,23 +1,38 @@
 package io.github.affinitypool.autoconfigure;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.IdleOrder;
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.testing.RawRedisConnection;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
 
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+import org.springframework.core.annotation.Order;
 import org.springframework.http.client.ReactorResourceFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -118,6 +133,73 @@ class AffinityPoolAutoConfigurationTests {
     }
 
     @Test
+    void aPoolOfTheApplicationsOwnWithAnotherCodecGetsNoStringCommandsAndIsClosedWithTheContext() {
+        AtomicReference<RedisAffinityPool<?, ?>> pool = new AtomicReference<>();
+        runner().withUserConfiguration(BinaryPoolConfiguration.class).run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(RedisAffinityPool.class)
+                    .doesNotHaveBean(RedisReactiveCommands.class).doesNotHaveBean(AffinityPoolSettings.class)
+                    .hasSingleBean(AffinityPoolLifecycle.class);
+            pool.set(context.getBean(RedisAffinityPool.class));
+            assertThat(pool.get().name()).isEqualTo("binary");
+        });
+        StepVerifier.create(pool.get().acquire()).expectError(PoolClosedException.class).verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void theCommandsComeFromThePrimaryStringPoolAndEveryPoolIsClosedWithTheContext() {
+        AtomicReference<Map<String, RedisAffinityPool>> pools = new AtomicReference<>();
+        runner().withUserConfiguration(BinaryPoolConfiguration.class, PrimaryStringPoolConfiguration.class)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    pools.set(context.getBeansOfType(RedisAffinityPool.class));
+                    assertThat(pools.get()).containsOnlyKeys("binaryPool", "primaryPool");
+                    @SuppressWarnings("unchecked")
+                    RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+                    assertThat(commands.clientGetname().block(Duration.ofSeconds(5)))
+                            .isEqualTo("affinity-pool.primary.shared.w0");
+                });
+        for (RedisAffinityPool<?, ?> pool : pools.get().values()) {
+            StepVerifier.create(pool.acquire()).expectError(PoolClosedException.class).verify(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void customizersRunInOrderOnTheBuilderConfiguredFromTheProperties() {
+        runner().withPropertyValues("affinity-pool.redis.command-timeout=3s")
+                .withUserConfiguration(CustomizerConfiguration.class).run(context -> {
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.sharedConnections()).isEqualTo(2 * 3);
+                    assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
+                    assertThat(pool.loops().size()).isEqualTo(2);
+                });
+    }
+
+    @Test
+    void theApplicationsOwnCommandsBeanWins() {
+        RedisClient client = RedisClient.create(RedisURI.create(redis.uri()));
+        try {
+            RedisReactiveCommands<String, String> own = client.connect().reactive();
+            runner().withBean("ownCommands", RedisReactiveCommands.class, () -> own).run(context -> {
+                assertThat(context).hasSingleBean(RedisReactiveCommands.class).hasSingleBean(RedisAffinityPool.class);
+                assertThat(context.getBean(RedisReactiveCommands.class)).isSameAs(own);
+            });
+        }
+        finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void startsWithoutMicrometer() {
+        runner().withClassLoader(new FilteredClassLoader(MeterRegistry.class)).run(context -> {
+            assertThat(context).hasNotFailed().doesNotHaveBean(AffinityPoolMetricsBinder.class);
+            @SuppressWarnings("unchecked")
+            RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+            assertThat(commands.ping().block(Duration.ofSeconds(5))).isEqualTo("PONG");
+        });
+    }
+
+    @Test
     void disabledByProperty() {
         runner().withPropertyValues("affinity-pool.redis.enabled=false").run(context -> {
             assertThat(context).doesNotHaveBean(RedisAffinityPool.class);
@@ -177,5 +259,40 @@ class AffinityPoolAutoConfigurationTests {
                         assertThat(raw.command("GET", "details:k")).isEqualTo("in-db-2");
                     }
                 });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class BinaryPoolConfiguration {
+
+        @Bean
+        RedisAffinityPool<byte[], byte[]> binaryPool(@Value("${affinity-pool.redis.url}") String url) {
+            return RedisAffinityPool.builder(url).codec(ByteArrayCodec.INSTANCE).name("binary").workers(1).build();
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class PrimaryStringPoolConfiguration {
+
+        @Bean
+        @Primary
+        RedisAffinityPool<String, String> primaryPool(@Value("${affinity-pool.redis.url}") String url) {
+            return RedisAffinityPool.builder(url).name("primary").workers(1).build();
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class CustomizerConfiguration {
+
+        @Bean
+        @Order(2)
+        RedisAffinityPoolCustomizer second() {
+            return builder -> builder.sharedConnectionsPerWorker(3);
+        }
+
+        @Bean
+        @Order(1)
+        RedisAffinityPoolCustomizer first() {
+            return builder -> builder.sharedConnectionsPerWorker(5);
+        }
     }
 }

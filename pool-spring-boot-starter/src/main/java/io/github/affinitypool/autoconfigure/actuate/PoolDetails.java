@@ -3,7 +3,6 @@ package io.github.affinitypool.autoconfigure.actuate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.core.PoolStats;
 import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
@@ -17,10 +16,10 @@ final class PoolDetails {
     private PoolDetails() {
     }
 
-    static Map<String, Object> of(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings) {
+    static Map<String, Object> of(RedisAffinityPool<?, ?> pool) {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", pool.name());
-        details.put("mode", settings.mode().name().toLowerCase(java.util.Locale.ROOT));
+        details.put("mode", mode(pool));
         details.put("workers", pool.loops().size());
         details.put("command", counts(pool.stats().total()));
         PubSubStats pubSub = pool.pubSubStats();
@@ -37,6 +36,11 @@ final class PoolDetails {
         sharedCounts.put("unavailable", shared.unavailable());
         details.put("shared", sharedCounts);
         return details;
+    }
+
+    /** @return {@code standalone} when the pool owns its loops, else {@code integrated} */
+    static String mode(RedisAffinityPool<?, ?> pool) {
+        return pool.loops().isOwned() ? "standalone" : "integrated";
     }
 
     static Map<String, Integer> counts(PoolStats stats) {

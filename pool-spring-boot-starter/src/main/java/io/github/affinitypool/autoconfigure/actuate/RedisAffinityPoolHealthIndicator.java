@@ -2,7 +2,6 @@ package io.github.affinitypool.autoconfigure.actuate;
 
 import java.time.Duration;
 
-import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import reactor.core.publisher.Mono;
 
@@ -18,20 +17,15 @@ public class RedisAffinityPoolHealthIndicator extends AbstractReactiveHealthIndi
 
     private final RedisAffinityPool<?, ?> pool;
 
-    private final AffinityPoolSettings settings;
-
     private final Duration timeout;
 
     /**
      * @param pool the pool to check
-     * @param settings the resolved settings, for the mode
      * @param timeout how long the PING may take before the pool counts as down
      */
-    public RedisAffinityPoolHealthIndicator(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings,
-            Duration timeout) {
+    public RedisAffinityPoolHealthIndicator(RedisAffinityPool<?, ?> pool, Duration timeout) {
         super("Redis affinity pool health check failed");
         this.pool = pool;
-        this.settings = settings;
         this.timeout = timeout;
     }
 
@@ -39,9 +33,9 @@ public class RedisAffinityPoolHealthIndicator extends AbstractReactiveHealthIndi
     protected Mono<Health> doHealthCheck(Health.Builder builder) {
         return pool.commands().ping()
                 .timeout(timeout)
-                .map(pong -> builder.up().withDetails(PoolDetails.of(pool, settings)).build())
+                .map(pong -> builder.up().withDetails(PoolDetails.of(pool)).build())
                 .onErrorResume(error -> Mono.just(builder.down()
-                        .withDetails(PoolDetails.of(pool, settings))
+                        .withDetails(PoolDetails.of(pool))
                         .withDetail("error", error.getClass().getName() + ": " + error.getMessage())
                         .build()));
     }

@@ -27,7 +27,8 @@ public class RedisPoolEndpoint {
 
     /**
      * @param pool the pool to describe
-     * @param settings the resolved settings
+     * @param settings the settings the auto-configured pool was built from, {@code null} for a pool the application
+     *        defined itself
      */
     public RedisPoolEndpoint(RedisAffinityPool<?, ?> pool, AffinityPoolSettings settings) {
         this.pool = pool;
@@ -37,14 +38,17 @@ public class RedisPoolEndpoint {
     @ReadOperation
     public PoolSnapshot snapshot() {
         AffinityPoolStats stats = pool.stats();
-        return new PoolSnapshot(pool.name(), settings.mode().name().toLowerCase(java.util.Locale.ROOT),
+        return new PoolSnapshot(pool.name(), PoolDetails.mode(pool),
                 pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), pool.pubSubStats(),
                 pool.sharedStats(), configuration());
     }
 
     private Configuration configuration() {
         AffinityPoolConfig config = pool.poolConfig();
-        return new Configuration(settings.maskedUrl(), settings.source(), pool.sharedConnections(),
+        // The starter's masked URL shows that a password is set; a pool of the application's own describes itself.
+        String url = (settings != null) ? settings.maskedUrl() : pool.uri();
+        String urlSource = (settings != null) ? settings.source() : "application";
+        return new Configuration(url, urlSource, pool.sharedConnections(),
                 pool.commandTimeout(), config.maxOpen(), config.maxIdlePerWorker(), config.minIdlePerWorker(),
                 config.maxLifetime(), config.maxIdleTime(), config.acquireTimeout(), config.maxPendingAcquires(),
                 config.validateAfterIdle(), config.evictionInterval(), config.idleOrder().name().toLowerCase(),
@@ -72,7 +76,8 @@ public class RedisPoolEndpoint {
      * The effective configuration, defaults resolved.
      *
      * @param url the Redis URL, password masked
-     * @param urlSource where the URL came from
+     * @param urlSource where the URL came from: {@code affinity-pool.redis.url}, {@code spring.data.redis},
+     *        {@code default}, or {@code application} for a pool bean of the application's own
      * @param sharedConnectionsPerWorker multiplexed connections per worker
      * @param commandTimeout command timeout
      * @param maxOpen cap on open command connections

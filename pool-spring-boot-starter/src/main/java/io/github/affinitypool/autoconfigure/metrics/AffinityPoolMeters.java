@@ -16,7 +16,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 
 /**
- * Micrometer meters of one affinity pool (one {@code kind}: {@code command} or {@code pubsub}).
+ * Micrometer meters of one affinity pool (one {@code kind}: {@code command}, {@code pubsub} or {@code shared}).
  * <p>
  * Counters and the acquire timer are fed by the pool's {@link AffinityPoolListener} hook as events happen; the
  * acquire timers, recorded on the hot path, are created up front so that recording is a map lookup. The gauges
@@ -40,7 +40,7 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
      *
      * @param registry the registry to register with
      * @param name the pool name ({@code name} tag)
-     * @param kind {@code command} or {@code pubsub} ({@code kind} tag)
+     * @param kind {@code command}, {@code pubsub} or {@code shared} ({@code kind} tag)
      */
     public AffinityPoolMeters(MeterRegistry registry, String name, String kind) {
         this.registry = registry;

@@ -1,66 +1,56 @@
 package io.github.affinitypool.autoconfigure.metrics;
 
-import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
 
 /**
- * Connects a {@link RedisAffinityPool} to the application's {@link MeterRegistry}, when there is one: the event
- * listener goes into the pool's builder, the gauges are bound once the pool exists.
+ * Builds a {@link RedisAffinityPool} with the application's {@link MeterRegistry}, when there is one: the event
+ * listeners (timer and counters) go into the pool's builder, the gauges are bound once the pool exists. The
+ * auto-configured pool is built through it; an application that defines its own pool bean can inject it and do the
+ * same:
+ * <pre>{@code
+ * @Bean
+ * RedisAffinityPool<byte[], byte[]> binaryPool(AffinityPoolMetricsBinder metrics) {
+ *     return metrics.build("binary", RedisAffinityPool.builder("redis://cache:6379").codec(ByteArrayCodec.INSTANCE));
+ * }
+ * }</pre>
  */
 public final class AffinityPoolMetricsBinder {
 
     private final ObjectProvider<MeterRegistry> registry;
 
     /**
-     * @param registry the application's meter registry, looked up when the pool is created
+     * @param registry the application's meter registry, looked up when a pool is built
      */
     public AffinityPoolMetricsBinder(ObjectProvider<MeterRegistry> registry) {
         this.registry = registry;
     }
 
     /**
-     * @param poolName the pool's name
-     * @return the listener that records the command pool's events, or a no-op one without a registry
+     * Names the pool, adds the listeners that record its events ({@code kind} = {@code command}, {@code pubsub} and
+     * {@code shared}), builds it and binds its gauges. Without a meter registry it only names and builds the pool.
+     *
+     * @param poolName the pool's name, also the {@code name} tag of its meters
+     * @param builder the pool's builder, otherwise configured
+     * @param <K> key type
+     * @param <V> value type
+     * @return the built pool
      */
-    public AffinityPoolListener commandListener(String poolName) {
-        return listener(poolName, "command");
-    }
-
-    /**
-     * @param poolName the pool's name
-     * @return the listener that records the Pub/Sub side's events, or a no-op one without a registry
-     */
-    public AffinityPoolListener pubSubListener(String poolName) {
-        return listener(poolName, "pubsub");
-    }
-
-    /**
-     * @param poolName the pool's name
-     * @return the listener that records the shared connections' events, or a no-op one without a registry
-     */
-    public AffinityPoolListener sharedListener(String poolName) {
-        return listener(poolName, "shared");
-    }
-
-    private AffinityPoolListener listener(String poolName, String kind) {
-        MeterRegistry meterRegistry = registry.getIfAvailable();
-        return (meterRegistry != null) ? new AffinityPoolMeters(meterRegistry, poolName, kind)
-                : AffinityPoolListener.NONE;
-    }
-
-    /**
-     * @param pool the built pool
-     */
-    public void bindGauges(RedisAffinityPool<?, ?> pool) {
+    public <K, V> RedisAffinityPool<K, V> build(String poolName, RedisAffinityPool.Builder<K, V> builder) {
+        builder.name(poolName);
         MeterRegistry meterRegistry = registry.getIfAvailable();
         if (meterRegistry == null) {
-            return;
+            return builder.build();
         }
+        RedisAffinityPool<K, V> pool = builder.listener(new AffinityPoolMeters(meterRegistry, poolName, "command"))
+                .pubSubListener(new AffinityPoolMeters(meterRegistry, poolName, "pubsub"))
+                .sharedListener(new AffinityPoolMeters(meterRegistry, poolName, "shared"))
+                .build();
         AffinityPoolGauges.bindCommand(meterRegistry, pool);
         AffinityPoolGauges.bindPubSub(meterRegistry, pool);
         AffinityPoolGauges.bindShared(meterRegistry, pool);
+        return pool;
     }
 }

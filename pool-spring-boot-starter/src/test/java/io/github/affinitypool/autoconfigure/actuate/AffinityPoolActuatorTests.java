@@ -4,20 +4,26 @@ import java.time.Duration;
 import java.util.Map;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.redis.SharedStats;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
+import io.lettuce.core.codec.ByteArrayCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.CompositeReactiveHealthContributor;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -36,7 +42,8 @@ class AffinityPoolActuatorTests {
 
     private ApplicationContextRunner runner(String url) {
         return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class,
+                        AffinityPoolActuatorAutoConfiguration.class))
                 .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
                 .withPropertyValues("affinity-pool.redis.url=" + url, "affinity-pool.redis.workers=2",
                         "affinity-pool.redis.name=orders", "management.endpoints.web.exposure.include=redispool",
@@ -100,7 +107,7 @@ class AffinityPoolActuatorTests {
             RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
             // Both shared connections opened in the background when the pool was built.
             await().atMost(Duration.ofSeconds(5)).until(() -> pool.sharedStats().open() == 2);
-            Health health = context.getBean("redisAffinityPoolHealthIndicator", ReactiveHealthIndicator.class)
+            Health health = context.getBean("redisAffinityPoolHealthContributor", ReactiveHealthIndicator.class)
                     .health().block(Duration.ofSeconds(5));
             assertThat(health.getStatus()).isEqualTo(Status.UP);
             assertThat(health.getDetails()).containsEntry("name", "orders").containsEntry("mode", "standalone")
@@ -114,7 +121,7 @@ class AffinityPoolActuatorTests {
     void healthIsDownWithAWrongPasswordAndNeverShowsIt() {
         String wrong = "not-the-" + PASSWORD;
         runner("redis://:" + wrong + "@" + redis.host() + ":" + redis.port()).run(context -> {
-            Health health = context.getBean("redisAffinityPoolHealthIndicator", ReactiveHealthIndicator.class)
+            Health health = context.getBean("redisAffinityPoolHealthContributor", ReactiveHealthIndicator.class)
                     .health().block(Duration.ofSeconds(10));
             assertThat(health.getStatus()).isEqualTo(Status.DOWN);
             assertThat(health.getDetails()).containsEntry("name", "orders").containsKey("error");
@@ -143,5 +150,66 @@ class AffinityPoolActuatorTests {
             assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
                     .doesNotContain(PASSWORD);
         });
+    }
+
+    @Test
+    void aPoolOfTheApplicationsOwnIsMeasuredAndDescribedAsItIs() {
+        runner(redis.uri()).withUserConfiguration(BinaryPoolConfiguration.class).run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(RedisAffinityPool.class);
+            RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+            assertThat(pool.name()).isEqualTo("binary");
+            pool.withConnection(commands -> commands.ping()).blockLast(Duration.ofSeconds(5));
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("redis.pool.connections.created").tag("name", "binary").tag("kind", "command")
+                    .counter().count()).isEqualTo(1.0);
+            assertThat(registry.get("redis.pool.max.allocated").tag("name", "binary").tag("kind", "command").gauge()
+                    .value()).isEqualTo(4.0);
+            Health health = context.getBean("redisAffinityPoolHealthContributor", ReactiveHealthIndicator.class)
+                    .health().block(Duration.ofSeconds(5));
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("name", "binary").containsEntry("mode", "standalone")
+                    .containsEntry("workers", 1);
+            RedisPoolEndpoint.PoolSnapshot snapshot = context.getBean(RedisPoolEndpoint.class).snapshot();
+            assertThat(snapshot.name()).isEqualTo("binary");
+            assertThat(snapshot.configuration().url()).isEqualTo("redis://" + redis.host() + ":" + redis.port());
+            assertThat(snapshot.configuration().urlSource()).isEqualTo("application");
+            assertThat(snapshot.toString() + health).doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void severalPoolsGetAHealthEntryEachByBeanName() {
+        runner(redis.uri()).withUserConfiguration(BinaryPoolConfiguration.class, SecondPoolConfiguration.class)
+                .run(context -> {
+                    assertThat(context).hasNotFailed().doesNotHaveBean(RedisPoolEndpoint.class);
+                    CompositeReactiveHealthContributor composite = context.getBean(
+                            "redisAffinityPoolHealthContributor", CompositeReactiveHealthContributor.class);
+                    for (String bean : new String[] { "binaryPool", "secondPool" }) {
+                        Health health = ((ReactiveHealthIndicator) composite.getContributor(bean)).health()
+                                .block(Duration.ofSeconds(5));
+                        assertThat(health.getStatus()).isEqualTo(Status.UP);
+                        assertThat(health.getDetails()).containsEntry("name", bean.replace("Pool", ""));
+                    }
+                });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class BinaryPoolConfiguration {
+
+        @Bean
+        RedisAffinityPool<byte[], byte[]> binaryPool(AffinityPoolMetricsBinder metrics,
+                @Value("${affinity-pool.redis.url}") String url) {
+            return metrics.build("binary",
+                    RedisAffinityPool.builder(url).codec(ByteArrayCodec.INSTANCE).workers(1));
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class SecondPoolConfiguration {
+
+        @Bean
+        RedisAffinityPool<String, String> secondPool(@Value("${affinity-pool.redis.url}") String url) {
+            return RedisAffinityPool.builder(url).name("second").workers(1).build();
+        }
     }
 }

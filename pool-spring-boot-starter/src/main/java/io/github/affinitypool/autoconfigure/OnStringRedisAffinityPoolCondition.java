@@ -1,0 +1,63 @@
+package io.github.affinitypool.autoconfigure;
+
+import java.util.Arrays;
+import java.util.List;
+
+import io.github.affinitypool.redis.RedisAffinityPool;
+
+import org.springframework.beans.factory.NoSuchBeanDefinitionException;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionMessage;
+import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
+import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
+import org.springframework.context.annotation.ConditionContext;
+import org.springframework.core.ResolvableType;
+import org.springframework.core.type.AnnotatedTypeMetadata;
+
+/**
+ * Matches when the context holds exactly one {@code RedisAffinityPool<String, String>}, or one primary among several:
+ * the pool whose {@code commands()} the auto-configuration can offer as {@code RedisReactiveCommands<String, String>}.
+ * Spring Boot's {@code @ConditionalOnSingleCandidate} cannot say this: it ignores generics, so an application whose
+ * own pool uses another codec would get a bean that fails to inject it, and start-up would fail.
+ */
+final class OnStringRedisAffinityPoolCondition extends SpringBootCondition {
+
+    private static final ResolvableType STRING_POOL = ResolvableType.forClassWithGenerics(RedisAffinityPool.class,
+            String.class, String.class);
+
+    @Override
+    public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
+        ConditionMessage.Builder message = ConditionMessage.forCondition("RedisAffinityPool<String, String>");
+        ConfigurableListableBeanFactory beanFactory = context.getBeanFactory();
+        List<String> names = Arrays.stream(beanFactory.getBeanNamesForType(RedisAffinityPool.class, true, false))
+                .filter(name -> mayBeStringPool(beanFactory, name))
+                .toList();
+        if (names.isEmpty()) {
+            return ConditionOutcome.noMatch(message.didNotFind("bean of type " + STRING_POOL).atAll());
+        }
+        if (names.size() == 1 || names.stream().filter(name -> isPrimary(beanFactory, name)).count() == 1) {
+            return ConditionOutcome.match(message.found("single candidate of type " + STRING_POOL).items(names));
+        }
+        return ConditionOutcome.noMatch(message.found("several candidates of type " + STRING_POOL + ", none primary")
+                .items(names));
+    }
+
+    /**
+     * @return whether the bean's declared type is {@code RedisAffinityPool<String, String>}, or a raw
+     *         {@code RedisAffinityPool} (a bean registered with a supplier), which Spring would inject as one too
+     */
+    private static boolean mayBeStringPool(ConfigurableListableBeanFactory beanFactory, String name) {
+        beanFactory.getType(name, false); // resolves a factory method's generic return type into the definition
+        ResolvableType type = beanFactory.getMergedBeanDefinition(name).getResolvableType();
+        return type.hasUnresolvableGenerics() || STRING_POOL.isAssignableFrom(type);
+    }
+
+    private static boolean isPrimary(ConfigurableListableBeanFactory beanFactory, String name) {
+        try {
+            return beanFactory.getMergedBeanDefinition(name).isPrimary();
+        }
+        catch (NoSuchBeanDefinitionException ex) {
+            return false;
+        }
+    }
+}
