@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -21,6 +22,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.NettyCustomizer;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -424,6 +426,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
      *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults;</li>
+     *     <li>{@link #clientResources(Consumer) clientResources}: none (Lettuce's command latency recorder off);</li>
      *     <li>{@link #listener(AffinityPoolListener) listener}: none (each call adds one);</li>
      *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
      *     <li>{@link #pubSubBufferSize(int) pubSubBufferSize}: 1024;</li>
@@ -458,6 +461,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         private Duration commandTimeout = Duration.ofSeconds(5);
 
         private UnaryOperator<ClientOptions.Builder> clientOptions = UnaryOperator.identity();
+
+        private final List<Consumer<ClientResources.Builder>> clientResources = new ArrayList<>();
 
         private final List<AffinityPoolListener> listeners = new ArrayList<>();
 
@@ -581,6 +586,20 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
+         * Adds a customizer of the Lettuce {@link ClientResources} of every worker, for example
+         * {@code resources -> resources.tracing(new MicrometerTracing(observationRegistry, "Redis"))} for command
+         * observations (metrics and traces), as Spring Boot's {@code ClientResourcesBuilderCustomizer}s do. Customizers
+         * run in the order added, then the pool enforces what pins the connections: the worker's event loop, one shared
+         * computation executor, timer and event bus, and its Netty customizer (flush coalescing, then
+         * {@link #nettyCustomizer(NettyCustomizer)}). Default none, with Lettuce's command latency recorder off (it
+         * costs time on every command; a customizer may turn it on).
+         */
+        public Builder<K, V> clientResources(Consumer<ClientResources.Builder> customizer) {
+            this.clientResources.add(Objects.requireNonNull(customizer, "customizer must not be null"));
+            return this;
+        }
+
+        /**
          * Adds a listener of the exclusive pool's events (metrics). Every listener added receives every event, in the
          * order added, so a listener of the application's own does not displace the Spring Boot starter's meters; one
          * that throws is logged and does not keep the event from the others. Default none.
@@ -692,7 +711,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                     .publishOnScheduler(false)
                     .timeoutOptions(CommandTimeouts.options(commandTimeout))
                     .build();
-            WorkerClients clients = new WorkerClients(name, loops, options, nettyCustomizer);
+            WorkerClients clients = new WorkerClients(name, loops, options, List.copyOf(clientResources),
+                    nettyCustomizer);
             String clientName = uri.getClientName() != null ? uri.getClientName() : RedisUris.clientNameOf(name);
             boolean explicitName = uri.getClientName() != null;
             List<RedisURI> leased = new ArrayList<>(loops.size());

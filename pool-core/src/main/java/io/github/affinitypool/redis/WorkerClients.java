@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -12,6 +13,7 @@ import io.lettuce.core.event.DefaultEventBus;
 import io.lettuce.core.event.DefaultEventPublisherOptions;
 import io.lettuce.core.event.EventBus;
 import io.lettuce.core.metrics.CommandLatencyRecorder;
+import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.util.HashedWheelTimer;
@@ -48,9 +50,11 @@ final class WorkerClients {
      * @param poolName pool name, used in thread names
      * @param loops the worker loops
      * @param options client options of every client
+     * @param resourcesCustomizers customizers of every worker's resources, applied before the pool's own settings
      * @param userCustomizer customizer applied after the pool's flush coalescing, may be {@code null}
      */
-    WorkerClients(String poolName, WorkerLoops loops, ClientOptions options, NettyCustomizer userCustomizer) {
+    WorkerClients(String poolName, WorkerLoops loops, ClientOptions options,
+            List<Consumer<ClientResources.Builder>> resourcesCustomizers, NettyCustomizer userCustomizer) {
         this.computation = new DefaultEventExecutorGroup(COMPUTATION_THREADS,
                 new DefaultThreadFactory("affinity-redis-" + poolName + "-computation", true));
         this.timer = new HashedWheelTimer(new DefaultThreadFactory("affinity-redis-" + poolName + "-timer", true));
@@ -59,13 +63,15 @@ final class WorkerClients {
         List<DefaultClientResources> perWorker = new ArrayList<>(loops.size());
         List<RedisClient> perWorkerClients = new ArrayList<>(loops.size());
         for (int worker = 0; worker < loops.size(); worker++) {
-            DefaultClientResources workerResources = DefaultClientResources.builder()
+            DefaultClientResources.Builder builder = DefaultClientResources.builder()
+                    .commandLatencyRecorder(CommandLatencyRecorder.disabled())
+                    .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled());
+            resourcesCustomizers.forEach(resourcesCustomizer -> resourcesCustomizer.accept(builder));
+            DefaultClientResources workerResources = builder
                     .eventLoopGroupProvider(new PinnedEventLoopGroupProvider(loops.loop(worker)))
                     .eventExecutorGroup(computation)
                     .timer(timer)
                     .eventBus(eventBus)
-                    .commandLatencyRecorder(CommandLatencyRecorder.disabled())
-                    .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
                     .nettyCustomizer(customizer)
                     .build();
             RedisClient client = RedisClient.create(workerResources);

@@ -22,12 +22,14 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.PropertyMapper;
+import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.annotation.Order;
 import org.springframework.http.client.ReactorResourceFactory;
 
 /**
@@ -142,6 +144,24 @@ public final class AffinityPoolAutoConfiguration {
         @Bean
         ServerConnections affinityPoolServerConnections() {
             return new ServerConnections();
+        }
+    }
+
+    /**
+     * Spring Boot's {@link ClientResourcesBuilderCustomizer}s, which it applies to the Lettuce client resources of
+     * Spring Data Redis, applied to the pool's too: Lettuce command observations (metrics and traces, from
+     * {@code LettuceObservationAutoConfiguration}) then cover the pool's connections as they would Spring Data Redis's.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(ClientResourcesBuilderCustomizer.class)
+    static class ClientResourcesConfiguration {
+
+        @Bean
+        @Order(0)
+        RedisAffinityPoolCustomizer affinityPoolClientResourcesCustomizers(
+                ObjectProvider<ClientResourcesBuilderCustomizer> customizers) {
+            return builder -> builder.clientResources(
+                    resources -> customizers.orderedStream().forEach(customizer -> customizer.customize(resources)));
         }
     }
 

@@ -12,11 +12,14 @@ import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
+import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.redis.autoconfigure.observation.LettuceObservationAutoConfiguration;
 import org.springframework.boot.health.contributor.CompositeReactiveHealthContributor;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
@@ -190,6 +193,26 @@ class AffinityPoolActuatorTests {
                         assertThat(health.getStatus()).isEqualTo(Status.UP);
                         assertThat(health.getDetails()).containsEntry("name", bean.replace("Pool", ""));
                     }
+                });
+    }
+
+    @Test
+    void springBootsLettuceObservationsCoverThePoolsConnections() {
+        runner(redis.uri())
+                .withConfiguration(AutoConfigurations.of(LettuceObservationAutoConfiguration.class))
+                .withBean(ObservationRegistry.class, () -> ObservationRegistry.create())
+                .run(context -> {
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    context.getBean(ObservationRegistry.class).observationConfig()
+                            .observationHandler(new DefaultMeterObservationHandler(registry));
+                    @SuppressWarnings("unchecked")
+                    RedisAffinityPool<String, String> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.commands().echo("shared").block(Duration.ofSeconds(5))).isEqualTo("shared");
+                    assertThat(pool.withConnection(commands -> commands.echo("leased")).blockLast(Duration.ofSeconds(5)))
+                            .isEqualTo("leased");
+                    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                            registry.get("lettuce").tag("db.operation", "ECHO").tag("error", "none").timer().count())
+                            .isEqualTo(2));
                 });
     }
 
