@@ -425,7 +425,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     workers, close-timeout 10 s);</li>
      *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
-     *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults;</li>
+     *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults (each call adds a customizer);</li>
      *     <li>{@link #clientResources(Consumer) clientResources}: none (Lettuce's command latency recorder off);</li>
      *     <li>{@link #listener(AffinityPoolListener) listener}: none (each call adds one);</li>
      *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
@@ -460,7 +460,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
         private Duration commandTimeout = Duration.ofSeconds(5);
 
-        private UnaryOperator<ClientOptions.Builder> clientOptions = UnaryOperator.identity();
+        private final List<UnaryOperator<ClientOptions.Builder>> clientOptions = new ArrayList<>();
 
         private final List<Consumer<ClientResources.Builder>> clientResources = new ArrayList<>();
 
@@ -574,14 +574,15 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
-         * Customizes Lettuce's {@link ClientOptions} (socket options, SSL options, protocol version, ...). Afterwards
-         * the pool enforces {@code autoReconnect(false)} (it replaces broken connections itself),
+         * Adds a customizer of Lettuce's {@link ClientOptions} (socket options, SSL options, protocol version, ...);
+         * customizers run in the order added, each on the builder the one before returned. Afterwards the pool
+         * enforces {@code autoReconnect(false)} (it replaces broken connections itself),
          * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and {@link TimeoutOptions} that time
          * out every command after {@code commandTimeout}, a blocking command after {@code commandTimeout} plus the time
          * it may block (never, when it may block forever). Default: Lettuce's defaults.
          */
         public Builder<K, V> clientOptions(UnaryOperator<ClientOptions.Builder> customizer) {
-            this.clientOptions = Objects.requireNonNull(customizer, "customizer must not be null");
+            this.clientOptions.add(Objects.requireNonNull(customizer, "customizer must not be null"));
             return this;
         }
 
@@ -706,7 +707,11 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
         private RedisAffinityPool<K, V> build(WorkerLoops loops, boolean owned) {
             TransportCheck.verify(loops);
-            ClientOptions options = clientOptions.apply(ClientOptions.builder())
+            ClientOptions.Builder optionsBuilder = ClientOptions.builder();
+            for (UnaryOperator<ClientOptions.Builder> customizer : clientOptions) {
+                optionsBuilder = customizer.apply(optionsBuilder);
+            }
+            ClientOptions options = optionsBuilder
                     .autoReconnect(false)
                     .publishOnScheduler(false)
                     .timeoutOptions(CommandTimeouts.options(commandTimeout))

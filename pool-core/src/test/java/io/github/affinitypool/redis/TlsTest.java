@@ -5,9 +5,6 @@ import static io.github.affinitypool.redis.PoolFixtures.loopThread;
 import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -17,12 +14,11 @@ import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.github.affinitypool.testing.RedisServer;
+import io.github.affinitypool.testing.TlsRedisServer;
 
 /**
  * {@code rediss://}: the handshake, both command paths and their affinity over TLS, with the flush coalescing placed
@@ -34,43 +30,27 @@ class TlsTest {
     @TempDir
     static Path dir;
 
-    private static RedisServer redis;
-
-    private static int tlsPort;
-
-    private static SelfSignedCertificate certificate;
+    private static TlsRedisServer tls;
 
     @BeforeAll
     static void startRedisWithTls() throws Exception {
-        certificate = SelfSignedCertificate.create(dir);
-        tlsPort = freePort();
-        try {
-            redis = RedisServer.builder()
-                    .arg("--tls-port", String.valueOf(tlsPort), "--tls-cert-file", certificate.certificate().toString(),
-                            "--tls-key-file", certificate.privateKey().toString(), "--tls-ca-cert-file",
-                            certificate.certificate().toString(), "--tls-auth-clients", "no")
-                    .start();
-        }
-        catch (IllegalStateException notBuiltWithTls) {
-            Assumptions.abort("this redis-server has no TLS support (built without BUILD_TLS=yes): " + notBuiltWithTls
-                    .getMessage().lines().findFirst().orElse(""));
-        }
+        tls = TlsRedisServer.startOrAbort(dir);
     }
 
     @AfterAll
     static void stopRedis() {
-        if (redis != null) {
-            redis.close();
+        if (tls != null) {
+            tls.close();
         }
     }
 
     @Test
     void bothPathsWorkOverTlsWithRepliesOnTheCallersLoop() {
         List<Channel> channels = new CopyOnWriteArrayList<>();
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder("rediss://127.0.0.1:" + tlsPort)
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(tls.server().tlsUri())
                 .name("tls").workers(2)
                 .clientOptions(options -> options.sslOptions(SslOptions.builder()
-                        .trustManager(certificate.certificate().toFile()).build()))
+                        .trustManager(tls.certificate().certificate().toFile()).build()))
                 .nettyCustomizer(new NettyCustomizer() {
                     @Override
                     public void afterChannelInitialized(Channel channel) {
@@ -91,7 +71,7 @@ class TlsTest {
                 assertThat(get.value()).isEqualTo("v");
                 assertThat(get.thread()).isSameAs(loop);
             }
-            assertThat(redis.command("GET", "tls:1")).isEqualTo("v");
+            assertThat(tls.server().command("GET", "tls:1")).isEqualTo("v");
             // Two shared connections and at least one exclusive one per worker, all on TLS.
             assertThat(channels).hasSizeGreaterThanOrEqualTo(4);
             for (Channel channel : channels) {
@@ -100,12 +80,6 @@ class TlsTest {
                 assertThat(handlers.indexOf(FlushCoalescing.HANDLER_NAME)).as("coalescing right behind TLS in %s", handlers)
                         .isEqualTo(handlers.indexOf(ssl) + 1);
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
         }
     }
 }

@@ -25,6 +25,7 @@ import org.springframework.boot.context.properties.PropertyMapper;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -49,10 +50,10 @@ public final class AffinityPoolAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean({ AffinityPoolSettings.class, RedisAffinityPool.class })
     AffinityPoolSettings affinityPoolSettings(AffinityPoolProperties properties, ObjectProvider<ServerLoopsProvider> serverLoops,
-            ObjectProvider<RedisUriSource> uriSource) {
+            ObjectProvider<RedisUriSource> uriSource, ObjectProvider<SslBundles> sslBundles) {
         ServerLoopsProvider provider = serverLoops.getIfAvailable();
         return AffinityPoolSettingsResolver.resolve(properties, (provider != null) ? provider.serverLoops() : null,
-                uriSource.getIfAvailable());
+                uriSource.getIfAvailable(), sslBundles.getIfAvailable());
     }
 
     @Bean
@@ -68,6 +69,9 @@ public final class AffinityPoolAutoConfiguration {
                 .pubSubBufferSize(properties.getPubSub().getBufferSize());
         if (properties.getPubSub().getMaxOpen() != null) {
             builder.pubSubMaxOpen(properties.getPubSub().getMaxOpen());
+        }
+        if (settings.sslBundle() != null) {
+            builder.clientOptions(options -> options.sslOptions(LettuceSslOptions.of(settings.sslBundle())));
         }
         if (settings.serverLoops() != null) {
             builder.loopResources(settings.serverLoops().loopResources(), settings.serverLoops().preferNative());

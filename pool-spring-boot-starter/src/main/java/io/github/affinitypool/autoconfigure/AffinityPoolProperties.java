@@ -65,6 +65,12 @@ public class AffinityPoolProperties {
     @NestedConfigurationProperty
     private final PubSub pubSub = new PubSub();
 
+    /**
+     * TLS of the connections.
+     */
+    @NestedConfigurationProperty
+    private final Ssl ssl = new Ssl();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -123,6 +129,10 @@ public class AffinityPoolProperties {
 
     public Pool getPool() {
         return this.pool;
+    }
+
+    public Ssl getSsl() {
+        return this.ssl;
     }
 
     public PubSub getPubSub() {
@@ -343,6 +353,26 @@ public class AffinityPoolProperties {
 
         public void setBufferSize(int bufferSize) {
             this.bufferSize = bufferSize;
+        }
+    }
+
+    /**
+     * TLS settings.
+     */
+    public static class Ssl {
+
+        /**
+         * Name of the SSL bundle (spring.ssl.bundle.*) whose trust material, and key material for client
+         * certificates, the connections use. Setting it implies TLS, also for a redis:// URL.
+         */
+        private String bundle;
+
+        public String getBundle() {
+            return this.bundle;
+        }
+
+        public void setBundle(String bundle) {
+            this.bundle = bundle;
         }
     }
 }

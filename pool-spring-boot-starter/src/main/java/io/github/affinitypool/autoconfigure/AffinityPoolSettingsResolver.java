@@ -3,6 +3,10 @@ package io.github.affinitypool.autoconfigure;
 import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
 import io.lettuce.core.RedisURI;
 
+import org.springframework.boot.ssl.NoSuchSslBundleException;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundles;
+
 /**
  * Resolves the mode, the worker count and the Redis URI from the properties and the application, and validates
  * the properties against them.
@@ -18,25 +22,59 @@ final class AffinityPoolSettingsResolver {
      * @param properties the bound properties
      * @param serverLoops the Reactor Netty web server's loops, or {@code null} when the application runs no such server
      * @param uriSource Spring Boot's Redis connection details, or {@code null} when absent
+     * @param sslBundles the application's SSL bundles, or {@code null} when absent
      * @return the resolved settings
      * @throws InvalidAffinityPoolPropertyException when a property is invalid
      */
     static AffinityPoolSettings resolve(AffinityPoolProperties properties, ServerLoops serverLoops,
-            RedisUriSource uriSource) {
+            RedisUriSource uriSource, SslBundles sslBundles) {
         Mode mode = resolveMode(properties.getMode(), serverLoops);
         int workers = (mode == Mode.INTEGRATED) ? serverLoops.workers()
                 : (properties.getWorkers() != null) ? properties.getWorkers() : Runtime.getRuntime().availableProcessors();
         AffinityPoolPropertiesValidator.validate(properties, workers);
+        ServerLoops loops = (mode == Mode.INTEGRATED) ? serverLoops : null;
+        SslBundle namedBundle = namedSslBundle(properties.getSsl().getBundle(), sslBundles);
         String url = properties.getUrl();
         if (url != null) {
-            return new AffinityPoolSettings(parse(url), RedisUrls.mask(url), AffinityPoolProperties.PREFIX + ".url",
-                    mode, workers, (mode == Mode.INTEGRATED) ? serverLoops : null);
+            return new AffinityPoolSettings(withSsl(parse(url), namedBundle), RedisUrls.mask(url),
+                    AffinityPoolProperties.PREFIX + ".url", mode, workers, loops, namedBundle);
         }
         RedisURI fromDetails = (uriSource != null) ? uriSource.redisUri() : null;
-        RedisURI uri = (fromDetails != null) ? fromDetails : RedisURI.create(DEFAULT_URL);
+        SslBundle bundle = (namedBundle != null || fromDetails == null) ? namedBundle : uriSource.sslBundle();
+        RedisURI uri = withSsl((fromDetails != null) ? fromDetails : RedisURI.create(DEFAULT_URL), bundle);
         return new AffinityPoolSettings(uri, RedisUrls.mask(uri.toURI().toString()),
-                (fromDetails != null) ? "spring.data.redis" : "default", mode, workers,
-                (mode == Mode.INTEGRATED) ? serverLoops : null);
+                (fromDetails != null) ? "spring.data.redis" : "default", mode, workers, loops, bundle);
+    }
+
+    private static SslBundle namedSslBundle(String name, SslBundles sslBundles) {
+        if (name == null) {
+            return null;
+        }
+        String property = AffinityPoolProperties.PREFIX + ".ssl.bundle";
+        if (sslBundles == null) {
+            throw new InvalidAffinityPoolPropertyException(property, name, "the application has no SSL bundles",
+                    defineBundle(name));
+        }
+        try {
+            return sslBundles.getBundle(name);
+        }
+        catch (NoSuchSslBundleException ex) {
+            throw new InvalidAffinityPoolPropertyException(property, name, "no SSL bundle has this name",
+                    defineBundle(name));
+        }
+    }
+
+    private static String defineBundle(String name) {
+        return "Define the bundle under spring.ssl.bundle.pem." + name + " or spring.ssl.bundle.jks." + name
+                + ", or set " + AffinityPoolProperties.PREFIX + ".ssl.bundle to the name of one that exists.";
+    }
+
+    /** A bundle implies TLS, as {@code spring.data.redis.ssl.bundle} does for Spring Data Redis. */
+    private static RedisURI withSsl(RedisURI uri, SslBundle bundle) {
+        if (bundle != null) {
+            uri.setSsl(true);
+        }
+        return uri;
     }
 
     private static Mode resolveMode(Mode configured, ServerLoops serverLoops) {

@@ -4,6 +4,7 @@ import io.lettuce.core.RedisURI;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.ssl.SslBundle;
 
 /**
  * Reads Spring Boot's {@link DataRedisConnectionDetails} (from {@code spring.data.redis.*}, Testcontainers'
@@ -45,5 +46,11 @@ final class DataRedisUriSource implements RedisUriSource {
             }
         }
         return builder.build();
+    }
+
+    @Override
+    public SslBundle sslBundle() {
+        DataRedisConnectionDetails details = connectionDetails.getIfAvailable();
+        return (details != null) ? details.getSslBundle() : null;
     }
 }

@@ -58,6 +58,7 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                         "must be a positive duration"),
                 arguments(p + "pub-sub.max-open=0", p + "pub-sub.max-open", "'0'", "must be at least 1"),
                 arguments(p + "pub-sub.buffer-size=0", p + "pub-sub.buffer-size", "'0'", "must be at least 1"),
+                arguments(p + "ssl.bundle=redis", p + "ssl.bundle", "'redis'", "the application has no SSL bundles"),
                 arguments(p + "mode=integrated", p + "mode", "'integrated'",
                         "the application runs no Reactor Netty web server whose event loops the pool could share"));
     }

@@ -36,6 +36,9 @@ final class ContainerBackend implements ServerBackend {
 
     @Override
     public void start(Duration timeout) {
+        if (settings.tls() != null) {
+            throw new IllegalStateException("TLS is supported by the process backend only, not by Testcontainers");
+        }
         if (!DockerClientFactory.instance().isDockerAvailable()) {
             Assumptions.abort("Skipped: a Testcontainers Redis was asked for (-D"
                     + RedisServer.Backend.TESTCONTAINERS_PROPERTY + "=true or Backend.TESTCONTAINERS), "
@@ -133,6 +136,11 @@ final class ContainerBackend implements ServerBackend {
     @Override
     public String host() {
         return requireRunning().getHost();
+    }
+
+    @Override
+    public int tlsPort() {
+        return -1;
     }
 
     @Override

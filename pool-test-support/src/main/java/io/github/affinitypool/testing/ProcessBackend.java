@@ -39,6 +39,7 @@ final class ProcessBackend implements ServerBackend {
     private Path dir;
     private Path logFile;
     private int port = -1;
+    private int tlsPort = -1;
     /** Volatile because the shutdown hook reads it without the server's lock. */
     private volatile Process process;
     private volatile Path liveDir;
@@ -56,6 +57,9 @@ final class ProcessBackend implements ServerBackend {
         for (int attempt = 1; ; attempt++) {
             if (!samePort) {
                 port = pickPort();
+            }
+            if (settings.tls() != null && tlsPort < 0) {
+                tlsPort = pickPort();
             }
             long logOffset = size(logFile);
             Process started = launch();
@@ -130,6 +134,12 @@ final class ProcessBackend implements ServerBackend {
         command.add(binary.toString());
         command.add(config.toString());
         command.addAll(settings.args());
+        if (settings.tls() != null) {
+            SelfSignedCertificate tls = settings.tls();
+            command.addAll(List.of("--tls-port", String.valueOf(tlsPort), "--tls-cert-file", tls.certificate().toString(),
+                    "--tls-key-file", tls.privateKey().toString(), "--tls-ca-cert-file", tls.certificate().toString(),
+                    "--tls-auth-clients", "no"));
+        }
         try {
             Files.writeString(config, ConfigFile.render(settings, HOST, port, dir.toString(), false, major),
                     StandardCharsets.UTF_8);
@@ -259,10 +269,18 @@ final class ProcessBackend implements ServerBackend {
     }
 
     @Override
+    public int tlsPort() {
+        return tlsPort;
+    }
+
+    @Override
     public void close() {
         stop();
         if (port > 0) {
             ServerRegistry.releasePort(port);
+        }
+        if (tlsPort > 0) {
+            ServerRegistry.releasePort(tlsPort);
         }
         ServerRegistry.deleteRecursively(dir);
         ServerRegistry.unregister(this);

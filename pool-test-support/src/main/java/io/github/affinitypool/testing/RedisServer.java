@@ -239,6 +239,28 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /**
+     * @return the TLS port, which stays the same across stop / kill / restart
+     * @throws IllegalStateException before the first start, or for a server built without
+     *         {@link Builder#tls(SelfSignedCertificate)}
+     */
+    public synchronized int tlsPort() {
+        requirePort();
+        if (backend.tlsPort() < 0) {
+            throw new IllegalStateException("this server was built without tls(...)");
+        }
+        return backend.tlsPort();
+    }
+
+    /**
+     * @return {@code rediss://127.0.0.1:<tlsPort>}, with the password as in {@link #uri()}
+     * @throws IllegalStateException as {@link #tlsPort()}
+     */
+    public String tlsUri() {
+        String password = settings.passwordIfSet().map(secret -> ":" + encode(secret) + "@").orElse("");
+        return "rediss://" + password + host() + ":" + tlsPort();
+    }
+
+    /**
      * @return {@code redis://127.0.0.1:<port>}, or {@code redis://:<password>@127.0.0.1:<port>} when a password
      *         is set (user info percent-encoded)
      */
@@ -513,8 +535,22 @@ public final class RedisServer implements AutoCloseable {
         private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
         private Backend backend = Backend.fromSystemProperty();
         private String containerImage = System.getProperty(IMAGE_PROPERTY, DEFAULT_IMAGE);
+        private SelfSignedCertificate tls;
 
         private Builder() {
+        }
+
+        /**
+         * Serves TLS too, on a second free port ({@link RedisServer#tlsPort()}), with this certificate and without
+         * client certificates; the plain port stays (the harness checks readiness on it). Needs a redis-server built
+         * with TLS (Debian's is): {@link #start()} fails otherwise. Process backend only.
+         *
+         * @param certificate the server's certificate, for example {@link SelfSignedCertificate#create}
+         * @return this builder
+         */
+        public Builder tls(SelfSignedCertificate certificate) {
+            this.tls = Objects.requireNonNull(certificate, "certificate");
+            return this;
         }
 
         /**
@@ -624,7 +660,7 @@ public final class RedisServer implements AutoCloseable {
         /** @return a server with these options, not started yet */
         public RedisServer build() {
             return new RedisServer(new ServerSettings(password, aclUsers, databases, args, binary, startupTimeout,
-                    backend, containerImage));
+                    backend, containerImage, tls));
         }
 
         /**

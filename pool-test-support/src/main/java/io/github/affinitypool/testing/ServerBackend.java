@@ -34,6 +34,9 @@ interface ServerBackend {
     /** @return the port clients connect to, or -1 before the first start */
     int port();
 
+    /** @return the TLS port clients connect to, or -1 before the first start or without TLS */
+    int tlsPort();
+
     /** @return what the server has logged so far */
     String log();
 

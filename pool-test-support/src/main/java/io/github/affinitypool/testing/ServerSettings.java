@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /** What a {@link RedisServer.Builder} collected; immutable. */
 record ServerSettings(String password, List<AclUser> aclUsers, int databases, List<String> args, Path binary,
-                      Duration startupTimeout, RedisServer.Backend backend, String containerImage) {
+                      Duration startupTimeout, RedisServer.Backend backend, String containerImage,
+                      SelfSignedCertificate tls) {
 
     ServerSettings {
         aclUsers = List.copyOf(aclUsers);

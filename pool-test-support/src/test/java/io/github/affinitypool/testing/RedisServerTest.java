@@ -3,11 +3,13 @@ package io.github.affinitypool.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.UncheckedIOException;
@@ -18,7 +20,9 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The process backend against real redis-server processes. */
 class RedisServerTest {
@@ -268,6 +272,45 @@ class RedisServerTest {
 
             first.kill();
             assertThat(second.command("GET", "k")).isEqualTo("second");
+        }
+    }
+
+    @Test
+    void tlsIsServedOnASecondPortThatARestartKeeps(@TempDir Path dir) throws Exception {
+        SelfSignedCertificate certificate = SelfSignedCertificate.create(dir);
+        RedisServer redis;
+        try {
+            redis = process().tls(certificate).start();
+        } catch (IllegalStateException notBuiltWithTls) {
+            Assumptions.abort("this redis-server has no TLS support: " + notBuiltWithTls.getMessage().lines()
+                    .findFirst().orElse(""));
+            return;
+        }
+        RedisClient client = RedisClient.create();
+        client.setOptions(ClientOptions.builder()
+                .sslOptions(SslOptions.builder().trustManager(certificate.certificate().toFile()).build()).build());
+        try (redis) {
+            int tlsPort = redis.tlsPort();
+            assertThat(tlsPort).isNotEqualTo(redis.port());
+            assertThat(redis.tlsUri()).isEqualTo("rediss://127.0.0.1:" + tlsPort);
+            try (StatefulRedisConnection<String, String> tls = client.connect(RedisURI.create(redis.tlsUri()))) {
+                assertThat(tls.sync().ping()).isEqualTo("PONG");
+            }
+            redis.restart();
+            assertThat(redis.tlsPort()).isEqualTo(tlsPort);
+            try (StatefulRedisConnection<String, String> tls = client.connect(RedisURI.create(redis.tlsUri()))) {
+                assertThat(tls.sync().ping()).isEqualTo("PONG");
+            }
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void aServerWithoutTlsHasNoTlsPort() {
+        try (RedisServer redis = process().start()) {
+            assertThatThrownBy(redis::tlsPort).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("this server was built without tls(...)");
         }
     }
 

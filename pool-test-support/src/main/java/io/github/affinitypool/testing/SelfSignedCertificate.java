@@ -1,4 +1,4 @@
-package io.github.affinitypool.redis;
+package io.github.affinitypool.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,15 +14,27 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A throw-away self-signed certificate for 127.0.0.1 and localhost, as the PEM files redis-server's TLS options read.
+ * A throw-away self-signed certificate for 127.0.0.1 and localhost, as the PEM files redis-server's TLS options read
+ * (see {@link RedisServer.Builder#tls(SelfSignedCertificate)}); clients trust it through {@link #certificate()}.
  * Made with the JDK's own {@code keytool}, so the tests need no OpenSSL and no extra library.
+ *
+ * @param certificate the PEM certificate, also the one to trust
+ * @param privateKey the PEM private key (PKCS #8)
  */
-record SelfSignedCertificate(Path certificate, Path privateKey) {
+public record SelfSignedCertificate(Path certificate, Path privateKey) {
 
     private static final String ALIAS = "redis";
     private static final char[] PASSWORD = "changeit".toCharArray();
 
-    static SelfSignedCertificate create(Path dir) throws IOException, GeneralSecurityException, InterruptedException {
+    /**
+     * @param dir where to write the files
+     * @return a certificate valid for two days
+     * @throws IOException when keytool fails or the files cannot be written
+     * @throws GeneralSecurityException when the key cannot be read back
+     * @throws InterruptedException when interrupted while keytool runs
+     */
+    public static SelfSignedCertificate create(Path dir)
+            throws IOException, GeneralSecurityException, InterruptedException {
         Path keyStore = dir.resolve("server.p12");
         keytool("-genkeypair", "-alias", ALIAS, "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
                 "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
