@@ -16,6 +16,7 @@ import java.util.function.UnaryOperator;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -359,6 +360,15 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         return commandTimeout;
     }
 
+    /**
+     * @return the Lettuce client options every connection is opened with: those of the builder's
+     *         {@link Builder#clientOptions(UnaryOperator) customizers} and {@link Builder#connectTimeout(Duration)
+     *         connect timeout}, with what the pool enforces
+     */
+    public ClientOptions clientOptions() {
+        return clients.client(0).getOptions();
+    }
+
     /** Package-private for tests: the shared connections currently open. */
     List<StatefulRedisConnection<K, V>> openSharedConnections() {
         return shared.openConnections();
@@ -425,6 +435,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     workers, close-timeout 10 s);</li>
      *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
+     *     <li>{@link #connectTimeout(Duration) connectTimeout}: unset, so the socket options' (Lettuce's 10 s);</li>
      *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults (each call adds a customizer);</li>
      *     <li>{@link #clientResources(Consumer) clientResources}: none (Lettuce's command latency recorder off);</li>
      *     <li>{@link #listener(AffinityPoolListener) listener}: none (each call adds one);</li>
@@ -459,6 +470,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         private int sharedConnectionsPerWorker = 1;
 
         private Duration commandTimeout = Duration.ofSeconds(5);
+
+        private Duration connectTimeout;
 
         private final List<UnaryOperator<ClientOptions.Builder>> clientOptions = new ArrayList<>();
 
@@ -565,11 +578,22 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          * timeout when it may block forever. Default 5 s.
          */
         public Builder<K, V> commandTimeout(Duration commandTimeout) {
-            Objects.requireNonNull(commandTimeout, "commandTimeout must not be null");
-            if (commandTimeout.isZero() || commandTimeout.isNegative()) {
-                throw new IllegalArgumentException("commandTimeout must be > 0, was " + commandTimeout);
-            }
-            this.commandTimeout = commandTimeout;
+            this.commandTimeout = positive("commandTimeout", commandTimeout);
+            return this;
+        }
+
+        /**
+         * How long opening a TCP connection may take before it fails with Netty's {@code ConnectTimeoutException}. A
+         * Redis host that answers nothing (a firewall that drops packets, a network partition) otherwise holds each
+         * connect for Lettuce's 10 s, and with it every {@link RedisAffinityPool#commands()} call that waits for the
+         * reconnect (the handshake that follows is bounded by {@link #commandTimeout(Duration) commandTimeout}); a
+         * borrower of an exclusive lease waits at most its acquire timeout either way. When set, it replaces the connect timeout of the
+         * socket options that {@link #clientOptions(UnaryOperator) clientOptions} customizers set, and keeps their
+         * other socket options. Default unset: the socket options' connect timeout, Lettuce's 10 s unless a customizer
+         * sets one.
+         */
+        public Builder<K, V> connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = positive("connectTimeout", connectTimeout);
             return this;
         }
 
@@ -705,18 +729,34 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             }
         }
 
-        private RedisAffinityPool<K, V> build(WorkerLoops loops, boolean owned) {
-            TransportCheck.verify(loops);
-            ClientOptions.Builder optionsBuilder = ClientOptions.builder();
-            for (UnaryOperator<ClientOptions.Builder> customizer : clientOptions) {
-                optionsBuilder = customizer.apply(optionsBuilder);
+        private static Duration positive(String name, Duration value) {
+            Objects.requireNonNull(value, name + " must not be null");
+            if (value.isZero() || value.isNegative()) {
+                throw new IllegalArgumentException(name + " must be > 0, was " + value);
             }
-            ClientOptions options = optionsBuilder
-                    .autoReconnect(false)
+            return value;
+        }
+
+        /** The customizers' client options, with what the pool enforces on top. */
+        private ClientOptions clientOptions() {
+            ClientOptions.Builder builder = ClientOptions.builder();
+            for (UnaryOperator<ClientOptions.Builder> customizer : clientOptions) {
+                builder = customizer.apply(builder);
+            }
+            if (connectTimeout != null) {
+                // The builder cannot be read, so build it once to learn the socket options the customizers left.
+                SocketOptions socketOptions = builder.build().getSocketOptions();
+                builder.socketOptions(socketOptions.mutate().connectTimeout(connectTimeout).build());
+            }
+            return builder.autoReconnect(false)
                     .publishOnScheduler(false)
                     .timeoutOptions(CommandTimeouts.options(commandTimeout))
                     .build();
-            WorkerClients clients = new WorkerClients(name, loops, options, List.copyOf(clientResources),
+        }
+
+        private RedisAffinityPool<K, V> build(WorkerLoops loops, boolean owned) {
+            TransportCheck.verify(loops);
+            WorkerClients clients = new WorkerClients(name, loops, clientOptions(), List.copyOf(clientResources),
                     nettyCustomizer);
             String clientName = uri.getClientName() != null ? uri.getClientName() : RedisUris.clientNameOf(name);
             boolean explicitName = uri.getClientName() != null;

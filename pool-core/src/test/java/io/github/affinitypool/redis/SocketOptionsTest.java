@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 import io.lettuce.core.SocketOptions;
@@ -38,10 +39,26 @@ class SocketOptionsTest {
                         .interval(Duration.ofSeconds(10)).count(3).build())
                 .build();
 
-        List<Integer> keepAliveIdle = keepAliveIdleOfEveryKind(redis,
-                builder -> builder.clientOptions(options -> options.socketOptions(keepAlive)));
+        List<Integer> keepAliveIdle = readEveryKind(redis,
+                builder -> builder.clientOptions(options -> options.socketOptions(keepAlive)),
+                SocketOptionsTest::keepAliveIdleSeconds);
 
         assertThat(keepAliveIdle).containsExactly(30, 30, 30);
+    }
+
+    @Test
+    void connectTimeoutReplacesOnlyTheConnectTimeoutOfTheCustomizersSocketOptions(RedisServer redis) {
+        SocketOptions keepAliveAndSlowConnects = SocketOptions.builder().connectTimeout(Duration.ofSeconds(20))
+                .keepAlive(SocketOptions.KeepAliveOptions.builder().enable().idle(Duration.ofSeconds(30)).build())
+                .build();
+
+        List<String> settings = readEveryKind(redis,
+                builder -> builder.clientOptions(options -> options.socketOptions(keepAliveAndSlowConnects))
+                        .connectTimeout(Duration.ofMillis(1500)),
+                channel -> "keep-alive idle " + keepAliveIdleSeconds(channel) + " s, connect timeout "
+                        + channel.config().getConnectTimeoutMillis() + " ms");
+
+        assertThat(settings).containsOnly("keep-alive idle 30 s, connect timeout 1500 ms").hasSize(3);
     }
 
     @Test
@@ -51,7 +68,7 @@ class SocketOptionsTest {
         int lettuceDefault = (int) SocketOptions.create().getKeepAlive().getIdle().toSeconds();
 
         assertThat(lettuceDefault).isEqualTo(13);
-        assertThat(keepAliveIdleOfEveryKind(redis, UnaryOperator.identity()))
+        assertThat(readEveryKind(redis, UnaryOperator.identity(), SocketOptionsTest::keepAliveIdleSeconds))
                 .containsExactly(lettuceDefault, lettuceDefault, lettuceDefault);
     }
 
@@ -65,10 +82,10 @@ class SocketOptionsTest {
     /**
      * Opens one shared, one exclusive and one Pub/Sub connection on worker 0.
      *
-     * @return each channel's keep-alive idle time in seconds, read while it is open, in the order they were opened
+     * @return what {@code reader} reads from each channel while it is open, in the order they were opened
      */
-    private static List<Integer> keepAliveIdleOfEveryKind(RedisServer redis,
-            UnaryOperator<RedisAffinityPool.Builder<String, String>> options) {
+    private static <T> List<T> readEveryKind(RedisServer redis,
+            UnaryOperator<RedisAffinityPool.Builder<String, String>> options, Function<Channel, T> reader) {
         List<Channel> channels = new CopyOnWriteArrayList<>();
         NettyCustomizer recording = new NettyCustomizer() {
             @Override
@@ -85,7 +102,7 @@ class SocketOptionsTest {
             assertThat(subscriber.error.get()).isNull();
             assertThat(channels).allSatisfy(channel -> assertThat(channel.config().getOption(ChannelOption.SO_KEEPALIVE))
                     .isTrue());
-            return channels.stream().map(SocketOptionsTest::keepAliveIdleSeconds).toList();
+            return channels.stream().map(reader).toList();
         }
     }
 }

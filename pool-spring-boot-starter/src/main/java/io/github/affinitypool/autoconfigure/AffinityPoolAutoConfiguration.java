@@ -24,6 +24,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.context.properties.PropertyMapper;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
@@ -67,9 +68,9 @@ public final class AffinityPoolAutoConfiguration {
                 .sharedConnectionsPerWorker(properties.getSharedConnectionsPerWorker())
                 .commandTimeout(properties.getCommandTimeout())
                 .pubSubBufferSize(properties.getPubSub().getBufferSize());
-        if (properties.getPubSub().getMaxOpen() != null) {
-            builder.pubSubMaxOpen(properties.getPubSub().getMaxOpen());
-        }
+        PropertyMapper map = PropertyMapper.get();
+        map.from(properties::getConnectTimeout).to(builder::connectTimeout);
+        map.from(properties.getPubSub()::getMaxOpen).to(builder::pubSubMaxOpen);
         if (settings.sslBundle() != null) {
             builder.clientOptions(options -> options.sslOptions(LettuceSslOptions.of(settings.sslBundle())));
         }
@@ -152,20 +153,28 @@ public final class AffinityPoolAutoConfiguration {
     }
 
     /**
-     * Spring Boot's {@link ClientResourcesBuilderCustomizer}s, which it applies to the Lettuce client resources of
-     * Spring Data Redis, applied to the pool's too: Lettuce command observations (metrics and traces, from
-     * {@code LettuceObservationAutoConfiguration}) then cover the pool's connections as they would Spring Data Redis's.
+     * Spring Boot's customizers of Lettuce, which it applies to Spring Data Redis's client, applied to the pool's
+     * connections too: {@link ClientResourcesBuilderCustomizer}s (so that Lettuce command observations, metrics and
+     * traces from {@code LettuceObservationAutoConfiguration}, cover the pool's connections) and
+     * {@link LettuceClientOptionsBuilderCustomizer}s (socket options, protocol version, ...; the pool then enforces
+     * what it relies on, see {@link RedisAffinityPool.Builder#clientOptions}). Spring Data Redis's
+     * {@code LettuceClientConfigurationBuilderCustomizer}s are not: they configure its connection factory, not Lettuce.
      */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(ClientResourcesBuilderCustomizer.class)
-    static class ClientResourcesConfiguration {
+    static class LettuceCustomizersConfiguration {
 
         @Bean
         @Order(0)
-        RedisAffinityPoolCustomizer affinityPoolClientResourcesCustomizers(
-                ObjectProvider<ClientResourcesBuilderCustomizer> customizers) {
-            return builder -> builder.clientResources(
-                    resources -> customizers.orderedStream().forEach(customizer -> customizer.customize(resources)));
+        RedisAffinityPoolCustomizer affinityPoolLettuceCustomizers(ObjectProvider<ClientResourcesBuilderCustomizer> resources,
+                ObjectProvider<LettuceClientOptionsBuilderCustomizer> options) {
+            return builder -> builder
+                    .clientResources(resourcesBuilder -> resources.orderedStream()
+                            .forEach(customizer -> customizer.customize(resourcesBuilder)))
+                    .clientOptions(optionsBuilder -> {
+                        options.orderedStream().forEach(customizer -> customizer.customize(optionsBuilder));
+                        return optionsBuilder;
+                    });
         }
     }
 

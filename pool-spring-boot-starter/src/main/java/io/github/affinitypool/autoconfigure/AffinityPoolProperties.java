@@ -54,6 +54,13 @@ public class AffinityPoolProperties {
     private Duration commandTimeout = Duration.ofSeconds(5);
 
     /**
+     * Time allowed to open a TCP connection to Redis, so that a host that answers nothing fails each connect after it.
+     * When not set, the connect timeout of Lettuce's socket options applies (10s unless a
+     * LettuceClientOptionsBuilderCustomizer sets one).
+     */
+    private Duration connectTimeout;
+
+    /**
      * Exclusive (leased) command connections.
      */
     @NestedConfigurationProperty
@@ -125,6 +132,14 @@ public class AffinityPoolProperties {
 
     public void setCommandTimeout(Duration commandTimeout) {
         this.commandTimeout = commandTimeout;
+    }
+
+    public Duration getConnectTimeout() {
+        return this.connectTimeout;
+    }
+
+    public void setConnectTimeout(Duration connectTimeout) {
+        this.connectTimeout = connectTimeout;
     }
 
     public Pool getPool() {

@@ -70,6 +70,9 @@ final class AffinityPoolPropertiesValidator {
         atLeast("workers", properties.getWorkers(), 1, "a positive number (default: available processors)");
         atLeast("shared-connections-per-worker", properties.getSharedConnectionsPerWorker(), 1, "1 or more");
         positive("command-timeout", properties.getCommandTimeout());
+        if (properties.getConnectTimeout() != null) {
+            positive("connect-timeout", properties.getConnectTimeout());
+        }
     }
 
     private static void atLeast(String property, Integer value, int minimum, String expected) {

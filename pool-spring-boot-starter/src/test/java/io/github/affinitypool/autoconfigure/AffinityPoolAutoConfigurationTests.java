@@ -16,8 +16,10 @@ import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
@@ -25,6 +27,7 @@ import reactor.test.StepVerifier;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -65,6 +68,7 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.loops().isOwned()).isTrue();
                     assertThat(pool.sharedConnections()).isEqualTo(processors);
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(5));
+                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofSeconds(10));
                     AffinityPoolConfig config = pool.poolConfig();
                     assertThat(config.maxOpen()).isEqualTo(processors * 4);
                     assertThat(config.maxIdlePerWorker()).isEqualTo(2);
@@ -91,6 +95,7 @@ class AffinityPoolAutoConfigurationTests {
     void everyPropertyIsBound() {
         runner().withPropertyValues("affinity-pool.redis.name=orders", "affinity-pool.redis.workers=3",
                 "affinity-pool.redis.shared-connections-per-worker=2", "affinity-pool.redis.command-timeout=3s",
+                "affinity-pool.redis.connect-timeout=1500ms",
                 "affinity-pool.redis.pool.max-open=9", "affinity-pool.redis.pool.max-idle-per-worker=3",
                 "affinity-pool.redis.pool.min-idle-per-worker=1", "affinity-pool.redis.pool.max-lifetime=10m",
                 "affinity-pool.redis.pool.max-idle-time=1m", "affinity-pool.redis.pool.acquire-timeout=750ms",
@@ -104,6 +109,7 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.loops().size()).isEqualTo(3);
                     assertThat(pool.sharedConnections()).isEqualTo(3 * 2);
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
+                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofMillis(1500));
                     AffinityPoolConfig config = pool.poolConfig();
                     assertThat(config.maxOpen()).isEqualTo(9);
                     assertThat(config.maxIdlePerWorker()).isEqualTo(3);
@@ -172,6 +178,33 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
                     assertThat(pool.loops().size()).isEqualTo(2);
                 });
+    }
+
+    @Test
+    void springBootsLettuceClientOptionsCustomizersReachTheConnections() {
+        LettuceClientOptionsBuilderCustomizer resp2 = options -> options.protocolVersion(ProtocolVersion.RESP2)
+                .autoReconnect(true)
+                .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(20)).build());
+        runner().withBean(LettuceClientOptionsBuilderCustomizer.class, () -> resp2).run(context -> {
+            RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+            assertThat(pool.clientOptions().getConfiguredProtocolVersion()).isEqualTo(ProtocolVersion.RESP2);
+            assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofSeconds(20));
+            // What the pool relies on stays: it replaces broken connections itself.
+            assertThat(pool.clientOptions().isAutoReconnect()).isFalse();
+            assertThat(clientInfo(context)).containsPattern(" resp=2\\s");
+        });
+        runner().withPropertyValues("affinity-pool.redis.connect-timeout=1500ms")
+                .withBean(LettuceClientOptionsBuilderCustomizer.class, () -> resp2).run(context -> {
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout())
+                            .isEqualTo(Duration.ofMillis(1500));
+                });
+        runner().run(context -> assertThat(clientInfo(context)).containsPattern(" resp=3\\s"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String clientInfo(org.springframework.context.ApplicationContext context) {
+        return context.getBean(RedisReactiveCommands.class).clientInfo().block(Duration.ofSeconds(5)).toString();
     }
 
     @Test

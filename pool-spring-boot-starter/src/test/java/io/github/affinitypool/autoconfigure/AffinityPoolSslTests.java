@@ -3,6 +3,7 @@ package io.github.affinitypool.autoconfigure;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import io.github.affinitypool.autoconfigure.actuate.RedisPoolEndpoint;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.TlsRedisServer;
@@ -66,8 +67,15 @@ class AffinityPoolSslTests {
     void aBundleImpliesTlsForARedisUrl() {
         runner().withPropertyValues("affinity-pool.redis.url=redis://127.0.0.1:" + redis.tlsPort(),
                 "affinity-pool.redis.ssl.bundle=redis").run(context -> {
-                    assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isTrue();
-                    assertPingsOverTls(context.getBean(RedisAffinityPool.class));
+                    AffinityPoolSettings settings = context.getBean(AffinityPoolSettings.class);
+                    assertThat(settings.redisUri().isSsl()).isTrue();
+                    RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                    assertPingsOverTls(pool);
+                    // The endpoint shows the URL as configured, and that the connections use TLS all the same.
+                    RedisPoolEndpoint.Configuration described = new RedisPoolEndpoint(pool, settings).snapshot()
+                            .configuration();
+                    assertThat(described.url()).isEqualTo("redis://127.0.0.1:" + redis.tlsPort());
+                    assertThat(described.tls()).isTrue();
                 });
     }
 

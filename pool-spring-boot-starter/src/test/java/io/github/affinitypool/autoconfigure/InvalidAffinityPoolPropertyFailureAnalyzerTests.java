@@ -33,6 +33,7 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 arguments(p + "shared-connections-per-worker=0", p + "shared-connections-per-worker", "'0'",
                         "must be at least 1"),
                 arguments(p + "command-timeout=0s", p + "command-timeout", "'PT0S'", "must be a positive duration"),
+                arguments(p + "connect-timeout=-1s", p + "connect-timeout", "'PT-1S'", "must be a positive duration"),
                 arguments(p + "pool.max-open=-1", p + "pool.max-open", "'-1'", "must be at least 1"),
                 arguments(p + "pool.max-idle-per-worker=-2", p + "pool.max-idle-per-worker", "'-2'",
                         "must be at least 0"),

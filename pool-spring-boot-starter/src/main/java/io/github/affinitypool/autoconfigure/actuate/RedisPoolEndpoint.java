@@ -48,8 +48,10 @@ public class RedisPoolEndpoint {
         // The starter's masked URL shows that a password is set; a pool of the application's own describes itself.
         String url = (settings != null) ? settings.maskedUrl() : pool.uri();
         String urlSource = (settings != null) ? settings.source() : "application";
-        return new Configuration(url, urlSource, pool.sharedConnections(),
-                pool.commandTimeout(), config.maxOpen(), config.maxIdlePerWorker(), config.minIdlePerWorker(),
+        // pool.uri() describes the connections as opened: rediss:// also when an SSL bundle turned TLS on.
+        boolean tls = pool.uri().startsWith("rediss://");
+        return new Configuration(url, urlSource, tls, pool.sharedConnections(), pool.commandTimeout(),
+                pool.clientOptions().getSocketOptions().getConnectTimeout(), config.maxOpen(), config.maxIdlePerWorker(), config.minIdlePerWorker(),
                 config.maxLifetime(), config.maxIdleTime(), config.acquireTimeout(), config.maxPendingAcquires(),
                 config.validateAfterIdle(), config.evictionInterval(), config.idleOrder().name().toLowerCase(),
                 config.maxConcurrentConnects());
@@ -78,8 +80,10 @@ public class RedisPoolEndpoint {
      * @param url the Redis URL, password masked
      * @param urlSource where the URL came from: {@code affinity-pool.redis.url}, {@code spring.data.redis},
      *        {@code default}, or {@code application} for a pool bean of the application's own
+     * @param tls whether the connections use TLS
      * @param sharedConnectionsPerWorker multiplexed connections per worker
      * @param commandTimeout command timeout
+     * @param connectTimeout connect timeout
      * @param maxOpen cap on open command connections
      * @param maxIdlePerWorker idle connections kept per worker
      * @param minIdlePerWorker idle connections refilled per worker
@@ -92,8 +96,8 @@ public class RedisPoolEndpoint {
      * @param idleOrder {@code lifo} or {@code fifo}
      * @param maxConcurrentConnects cap on connections being opened at once
      */
-    public record Configuration(String url, String urlSource, int sharedConnectionsPerWorker, Duration commandTimeout,
-            int maxOpen, int maxIdlePerWorker, int minIdlePerWorker, Duration maxLifetime, Duration maxIdleTime,
+    public record Configuration(String url, String urlSource, boolean tls, int sharedConnectionsPerWorker,
+            Duration commandTimeout, Duration connectTimeout, int maxOpen, int maxIdlePerWorker, int minIdlePerWorker, Duration maxLifetime, Duration maxIdleTime,
             Duration acquireTimeout, int maxPendingAcquires, Duration validateAfterIdle, Duration evictionInterval,
             String idleOrder, int maxConcurrentConnects) {
     }

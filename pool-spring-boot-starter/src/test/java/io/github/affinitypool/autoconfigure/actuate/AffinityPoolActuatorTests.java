@@ -145,6 +145,8 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.configuration().url())
                     .isEqualTo("redis://:******@" + redis.host() + ":" + redis.port());
             assertThat(snapshot.configuration().maxOpen()).isEqualTo(8);
+            assertThat(snapshot.configuration().tls()).isFalse();
+            assertThat(snapshot.configuration().connectTimeout()).isEqualTo(Duration.ofSeconds(10));
             assertThat(snapshot.pubSub().maxOpen()).isEqualTo(2);
             assertThat(snapshot.pubSub().workers()).hasSize(2);
             assertThat(snapshot.shared().perWorker()).isEqualTo(1);
