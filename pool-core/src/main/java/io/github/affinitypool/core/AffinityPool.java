@@ -618,7 +618,14 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (reset == TRUE) {
             return recycle(pool, ref);
         }
-        return reset.flatMap(keep -> keep ? recycle(pool, ref) : invalidate(ref, CloseReason.RESET_FAILED));
+        // The lease is claimed already, so this is the resource's only way back: were the reset cancelled halfway (a
+        // release().timeout(..), a cancelled request that chained the release), the resource would stay acquired for
+        // good. So the release runs to its end on its own, and the caller's subscription only watches it.
+        Mono<Void> returned = reset
+                .flatMap(keep -> keep ? recycle(pool, ref) : invalidate(ref, CloseReason.RESET_FAILED))
+                .cache();
+        returned.subscribe(null, error -> log.debug("Pool '{}': returning {} failed", name, ref.poolable(), error));
+        return returned;
     }
 
     /** Hands a resource that is fit for reuse to the oldest waiting borrower, or returns it to its pool. */

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -41,7 +42,10 @@ final class CommandPolicy {
         SELECT,
         /** WATCH: keys must be unwatched. */
         WATCH,
-        /** EXEC, DISCARD, UNWATCH: all keys are unwatched afterwards. */
+        /**
+         * EXEC, DISCARD, UNWATCH: all keys are unwatched once it succeeded. Not before: an EXEC or DISCARD without MULTI
+         * is answered with an error and leaves the keys watched.
+         */
         CLEARS_WATCH,
         /** Push mode, other credentials, client tracking, RESET, ...: the connection is closed instead of reused. */
         TAINT
@@ -90,7 +94,7 @@ final class CommandPolicy {
         for (String name : new String[] { "WAIT", "WAITAOF" }) {
             SHARED_REFUSED.put(name, Reason.BLOCKING);
         }
-        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO" }) {
+        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO", "NO-EVICT", "NO-TOUCH" }) {
             CLIENT_SUBCOMMANDS.put(sub, Reason.CONNECTION_STATE);
         }
 
@@ -120,6 +124,7 @@ final class CommandPolicy {
                 { "quit", "QUIT" }, { "readOnly", "READONLY" }, { "readWrite", "READWRITE" },
                 { "clientTracking", "CLIENT TRACKING" }, { "clientCaching", "CLIENT CACHING" },
                 { "clientSetname", "CLIENT SETNAME" }, { "clientSetinfo", "CLIENT SETINFO" },
+                { "clientNoEvict", "CLIENT NO-EVICT" },
                 { "waitForReplication", "WAIT" } };
         for (String[] method : methods) {
             REFUSED_METHODS.put(method[0], method[1]);
@@ -281,10 +286,16 @@ final class CommandPolicy {
 
     /** @return the milliseconds after {@code BLOCK} in XREAD/XREADGROUP arguments, or {@code -1} without BLOCK */
     private static long blockArgument(CommandArgs<?, ?> args) {
-        String[] tokens = args.toCommandString().split(" ");
-        for (int i = 0; i < tokens.length - 1; i++) {
-            if ("BLOCK".equalsIgnoreCase(tokens[i])) {
-                return Math.max(0, Long.parseLong(tokens[i + 1]));
+        List<String> arguments = EncodedArguments.of(args);
+        for (int i = 0; i < arguments.size() - 1; i++) {
+            if ("BLOCK".equalsIgnoreCase(arguments.get(i))) {
+                try {
+                    return Math.max(0, Long.parseLong(arguments.get(i + 1)));
+                }
+                catch (NumberFormatException notANumber) {
+                    // Redis refuses it with an error reply; as a command that does not block, the caller gets it.
+                    return -1;
+                }
             }
         }
         return -1;
@@ -328,6 +339,11 @@ final class CommandPolicy {
         if ("CLIENT".equals(name)) {
             return clientEffect(args);
         }
+        if ("MULTI".equals(name) && !"MULTI".equals(type.toString())) {
+            // Lettuce's isMulti(), which tells the release to DISCARD, only notices a keyword whose toString() is
+            // exactly "MULTI"; a transaction the release cannot see must not reach the next borrower.
+            return LeaseEffect.TAINT;
+        }
         LeaseEffect effect = LEASE_EFFECTS.get(name);
         return effect == null ? LeaseEffect.NONE : effect;
     }
@@ -367,16 +383,12 @@ final class CommandPolicy {
     }
 
     private static String lastArgument(CommandArgs<?, ?> args) {
-        String rendered = args.toCommandString().trim();
-        return rendered.substring(rendered.lastIndexOf(' ') + 1);
+        return EncodedArguments.last(args);
     }
 
+    /** @return the first argument, upper case (a sub-command), or {@code null} when there are none */
     private static String firstArgument(CommandArgs<?, ?> args) {
-        if (args == null || args.count() == 0) {
-            return null;
-        }
-        String rendered = args.toCommandString().trim();
-        int space = rendered.indexOf(' ');
-        return (space < 0 ? rendered : rendered.substring(0, space)).toUpperCase(Locale.ROOT);
+        String first = EncodedArguments.first(args);
+        return first == null ? null : first.toUpperCase(Locale.ROOT);
     }
 }

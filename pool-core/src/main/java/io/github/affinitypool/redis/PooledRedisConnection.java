@@ -147,6 +147,7 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
     }
 
     private <T> RedisCommand<K, V, T> track(RedisCommand<K, V, T> command) {
+        boolean clearsWatch = false;
         switch (CommandPolicy.leaseEffect(command.getType(), command.getArgs())) {
             case SELECT:
                 selected = true;
@@ -155,7 +156,7 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
                 watched = true;
                 break;
             case CLEARS_WATCH:
-                watched = false;
+                clearsWatch = true;
                 break;
             case TAINT:
                 tainted = true;
@@ -164,7 +165,7 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
                 break;
         }
         IN_FLIGHT.incrementAndGet(this);
-        return new TrackedCommand<>(command);
+        return new TrackedCommand<>(command, clearsWatch);
     }
 
     /**
@@ -175,14 +176,22 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
      */
     private final class TrackedCommand<T> extends CommandWrapper<K, V, T> implements DemandAware.Sink {
 
+        /** Whether the command unwatches every key when it succeeds (EXEC, DISCARD, UNWATCH). */
+        private final boolean clearsWatch;
+
         private boolean finished;
 
-        TrackedCommand(RedisCommand<K, V, T> command) {
+        TrackedCommand(RedisCommand<K, V, T> command, boolean clearsWatch) {
             super(command);
+            this.clearsWatch = clearsWatch;
         }
 
         @Override
         public void complete() {
+            // An error reply arrives here too, in the output; EXEC or DISCARD without MULTI leaves the keys watched.
+            if (clearsWatch && (getOutput() == null || !getOutput().hasError())) {
+                watched = false;
+            }
             finish(null);
             super.complete();
         }

@@ -7,8 +7,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -355,6 +357,23 @@ class AffinityPoolLifecycleTest {
         assertThat(borrowed.resource().lastResetOn).isSameAs(fixture.loopThread(1));
         assertThat(borrowed.resource().closedOn).isSameAs(fixture.loopThread(1));
         assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.INVALIDATED, 1L);
+    }
+
+    @Test
+    void aReleaseCancelledWhileItsResetRunsStillReturnsTheResource() {
+        fixture.start(config -> config);
+        PoolFixture.Borrowed borrowed = fixture.borrow(0);
+        Sinks.Empty<Void> resetAnswered = Sinks.empty();
+        fixture.factory.resetGate = resetAnswered.asMono();
+
+        Disposable release = borrowed.lease().release().subscribe();
+        release.dispose(); // a release().timeout(..), or a cancelled request that chained the release
+        resetAnswered.tryEmitEmpty();
+
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 1);
+        assertThat(fixture.total().acquired()).isZero();
+        assertThat(fixture.factory.resets).hasValue(1);
+        assertThat(fixture.borrow(0).resource()).isSameAs(borrowed.resource());
     }
 
     @Test

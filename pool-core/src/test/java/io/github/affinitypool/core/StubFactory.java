@@ -36,6 +36,8 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
     /** Answers validations; null: validations never answer. */
     volatile Predicate<StubResource> validation = resource -> true;
     volatile Predicate<StubResource> reset = resource -> true;
+    /** When set, resets wait for it to complete, as a reset that needs a round trip does. */
+    volatile Mono<Void> resetGate;
 
     @Override
     public Mono<StubResource> open(int worker, EventLoop loop) {
@@ -98,11 +100,13 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
 
     @Override
     public Mono<Boolean> reset(StubResource resource) {
-        return Mono.fromCallable(() -> {
+        Mono<Boolean> answer = Mono.fromCallable(() -> {
             resets.incrementAndGet();
             resource.lastResetOn = Thread.currentThread();
             return reset.test(resource);
         });
+        Mono<Void> gate = resetGate;
+        return gate == null ? answer : gate.then(answer);
     }
 
     int openResources() {

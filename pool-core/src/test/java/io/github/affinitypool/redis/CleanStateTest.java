@@ -7,13 +7,25 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Stream;
 
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.TransactionResult;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -79,14 +91,7 @@ class CleanStateTest extends PoolPerTest {
         // Another client changes the key the first lease watched.
         assertThat(pool.commands().set("w:key", "changed").block(TIMEOUT)).isEqualTo("OK");
 
-        RedisLease<String, String> next = acquire();
-        assertThat(clientId(next)).isEqualTo(id);
-        next.reactive().multi().block(TIMEOUT);
-        next.reactive().set("w:key", "mine").subscribe();
-        TransactionResult result = next.reactive().exec().block(TIMEOUT);
-        assertThat(result.wasDiscarded()).isFalse();
-        assertThat(next.reactive().get("w:key").block(TIMEOUT)).isEqualTo("mine");
-        next.release().block(TIMEOUT);
+        assertTheNextTransactionOnTheSameConnectionRuns(id);
     }
 
     @Test
@@ -173,17 +178,60 @@ class CleanStateTest extends PoolPerTest {
         awaitBlockedClients(0);
     }
 
-    @Test
-    void connectionStateThePoolCannotUndoIsClosed() {
+    static Stream<Arguments> stateThePoolCannotUndo() {
+        return Stream.of(
+                Arguments.of("CLIENT TRACKING ON", (LeaseCall) c -> c.clientTracking(TrackingArgs.Builder.enabled())),
+                Arguments.of("CLIENT TRACKING ON, the sub-command added as a value", (LeaseCall) c -> c.dispatch(
+                        CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
+                        new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON"))),
+                Arguments.of("CLIENT NO-EVICT ON", (LeaseCall) c -> c.clientNoEvict(true)),
+                // Lettuce's isMulti() does not notice a MULTI whose keyword is spelled otherwise.
+                Arguments.of("MULTI sent as 'multi'", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("multi"),
+                        new StatusOutput<>(StringCodec.UTF8))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("stateThePoolCannotUndo")
+    void connectionStateThePoolCannotUndoIsClosed(String state, LeaseCall call) {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
-        assertThat(first.reactive().clientTracking(TrackingArgs.Builder.enabled()).block(TIMEOUT)).isEqualTo("OK");
+        assertThat(Flux.from(call.apply(first.reactive())).blockLast(TIMEOUT)).isEqualTo("OK");
         first.release().block(TIMEOUT);
 
         RedisLease<String, String> next = acquireNewConnection(id);
-        assertThat(next.reactive().clientTrackinginfo().block(TIMEOUT).getFlags()).doesNotContain(
-                io.lettuce.core.TrackingInfo.TrackingFlag.ON);
+        String info = next.reactive().clientInfo().block(TIMEOUT);
+        assertThat(info).contains(" flags=N ").contains(" multi=-1 ");
+        assertThat(next.reactive().set("after", "v").block(TIMEOUT)).isEqualTo("OK");
         next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void anExecOrDiscardWithoutMultiLeavesTheKeysWatchedSoTheReleaseUnwatchesThem() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        assertThat(first.reactive().watch("w:key").block(TIMEOUT)).isEqualTo("OK");
+        StepVerifier.create(first.reactive().discard()).expectErrorMessage("ERR DISCARD without MULTI").verify(TIMEOUT);
+        StepVerifier.create(first.reactive().exec()).expectErrorMessage("ERR EXEC without MULTI").verify(TIMEOUT);
+        first.release().block(TIMEOUT);
+        assertThat(pool.commands().set("w:key", "changed").block(TIMEOUT)).isEqualTo("OK");
+
+        assertTheNextTransactionOnTheSameConnectionRuns(id);
+    }
+
+    /** Another client changed w:key since the previous lease watched it: the transaction runs only if it was unwatched. */
+    private void assertTheNextTransactionOnTheSameConnectionRuns(long id) {
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        next.reactive().multi().block(TIMEOUT);
+        next.reactive().set("w:key", "mine").subscribe();
+        TransactionResult result = next.reactive().exec().block(TIMEOUT);
+        assertThat(result.wasDiscarded()).isFalse();
+        assertThat(next.reactive().get("w:key").block(TIMEOUT)).isEqualTo("mine");
+        next.release().block(TIMEOUT);
+    }
+
+    /** A call on a lease's commands. */
+    interface LeaseCall extends Function<RedisReactiveCommands<String, String>, Publisher<String>> {
     }
 
     @Test
