@@ -519,9 +519,11 @@ public final class AffinityPool<T> implements AutoCloseable {
             borrower.step = 0;
             advance(borrower);
             if (drainRaced) {
-                // The capacity seen was taken by a concurrent acquire; whoever frees the next one drains again.
+                // The capacity seen was taken by a concurrent acquire; whoever frees the next one drains again. But
+                // what that acquire took may already be parked again: its release found the waiter out of the queue,
+                // so nobody asked its loop to hand it on.
                 drainRaced = false;
-                return;
+                break;
             }
         }
         if (!waiters.isEmpty()) {
@@ -972,7 +974,10 @@ public final class AffinityPool<T> implements AutoCloseable {
     /**
      * Tops a worker pool up to {@code minIdlePerWorker} idle resources, on that worker's loop. reactor-pool hands out
      * idle resources before it opens new ones, so the refill borrows as many resources in a row as are missing beside
-     * the parked ones (reactor-pool's idle ones first, then new ones while the cap allows) and returns them all.
+     * the parked ones (reactor-pool's idle ones first, then new ones while the cap allows), and returns each at once,
+     * on this loop, where it is parked and out of reactor-pool's way: the next borrow opens a new one. Returned one by
+     * one, not all at the end: a borrower arriving while a slow opening runs must not wait for resources the refill
+     * merely holds.
      */
     private void refill(SubPool<T> pool) {
         int minIdle = config.minIdlePerWorker();
@@ -980,16 +985,14 @@ public final class AffinityPool<T> implements AutoCloseable {
             return;
         }
         Flux.range(0, minIdle - pool.parkedCount())
-                .concatMap(i -> pool.pool.acquire())
+                .concatMap(i -> pool.pool.acquire().publishOn(loops.scheduler(pool.index))
+                        .flatMap(ref -> recycle(pool, ref, true, true)))
                 .onErrorResume(error -> {
                     if (!(error instanceof PoolAcquirePendingLimitException)) {
                         log.debug("Pool '{}': refilling worker {} failed", name, pool.index, error);
                     }
                     return Mono.empty();
                 })
-                .collectList()
-                .flatMapMany(Flux::fromIterable)
-                .concatMap(ref -> recycle(pool, ref))
                 .doFinally(signal -> pool.refilling.set(false))
                 .subscribe(null, error -> log.warn("Pool '{}': refilling worker {} failed", name, pool.index, error));
     }

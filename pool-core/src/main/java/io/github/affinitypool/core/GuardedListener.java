@@ -2,6 +2,7 @@ package io.github.affinitypool.core;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
 
 /** Keeps a failing listener from breaking the pool: see {@link AffinityPoolListener#guarded}. */
 final class GuardedListener implements AffinityPoolListener {
@@ -46,7 +47,10 @@ final class GuardedListener implements AffinityPoolListener {
         try {
             event.run();
         }
-        catch (RuntimeException error) {
+        catch (Throwable error) {
+            // An AssertionError or another Error of a listener must not skip the pool's own bookkeeping that follows the
+            // event (a close that is not counted would keep its connect slot for good); only the JVM's fatal errors go on.
+            Exceptions.throwIfJvmFatal(error);
             log.warn("Pool '{}': listener {} failed", poolName, delegate, error);
         }
     }

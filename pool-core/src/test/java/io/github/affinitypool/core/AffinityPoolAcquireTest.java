@@ -1,6 +1,7 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -376,5 +377,24 @@ class AffinityPoolAcquireTest {
         });
 
         assertThat(fixture.borrow(0).resource().worker).isZero();
+    }
+
+    @Test
+    void aListenerThatThrowsAnErrorOnCloseDoesNotCostAConnectSlot() {
+        AtomicBoolean throwOnce = new AtomicBoolean(true);
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1), new AffinityPoolListener() {
+            @Override
+            public void closed(int poolIndex, CloseReason reason) {
+                if (throwOnce.getAndSet(false)) {
+                    throw new AssertionError("listener bug");
+                }
+            }
+        });
+        PoolFixture.Borrowed first = fixture.borrow(0);
+
+        first.lease().invalidate().block(PoolFixture.WAIT);
+
+        assertThat(throwOnce).isFalse();
+        assertThat(fixture.borrow(0).resource()).isNotSameAs(first.resource());
     }
 }

@@ -251,6 +251,30 @@ class AffinityPoolLifecycleTest {
     }
 
     @Test
+    void aBorrowerArrivingWhileTheRefillOpensSlowlyGetsTheIdleResourceTheRefillMoved() {
+        PoolFixture one = new PoolFixture(1);
+        try {
+            one.factory.constantReset = true;
+            one.start(config -> config.maxOpen(2).maxIdlePerWorker(2).minIdlePerWorker(2)
+                    .evictionInterval(Duration.ofHours(1)));
+            await().atMost(PoolFixture.WAIT).until(() -> one.total().idle() == 2);
+            PoolFixture.Borrowed first = one.borrow(0);
+            PoolFixture.Borrowed second = one.borrow(0);
+            one.release(first); // off the loop: into reactor-pool's idle queue, not parked
+            one.factory.openDelay = Duration.ofSeconds(30);
+
+            // The close starts a refill: it takes `first` from reactor-pool's idle queue and opens a new resource.
+            second.lease().invalidate().block(PoolFixture.WAIT);
+            await().atMost(PoolFixture.WAIT).until(() -> one.factory.connectingNow.get() == 1);
+
+            assertThat(one.borrow(0).resource()).isSameAs(first.resource());
+        }
+        finally {
+            one.close();
+        }
+    }
+
+    @Test
     void minIdleIsRefilledWhenABorrowTakesAnIdleResource() {
         fixture.start(config -> config.minIdlePerWorker(1).evictionInterval(EVICTION));
         await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().workers().get(0).idle() == 1);

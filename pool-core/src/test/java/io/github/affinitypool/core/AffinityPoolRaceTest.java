@@ -2,8 +2,10 @@ package io.github.affinitypool.core;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -32,6 +34,41 @@ class AffinityPoolRaceTest {
     @AfterEach
     void close() {
         fixture.close();
+    }
+
+    @Test
+    void aWaiterPutBackByTheDrainIsServedByTheResourceARacingBorrowerParkedOnAnotherLoop() {
+        Thread loop1 = fixture.loopThread(1);
+        AtomicBoolean raced = new AtomicBoolean();
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).acquireTimeout(Duration.ofSeconds(1)),
+                new AffinityPoolListener() {
+                    @Override
+                    public void closed(int poolIndex, CloseReason reason) {
+                        // Runs on loop 1 just before the close drains the queue; the next clock read there is in the
+                        // waiter's retry, after the drain took it out of the queue. Then a borrower on loop 0 takes the
+                        // permit the close returned, and parks its resource on loop 0 while nobody is queued.
+                        fixture.clock.onNextReadOn(loop1, () -> {
+                            // Waits on a latch: block() refuses to run on an event loop.
+                            CountDownLatch parked = new CountDownLatch(1);
+                            fixture.acquireOn(0).flatMap(Lease::release).subscribe(null, null, parked::countDown);
+                            raced.set(await(parked));
+                        });
+                    }
+                });
+        PoolFixture.Borrowed held = fixture.borrow(1);
+        AtomicReference<Lease<StubResource>> served = new AtomicReference<>();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Disposable waiter = fixture.acquireOn(1).subscribe(served::set, failed::set);
+        settle(() -> fixture.total().pending() == 1);
+
+        held.lease().invalidate().block(PoolFixture.WAIT);
+
+        settle(() -> served.get() != null || failed.get() != null);
+        assertThat(raced).isTrue();
+        assertThat(failed.get()).isNull();
+        assertThat(served.get().worker()).isZero();
+        assertThat(served.get().locality()).isEqualTo(Locality.STOLEN);
+        waiter.dispose();
     }
 
     @Test
@@ -166,6 +203,16 @@ class AffinityPoolRaceTest {
     }
 
     /** Polls a condition that the pool reaches asynchronously, failing after a few seconds. */
+    private static boolean await(CountDownLatch latch) {
+        try {
+            return latch.await(PoolFixture.WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     private static void settle(BooleanSupplier condition) {
         long deadline = System.nanoTime() + SETTLE_NANOS;
         while (!condition.getAsBoolean()) {
