@@ -470,6 +470,12 @@ public final class AffinityPool<T> implements AutoCloseable {
                     borrower.worker, state()));
             return;
         }
+        if (closed) {
+            // The pool closed between the check above and the queueing, perhaps after the shutdown emptied the queue;
+            // failing takes the borrower out of the queue, and does nothing when the shutdown failed it already.
+            borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+            return;
+        }
         // A release that went idle while this borrower was on its way into the queue found no one to serve.
         drainWaiters();
     }

@@ -337,6 +337,14 @@ final class PubSubHub<K, V> {
             });
             listener.opened(worker);
             if (!opened.isOpen()) {
+                // Lost before this task ran: the subscribers waiting for the connection must hear so as well as the
+                // attached ones, or they would wait for the next subscribe on this worker to connect again.
+                for (Subscriber subscriber : pending) {
+                    if (!subscriber.cancelled) {
+                        attached.add(subscriber);
+                    }
+                }
+                pending.clear();
                 died(opened, lastError);
                 return;
             }
