@@ -28,6 +28,7 @@ import io.lettuce.core.resource.NettyCustomizer;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.netty.resources.LoopResources;
 
 import io.github.affinitypool.core.AffinityPool;
@@ -87,6 +88,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     private final Duration closeTimeout;
 
     private final AtomicReference<Mono<Void>> closing = new AtomicReference<>();
+
+    private final Sinks.Empty<Void> closed = Sinks.empty();
 
     private RedisAffinityPool(String name, String uri, WorkerLoops loops, boolean ownsLoops, WorkerClients clients,
             SharedConnections<K, V> shared, AffinityPool<StatefulRedisConnection<K, V>> pool, PubSubHub<K, V> pubSub,
@@ -392,6 +395,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout))).onErrorResume(ignored -> Mono.empty())
                 .then(ownsLoops ? loops.loopResources().disposeLater(Duration.ZERO, closeTimeout) : Mono.<Void>empty())
+                .doOnTerminate(closed::tryEmitEmpty)
                 .cache();
         if (closing.compareAndSet(null, sequence)) {
             sequence.subscribe(ignored -> {
@@ -400,6 +404,14 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             return sequence;
         }
         return closing.get();
+    }
+
+    /**
+     * @return completes once the pool has closed, however the close was started: for what lives as long as the pool,
+     *         such as its meters
+     */
+    public Mono<Void> onClose() {
+        return closed.asMono();
     }
 
     /**

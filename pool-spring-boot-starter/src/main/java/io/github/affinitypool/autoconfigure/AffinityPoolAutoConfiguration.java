@@ -24,6 +24,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.context.properties.PropertyMapper;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.ssl.SslBundles;
@@ -104,7 +105,6 @@ public final class AffinityPoolAutoConfiguration {
     }
 
     @Bean
-    @ConditionalOnMissingBean(RedisReactiveCommands.class)
     @Conditional(OnStringRedisAffinityPoolCondition.class)
     RedisReactiveCommands<String, String> affinityRedisCommands(RedisAffinityPool<String, String> pool) {
         return pool.commands();
@@ -184,8 +184,9 @@ public final class AffinityPoolAutoConfiguration {
     static class ConnectionDetailsConfiguration {
 
         @Bean
-        RedisUriSource affinityPoolDataRedisUriSource(ObjectProvider<DataRedisConnectionDetails> details) {
-            return new DataRedisUriSource(details);
+        RedisUriSource affinityPoolDataRedisUriSource(ObjectProvider<DataRedisConnectionDetails> details,
+                ObjectProvider<DataRedisProperties> properties) {
+            return new DataRedisUriSource(details, properties);
         }
     }
 }

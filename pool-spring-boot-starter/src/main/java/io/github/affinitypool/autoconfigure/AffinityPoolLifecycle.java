@@ -29,6 +29,9 @@ public final class AffinityPoolLifecycle implements SmartLifecycle {
 
     private final AtomicBoolean running = new AtomicBoolean();
 
+    /** Whether a stop closed the pools, which cannot be opened again. */
+    private volatile boolean closed;
+
     /**
      * @param poolNames the pools' names, for the log
      * @param closer closes the pools asynchronously, letting leases in flight finish
@@ -38,14 +41,25 @@ public final class AffinityPoolLifecycle implements SmartLifecycle {
         this.closer = closer;
     }
 
+    /**
+     * @throws IllegalStateException when the context is started again after a stop (a CRaC restore, or
+     *         {@code stop()} then {@code start()}): the pools closed at the stop, and their connections belonged to
+     *         event loops disposed then; failing loudly beats handing out a pool that refuses every call
+     */
     @Override
     public void start() {
+        if (closed) {
+            throw new IllegalStateException("Redis affinity pool '" + poolNames + "' was closed when the application "
+                    + "context stopped and cannot start again (its connections were pinned to event loops disposed at "
+                    + "the stop); restart the application instead of stopping and starting its context");
+        }
         running.set(true);
     }
 
     @Override
     public void stop() {
         if (running.compareAndSet(true, false)) {
+            closed = true;
             closer.get().block();
         }
     }
@@ -56,6 +70,7 @@ public final class AffinityPoolLifecycle implements SmartLifecycle {
             callback.run();
             return;
         }
+        closed = true;
         // Non-blocking: the context waits for the callback, so no thread (least of all an event loop) is parked.
         closer.get().subscribe(null, error -> {
             logger.warn("Redis affinity pool '" + poolNames + "' did not close cleanly: " + error);

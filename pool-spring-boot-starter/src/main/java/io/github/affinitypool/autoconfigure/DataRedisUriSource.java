@@ -4,6 +4,7 @@ import io.lettuce.core.RedisURI;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.ssl.SslBundle;
 
 /**
@@ -15,8 +16,12 @@ final class DataRedisUriSource implements RedisUriSource {
 
     private final ObjectProvider<DataRedisConnectionDetails> connectionDetails;
 
-    DataRedisUriSource(ObjectProvider<DataRedisConnectionDetails> connectionDetails) {
+    private final ObjectProvider<DataRedisProperties> properties;
+
+    DataRedisUriSource(ObjectProvider<DataRedisConnectionDetails> connectionDetails,
+            ObjectProvider<DataRedisProperties> properties) {
         this.connectionDetails = connectionDetails;
+        this.properties = properties;
     }
 
     @Override
@@ -25,8 +30,11 @@ final class DataRedisUriSource implements RedisUriSource {
         if (details == null) {
             return null;
         }
+        // Spring Boot's own order: Sentinel, then Cluster, then master/replica, and only then standalone, which the
+        // properties-based details always describe (from spring.data.redis.host and port), set or not.
         DataRedisConnectionDetails.Standalone standalone = details.getStandalone();
-        if (standalone == null) {
+        if (details.getSentinel() != null || details.getCluster() != null || details.getMasterReplica() != null
+                || standalone == null) {
             throw new InvalidAffinityPoolPropertyException(AffinityPoolProperties.PREFIX + ".url", "(not set)",
                     "spring.data.redis describes a Sentinel, Cluster or master/replica setup, which the affinity pool "
                             + "does not support",
@@ -36,7 +44,7 @@ final class DataRedisUriSource implements RedisUriSource {
                 .withHost(standalone.getHost())
                 .withPort(standalone.getPort())
                 .withDatabase(standalone.getDatabase())
-                .withSsl(details.getSslBundle() != null);
+                .withSsl(details.getSslBundle() != null || sslEnabledByProperties());
         if (details.getPassword() != null) {
             if (details.getUsername() != null) {
                 builder.withAuthentication(details.getUsername(), details.getPassword());
@@ -46,6 +54,15 @@ final class DataRedisUriSource implements RedisUriSource {
             }
         }
         return builder.build();
+    }
+
+    /**
+     * Spring Data Redis turns TLS on for {@code spring.data.redis.ssl.enabled} and for a {@code rediss://} URL in
+     * {@code spring.data.redis.url}, whatever connection details are in use; the details carry only a bundle.
+     */
+    private boolean sslEnabledByProperties() {
+        DataRedisProperties properties = this.properties.getIfAvailable();
+        return properties != null && (properties.getSsl().isEnabled() || RedisUrls.usesTls(properties.getUrl()));
     }
 
     @Override

@@ -22,8 +22,12 @@ final class RedisUrls {
         }
         int schemeEnd = url.indexOf("://");
         int at = url.lastIndexOf('@');
-        if (schemeEnd < 0 || at < schemeEnd) {
+        if (at < 0) {
             return url;
+        }
+        if (schemeEnd < 0 || at < schemeEnd) {
+            // Malformed ("user:secret@host", "redis:/:secret@host"): where the password starts cannot be told.
+            return MASK + url.substring(at);
         }
         String userInfo = url.substring(schemeEnd + 3, at);
         int colon = userInfo.indexOf(':');
@@ -33,19 +37,22 @@ final class RedisUrls {
 
     /**
      * @param url a Redis URL
-     * @return whether it parses as a URI with a redis, rediss or redis-socket scheme and, for TCP, a host
+     * @return whether it parses as a URI with a redis or rediss scheme and a host (the pool's connections are TCP
+     *         channels on the event loops, so a redis-socket:// URL is not one)
      */
     static boolean isWellFormed(String url) {
         try {
             URI uri = URI.create(url);
             String scheme = uri.getScheme();
-            if ("redis-socket".equals(scheme)) {
-                return uri.getPath() != null && !uri.getPath().isEmpty();
-            }
             return ("redis".equals(scheme) || "rediss".equals(scheme)) && uri.getHost() != null;
         }
         catch (IllegalArgumentException ex) {
             return false;
         }
+    }
+
+    /** @return whether the URL asks for TLS ({@code rediss://}), as Spring Data Redis reads it */
+    static boolean usesTls(String url) {
+        return url != null && url.regionMatches(true, 0, "rediss://", 0, "rediss://".length());
     }
 }

@@ -26,6 +26,7 @@ import reactor.test.StepVerifier;
 
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
@@ -39,6 +40,7 @@ import org.springframework.core.annotation.Order;
 import org.springframework.http.client.ReactorResourceFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @RedisTest
 class AffinityPoolAutoConfigurationTests {
@@ -292,6 +294,94 @@ class AffinityPoolAutoConfigurationTests {
                         assertThat(raw.command("GET", "details:k")).isEqualTo("in-db-2");
                     }
                 });
+    }
+
+    @Test
+    void springDataRedisTurnsTlsOnForARedissUrlOrSslEnabledAsItDoesForSpringDataRedis() {
+        ApplicationContextRunner dataRedis = new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.workers=1");
+        dataRedis.withPropertyValues("spring.data.redis.url=rediss://" + redis.host() + ":" + redis.port())
+                .run(context -> {
+                    assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isTrue();
+                    // This server speaks no TLS: the handshake fails, no command goes out in cleartext.
+                    @SuppressWarnings("unchecked")
+                    RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+                    StepVerifier.create(commands.ping()).expectError().verify(Duration.ofSeconds(10));
+                });
+        dataRedis.withPropertyValues("spring.data.redis.port=" + redis.port(), "spring.data.redis.ssl.enabled=true")
+                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isTrue());
+        dataRedis.withPropertyValues("spring.data.redis.port=" + redis.port())
+                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isFalse());
+    }
+
+    @Test
+    void springDataRedisSentinelOrClusterStopsStartUpInsteadOfConnectingToHostAndPort() {
+        ApplicationContextRunner dataRedis = new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.workers=1", "spring.data.redis.host=" + redis.host(),
+                        "spring.data.redis.port=" + redis.port());
+        for (String[] topology : new String[][] {
+                { "spring.data.redis.sentinel.master=mymaster", "spring.data.redis.sentinel.nodes=127.0.0.1:1" },
+                { "spring.data.redis.cluster.nodes=127.0.0.1:1" } }) {
+            dataRedis.withPropertyValues(topology).run(context -> assertThat(context).getFailure()
+                    .rootCause()
+                    .isInstanceOf(InvalidAffinityPoolPropertyException.class)
+                    .hasMessageContaining("spring.data.redis describes a Sentinel, Cluster or master/replica setup"));
+        }
+    }
+
+    @Test
+    void aContextStartedAgainAfterAStopFailsLoudlyInsteadOfServingAClosedPool() {
+        runner().run(context -> {
+            context.stop();
+            assertThat(context.getBean(RedisAffinityPool.class).closeAsync().block(Duration.ofSeconds(5))).isNull();
+
+            assertThatThrownBy(context::start).rootCause().isInstanceOf(IllegalStateException.class)
+                    .hasMessage("Redis affinity pool 'default' was closed when the application context stopped and "
+                            + "cannot start again (its connections were pinned to event loops disposed at the stop); "
+                            + "restart the application instead of stopping and starting its context");
+        });
+    }
+
+    @Test
+    void theApplicationsCommandsWithAnotherCodecLeaveTheStringCommandsInPlace() {
+        RedisClient client = RedisClient.create(RedisURI.create(redis.uri()));
+        try {
+            runner().withBean("binaryCommands", RedisReactiveCommands.class,
+                    () -> client.connect(ByteArrayCodec.INSTANCE).reactive()).run(context -> {
+                        // A supplier bean has a raw type: the String commands back off, as Spring would inject it.
+                        assertThat(context).hasSingleBean(RedisReactiveCommands.class);
+                    });
+            runner().withUserConfiguration(BinaryCommandsConfiguration.class).run(context -> {
+                assertThat(context.getBeansOfType(RedisReactiveCommands.class)).containsOnlyKeys("binaryCommands",
+                        "affinityRedisCommands");
+                RedisReactiveCommands<String, String> commands = context.getBean(StringCommandsHolder.class).commands;
+                assertThat(commands.ping().block(Duration.ofSeconds(5))).isEqualTo("PONG");
+            });
+        }
+        finally {
+            client.shutdown();
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class BinaryCommandsConfiguration {
+
+        @Bean
+        RedisReactiveCommands<byte[], byte[]> binaryCommands(@Value("${affinity-pool.redis.url}") String url) {
+            return RedisClient.create(url).connect(ByteArrayCodec.INSTANCE).reactive();
+        }
+
+        @Bean
+        StringCommandsHolder stringCommandsHolder(RedisReactiveCommands<String, String> commands) {
+            return new StringCommandsHolder(commands);
+        }
+    }
+
+    record StringCommandsHolder(RedisReactiveCommands<String, String> commands) {
     }
 
     @Configuration(proxyBeanMethods = false)

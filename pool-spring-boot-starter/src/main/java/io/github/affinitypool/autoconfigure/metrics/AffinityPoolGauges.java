@@ -1,5 +1,7 @@
 package io.github.affinitypool.autoconfigure.metrics;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.IntFunction;
 import java.util.function.ToIntFunction;
 
@@ -8,6 +10,7 @@ import io.github.affinitypool.core.PoolStats;
 import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 
@@ -33,56 +36,70 @@ final class AffinityPoolGauges {
         }
     }
 
-    static void bindCommand(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+    /** @return the gauges registered */
+    static List<Meter> bindCommand(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
         Tags tags = Tags.of("name", pool.name(), "kind", "command");
         int workers = pool.loops().size();
-        bind(registry, tags, workers, true, index -> {
+        List<Meter> gauges = bind(registry, tags, workers, true, index -> {
             AffinityPoolStats stats = pool.stats();
             return Counts.of((index == AffinityPoolStats.OVERFLOW) ? stats.overflow() : stats.workers().get(index));
         });
-        maxGauge(registry, "max.allocated", "Cap on open connections across all workers", tags,
-                pool.poolConfig().maxOpen());
-        maxGauge(registry, "max.pending", "Cap on waiting borrowers", tags, pool.poolConfig().maxPendingAcquires());
+        gauges.add(maxGauge(registry, "max.allocated", "Cap on open connections across all workers", tags,
+                pool.poolConfig().maxOpen()));
+        gauges.add(maxGauge(registry, "max.pending", "Cap on waiting borrowers", tags,
+                pool.poolConfig().maxPendingAcquires()));
+        return gauges;
     }
 
-    static void bindPubSub(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+    /** @return the gauges registered */
+    static List<Meter> bindPubSub(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
         Tags tags = Tags.of("name", pool.name(), "kind", "pubsub");
-        bind(registry, tags, pool.loops().size(), false,
+        List<Meter> gauges = bind(registry, tags, pool.loops().size(), false,
                 index -> Counts.of(pool.pubSubStats().workers().get(index)));
-        maxGauge(registry, "max.allocated", "Cap on open Pub/Sub connections", tags, pool.pubSubStats().maxOpen());
+        gauges.add(maxGauge(registry, "max.allocated", "Cap on open Pub/Sub connections", tags,
+                pool.pubSubStats().maxOpen()));
+        return gauges;
     }
 
     /**
      * Only {@code allocated} and {@code max.allocated}: a multiplexed connection is never leased, so acquired, idle
      * and pending would say nothing.
+     *
+     * @return the gauges registered
      */
-    static void bindShared(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
+    static List<Meter> bindShared(MeterRegistry registry, RedisAffinityPool<?, ?> pool) {
         Tags tags = Tags.of("name", pool.name(), "kind", "shared");
+        List<Meter> gauges = new ArrayList<>();
         for (int index = 0; index < pool.loops().size(); index++) {
             int worker = index;
-            Gauge.builder(AffinityPoolMeters.PREFIX + "." + Measure.ALLOCATED.name,
+            gauges.add(Gauge.builder(AffinityPoolMeters.PREFIX + "." + Measure.ALLOCATED.name,
                     () -> pool.sharedStats().workers().get(worker).allocated()).baseUnit("connections")
                     .description(Measure.ALLOCATED.description)
-                    .tags(tags.and("worker", AffinityPoolMeters.workerTag(worker))).register(registry);
+                    .tags(tags.and("worker", AffinityPoolMeters.workerTag(worker))).register(registry));
         }
-        maxGauge(registry, "max.allocated", "Shared connections across all workers", tags, pool.sharedConnections());
+        gauges.add(maxGauge(registry, "max.allocated", "Shared connections across all workers", tags,
+                pool.sharedConnections()));
+        return gauges;
     }
 
-    private static void bind(MeterRegistry registry, Tags poolTags, int workers, boolean withOverflow,
+    private static List<Meter> bind(MeterRegistry registry, Tags poolTags, int workers, boolean withOverflow,
             IntFunction<Counts> counts) {
+        List<Meter> gauges = new ArrayList<>();
         int first = withOverflow ? AffinityPoolStats.OVERFLOW : 0;
         for (int index = first; index < workers; index++) {
             int pool = index;
             Tags tags = poolTags.and("worker", AffinityPoolMeters.workerTag(pool));
             for (Measure measure : Measure.values()) {
-                Gauge.builder(AffinityPoolMeters.PREFIX + "." + measure.name, () -> measure.value.applyAsInt(counts.apply(pool)))
-                        .baseUnit("connections").description(measure.description).tags(tags).register(registry);
+                gauges.add(Gauge.builder(AffinityPoolMeters.PREFIX + "." + measure.name,
+                        () -> measure.value.applyAsInt(counts.apply(pool)))
+                        .baseUnit("connections").description(measure.description).tags(tags).register(registry));
             }
         }
+        return gauges;
     }
 
-    private static void maxGauge(MeterRegistry registry, String name, String description, Tags tags, int value) {
-        Gauge.builder(AffinityPoolMeters.PREFIX + "." + name, () -> value).baseUnit("connections")
+    private static Meter maxGauge(MeterRegistry registry, String name, String description, Tags tags, int value) {
+        return Gauge.builder(AffinityPoolMeters.PREFIX + "." + name, () -> value).baseUnit("connections")
                 .description(description).tags(tags).register(registry);
     }
 

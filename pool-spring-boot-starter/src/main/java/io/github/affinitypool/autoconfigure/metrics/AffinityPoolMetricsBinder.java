@@ -1,6 +1,10 @@
 package io.github.affinitypool.autoconfigure.metrics;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -48,9 +52,13 @@ public final class AffinityPoolMetricsBinder {
                 .pubSubListener(new AffinityPoolMeters(meterRegistry, poolName, "pubsub"))
                 .sharedListener(new AffinityPoolMeters(meterRegistry, poolName, "shared"))
                 .build();
-        AffinityPoolGauges.bindCommand(meterRegistry, pool);
-        AffinityPoolGauges.bindPubSub(meterRegistry, pool);
-        AffinityPoolGauges.bindShared(meterRegistry, pool);
+        List<Meter> gauges = new ArrayList<>();
+        gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));
+        gauges.addAll(AffinityPoolGauges.bindPubSub(meterRegistry, pool));
+        gauges.addAll(AffinityPoolGauges.bindShared(meterRegistry, pool));
+        // A registry keeps a gauge, and the pool it reads, until the gauge is removed; and a pool built later under
+        // the same name would find its gauges taken by this one's. Counters and timers stay: they only add up.
+        pool.onClose().subscribe(null, null, () -> gauges.forEach(meterRegistry::remove));
         return pool;
     }
 }

@@ -183,6 +183,27 @@ class AffinityPoolActuatorTests {
     }
 
     @Test
+    void aClosedPoolsGaugesAreRemovedSoThatAPoolBuiltLaterUnderItsNameGetsItsOwn() {
+        runner(redis.uri()).run(context -> {
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            AffinityPoolMetricsBinder binder = context.getBean(AffinityPoolMetricsBinder.class);
+            RedisAffinityPool<String, String> first = binder.build("replaced",
+                    RedisAffinityPool.builder(redis.uri()).workers(1));
+            assertThat(registry.find("redis.pool.allocated").tag("name", "replaced").gauges()).isNotEmpty();
+
+            first.close();
+
+            assertThat(registry.find("redis.pool.allocated").tag("name", "replaced").gauges()).isEmpty();
+            try (RedisAffinityPool<String, String> second = binder.build("replaced",
+                    RedisAffinityPool.builder(redis.uri()).workers(1).sharedConnectionsPerWorker(2))) {
+                await().atMost(Duration.ofSeconds(5)).until(() -> second.sharedStats().open() == 2);
+                assertThat(registry.get("redis.pool.allocated").tag("name", "replaced").tag("kind", "shared")
+                        .tag("worker", "0").gauge().value()).isEqualTo(2.0);
+            }
+        });
+    }
+
+    @Test
     void severalPoolsGetAHealthEntryEachByBeanName() {
         runner(redis.uri()).withUserConfiguration(BinaryPoolConfiguration.class, SecondPoolConfiguration.class)
                 .run(context -> {
