@@ -524,7 +524,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         /**
          * The pool's name, used in messages, thread names and, when the URI sets no {@code clientName}, in the Redis
          * client names {@code affinity-pool.<name>.w<worker>} (exclusive connections) and
-         * {@code affinity-pool.<name>.shared.w<worker>} (shared connections), lower case, whitespace as {@code _}.
+         * {@code affinity-pool.<name>.shared.w<worker>} (shared connections), lower case, whitespace and characters
+         * Redis does not allow in client names (anything but printable ASCII) as {@code _}.
          * Default {@code "default"}.
          */
         public Builder<K, V> name(String name) {

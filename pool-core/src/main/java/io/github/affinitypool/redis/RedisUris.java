@@ -130,7 +130,9 @@ final class RedisUris {
      * @return a client name without whitespace
      */
     static String clientNameOf(String poolName) {
-        return "affinity-pool." + poolName.trim().replaceAll("\\s+", "_").toLowerCase(Locale.ROOT);
+        // Redis refuses CLIENT SETNAME for anything but printable ASCII without spaces, and every handshake would fail.
+        return "affinity-pool." + poolName.trim().toLowerCase(Locale.ROOT).replaceAll("\\s+", "_")
+                .replaceAll("[^!-~]", "_");
     }
 
     /**

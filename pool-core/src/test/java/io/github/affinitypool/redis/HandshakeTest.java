@@ -116,6 +116,17 @@ class HandshakeTest {
         }
     }
 
+    @Test
+    void aPoolNameRedisWouldRefuseAsAClientNameStillConnects(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("Café Orders")
+                .workers(1).build()) {
+            assertThat(pool.commands().clientGetname().block(TIMEOUT)).isEqualTo("affinity-pool.caf__orders.shared.w0");
+            assertThat(pool.withConnection(c -> c.clientGetname()).blockLast(TIMEOUT))
+                    .isEqualTo("affinity-pool.caf__orders.w0");
+            assertThat(pool.name()).isEqualTo("Café Orders");
+        }
+    }
+
     private static String fullTrace(Throwable error) {
         StringWriter trace = new StringWriter();
         error.printStackTrace(new PrintWriter(trace));

@@ -64,13 +64,9 @@ final class AffinityPoolPropertiesValidator {
                     "Set " + P + "url to redis://[[user]:password@]host[:port][/database], or rediss:// for TLS "
                             + "(Unix domain sockets, redis-socket://, are not supported).");
         }
-        String name = properties.getName();
-        if (name == null || name.isEmpty() || !name.chars().allMatch(c -> c > ' ' && c <= '~')) {
-            // The name goes into CLIENT SETNAME, which Redis refuses for spaces, newlines and non-ASCII characters:
-            // every connection would fail its handshake.
-            throw new InvalidAffinityPoolPropertyException(P + "name", name,
-                    "must be printable ASCII without spaces (it is part of each connection's CLIENT SETNAME)",
-                    "Set " + P + "name to a short name such as 'default' or 'orders-cache'.");
+        if (properties.getName() == null || properties.getName().isBlank()) {
+            throw new InvalidAffinityPoolPropertyException(P + "name", properties.getName(), "must not be blank",
+                    "Set " + P + "name to a short name such as 'default'.");
         }
         atLeast("workers", properties.getWorkers(), 1, "a positive number (default: available processors)");
         atLeast("shared-connections-per-worker", properties.getSharedConnectionsPerWorker(), 1, "1 or more");
