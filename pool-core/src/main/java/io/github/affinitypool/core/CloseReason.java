@@ -18,7 +18,10 @@ public enum CloseReason {
     /** {@link PooledResourceFactory#reset(Object)} failed on release. */
     RESET_FAILED(false),
 
-    /** Released while its pool already kept {@link AffinityPoolConfig#maxIdlePerWorker()} idle resources. */
+    /**
+     * Spilled to the overflow because its worker already kept {@link AffinityPoolConfig#maxIdlePerWorker()} idle
+     * resources, then left unused there for an eviction interval.
+     */
     EXCESS_IDLE(false),
 
     /** The borrower called {@link Lease#invalidate()}. */

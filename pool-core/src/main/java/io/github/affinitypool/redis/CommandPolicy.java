@@ -51,7 +51,11 @@ final class CommandPolicy {
         TAINT
     }
 
-    private static final String ALTERNATIVE = "RedisAffinityPool.withConnection(...) or acquire()";
+    private static final String LEASE = "RedisAffinityPool.withConnection(...) or acquire()";
+
+    private static final String TRANSACTION_API = "RedisAffinityPool.transaction(...), or withConnection(...) / acquire()";
+
+    private static final String SUBSCRIBE_API = "RedisAffinityPool.subscribe(...) or psubscribe(...)";
 
     /** Blocking commands that the shared path runs on an exclusive lease; their timeout is the last argument. */
     private static final Set<String> BLOCKING_TIMEOUT_LAST = Set.of("BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH",
@@ -371,8 +375,19 @@ final class CommandPolicy {
                         + " (put the database, credentials and client name in the Redis URI)";
                 break;
         }
-        return new RefusedCommandException(command, reason,
-                command + " is not available on the shared commands(): it" + what + "; use " + ALTERNATIVE);
+        return new RefusedCommandException(command, reason, command + " is not available on the shared commands(): it"
+                + what + "; use " + alternative(command, reason));
+    }
+
+    /** @return the API that does what the refused command was meant for */
+    private static String alternative(String command, Reason reason) {
+        if (reason == Reason.TRANSACTION) {
+            return TRANSACTION_API;
+        }
+        if (reason == Reason.PUSH_MODE && !"MONITOR".equals(command)) {
+            return SUBSCRIBE_API;
+        }
+        return LEASE;
     }
 
     static String name(ProtocolKeyword type) {

@@ -45,8 +45,9 @@ import io.github.affinitypool.core.WorkerLoops;
  * <ol>
  *     <li>{@link #commands()}: plain commands (GET, SET, HGETALL, EVALSHA, ...) on a few multiplexed connections per
  *     worker, shared by every caller on that worker, with the flushes of one loop tick coalesced into one write. The
- *     fast path. Refuses what would change a shared connection's state or block it (MULTI, WATCH, SELECT, SUBSCRIBE,
- *     BLPOP, ...) with a {@link RefusedCommandException} naming the API to use.</li>
+ *     fast path. Refuses what would change a shared connection's state (MULTI, WATCH, SELECT, SUBSCRIBE, WAIT, ...)
+ *     with a {@link RefusedCommandException} naming the API to use; blocking commands (BLPOP, XREAD with BLOCK, ...)
+ *     run on an exclusive lease by themselves.</li>
  *     <li>{@link #acquire()} / {@link #withConnection(Function)}: an exclusive connection from the worker's
  *     {@link AffinityPool}, for transactions, blocking commands and explicit pipelines; cleaned (DISCARD, UNWATCH,
  *     SELECT back, auto-flush on) or closed on release. {@link #transaction(Function)} and

@@ -19,7 +19,10 @@ public class RefusedCommandException extends UnsupportedOperationException {
         CONNECTION_STATE,
         /** SUBSCRIBE family, MONITOR: the connection would switch to push mode. */
         PUSH_MODE,
-        /** BLPOP, BRPOP, XREAD ... BLOCK, WAIT, ...: would stall every other caller of the connection. */
+        /**
+         * WAIT, WAITAOF: they count the acknowledgements of the writes of the connection they run on, which on the
+         * shared path are not the caller's. (Blocking pops and XREAD ... BLOCK are not refused: they run on a lease.)
+         */
         BLOCKING,
         /** setTimeout, getStatefulConnection: connection-level controls, thrown rather than signalled. */
         CONNECTION_CONTROL

@@ -35,7 +35,20 @@ class CommandPolicyTest {
         assertThat(refusal.reason()).isEqualTo(reason);
         assertThat(refusal).isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageStartingWith(command + " is not available on the shared commands(): it ")
-                .hasMessageEndingWith("; use RedisAffinityPool.withConnection(...) or acquire()");
+                .hasMessageContaining("; use RedisAffinityPool.");
+    }
+
+    @Test
+    void eachRefusalNamesTheApiThatDoesWhatTheCommandWasFor() {
+        assertThat(CommandPolicy.sharedRefusal("MULTI")).hasMessageEndingWith(
+                "; use RedisAffinityPool.transaction(...), or withConnection(...) / acquire()");
+        assertThat(CommandPolicy.sharedRefusal("SUBSCRIBE")).hasMessageEndingWith(
+                "; use RedisAffinityPool.subscribe(...) or psubscribe(...)");
+        assertThat(CommandPolicy.sharedRefusal("MONITOR")).hasMessageEndingWith(
+                "; use RedisAffinityPool.withConnection(...) or acquire()");
+        assertThat(CommandPolicy.sharedRefusal("SELECT")).hasMessageEndingWith(
+                "(put the database, credentials and client name in the Redis URI); use "
+                        + "RedisAffinityPool.withConnection(...) or acquire()");
     }
 
     @Test
