@@ -48,8 +48,9 @@ final class GuardedListener implements AffinityPoolListener {
             event.run();
         }
         catch (Throwable error) {
-            // An AssertionError or another Error of a listener must not skip the pool's own bookkeeping that follows the
-            // event (a close that is not counted would keep its connect slot for good); only the JVM's fatal errors go on.
+            // An AssertionError or another Error of a listener must not skip the pool's own bookkeeping that follows
+            // the event (a close that is not counted would keep its connect slot for good); only the JVM's fatal
+            // errors go on.
             Exceptions.throwIfJvmFatal(error);
             log.warn("Pool '{}': listener {} failed", poolName, delegate, error);
         }

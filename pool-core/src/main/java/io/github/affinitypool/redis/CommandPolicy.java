@@ -43,8 +43,8 @@ final class CommandPolicy {
         /** WATCH: keys must be unwatched. */
         WATCH,
         /**
-         * EXEC, DISCARD, UNWATCH: all keys are unwatched once it succeeded. Not before: an EXEC or DISCARD without MULTI
-         * is answered with an error and leaves the keys watched.
+         * EXEC, DISCARD, UNWATCH: all keys are unwatched once it succeeded. Not before: an EXEC or DISCARD without
+         * MULTI is answered with an error and leaves the keys watched.
          */
         CLEARS_WATCH,
         /** Push mode, other credentials, client tracking, RESET, ...: the connection is closed instead of reused. */
@@ -53,7 +53,8 @@ final class CommandPolicy {
 
     private static final String LEASE = "RedisAffinityPool.withConnection(...) or acquire()";
 
-    private static final String TRANSACTION_API = "RedisAffinityPool.transaction(...), or withConnection(...) / acquire()";
+    private static final String TRANSACTION_API =
+            "RedisAffinityPool.transaction(...), or withConnection(...) / acquire()";
 
     private static final String SUBSCRIBE_API = "RedisAffinityPool.subscribe(...) or psubscribe(...)";
 
@@ -98,7 +99,8 @@ final class CommandPolicy {
         for (String name : new String[] { "WAIT", "WAITAOF" }) {
             SHARED_REFUSED.put(name, Reason.BLOCKING);
         }
-        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO", "NO-EVICT", "NO-TOUCH" }) {
+        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO", "NO-EVICT",
+                "NO-TOUCH" }) {
             CLIENT_SUBCOMMANDS.put(sub, Reason.CONNECTION_STATE);
         }
 

@@ -601,10 +601,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          * Redis host that answers nothing (a firewall that drops packets, a network partition) otherwise holds each
          * connect for Lettuce's 10 s, and with it every {@link RedisAffinityPool#commands()} call that waits for the
          * reconnect (the handshake that follows is bounded by {@link #commandTimeout(Duration) commandTimeout}); a
-         * borrower of an exclusive lease waits at most its acquire timeout either way. When set, it replaces the connect timeout of the
-         * socket options that {@link #clientOptions(UnaryOperator) clientOptions} customizers set, and keeps their
-         * other socket options. Default unset: the socket options' connect timeout, Lettuce's 10 s unless a customizer
-         * sets one.
+         * borrower of an exclusive lease waits at most its acquire timeout either way. When set, it replaces the
+         * connect timeout of the socket options that {@link #clientOptions(UnaryOperator) clientOptions} customizers
+         * set, and keeps their other socket options. Default unset: the socket options' connect timeout, Lettuce's
+         * 10 s unless a customizer sets one.
          */
         public Builder<K, V> connectTimeout(Duration connectTimeout) {
             this.connectTimeout = positive("connectTimeout", connectTimeout);

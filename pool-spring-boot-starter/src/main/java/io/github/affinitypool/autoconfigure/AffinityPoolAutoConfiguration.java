@@ -166,7 +166,8 @@ public final class AffinityPoolAutoConfiguration {
 
         @Bean
         @Order(0)
-        RedisAffinityPoolCustomizer affinityPoolLettuceCustomizers(ObjectProvider<ClientResourcesBuilderCustomizer> resources,
+        RedisAffinityPoolCustomizer affinityPoolLettuceCustomizers(
+                ObjectProvider<ClientResourcesBuilderCustomizer> resources,
                 ObjectProvider<LettuceClientOptionsBuilderCustomizer> options) {
             return builder -> builder
                     .clientResources(resourcesBuilder -> resources.orderedStream()

@@ -26,7 +26,7 @@ import java.util.List;
  */
 public final class UnansweredPort implements AutoCloseable {
 
-    /** How long a filling connect may take before the queue counts as full; a queued connect completes in microseconds. */
+    /** How long a filling connect may take before the queue counts as full (a queued one completes in microseconds). */
     private static final int FILL_CONNECT_TIMEOUT_MILLIS = 200;
 
     /** More than any accept queue of backlog 1 holds (the kernel allows backlog + 1). */
@@ -64,8 +64,9 @@ public final class UnansweredPort implements AutoCloseable {
                 }
             }
             closeAll(listener, queued);
-            throw new IllegalStateException("connects to " + listener.getLocalSocketAddress() + " were still answered after "
-                    + MAX_FILLING_CONNECTIONS + " queued connections; this kernel does not drop SYNs on a full accept queue");
+            throw new IllegalStateException("connects to " + listener.getLocalSocketAddress()
+                    + " were still answered after " + MAX_FILLING_CONNECTIONS
+                    + " queued connections; this kernel does not drop SYNs on a full accept queue");
         }
         catch (IOException ex) {
             throw new UncheckedIOException("could not open an unanswered loopback port", ex);

@@ -51,10 +51,10 @@ public class RedisPoolEndpoint {
         // pool.uri() describes the connections as opened: rediss:// also when an SSL bundle turned TLS on.
         boolean tls = pool.uri().startsWith("rediss://");
         return new Configuration(url, urlSource, tls, pool.sharedConnections(), pool.commandTimeout(),
-                pool.clientOptions().getSocketOptions().getConnectTimeout(), config.maxOpen(), config.maxIdlePerWorker(), config.minIdlePerWorker(),
-                config.maxLifetime(), config.maxIdleTime(), config.acquireTimeout(), config.maxPendingAcquires(),
-                config.validateAfterIdle(), config.evictionInterval(), config.idleOrder().name().toLowerCase(),
-                config.maxConcurrentConnects());
+                pool.clientOptions().getSocketOptions().getConnectTimeout(), config.maxOpen(),
+                config.maxIdlePerWorker(), config.minIdlePerWorker(), config.maxLifetime(), config.maxIdleTime(),
+                config.acquireTimeout(), config.maxPendingAcquires(), config.validateAfterIdle(),
+                config.evictionInterval(), config.idleOrder().name().toLowerCase(), config.maxConcurrentConnects());
     }
 
     /**
@@ -97,8 +97,8 @@ public class RedisPoolEndpoint {
      * @param maxConcurrentConnects cap on connections being opened at once
      */
     public record Configuration(String url, String urlSource, boolean tls, int sharedConnectionsPerWorker,
-            Duration commandTimeout, Duration connectTimeout, int maxOpen, int maxIdlePerWorker, int minIdlePerWorker, Duration maxLifetime, Duration maxIdleTime,
-            Duration acquireTimeout, int maxPendingAcquires, Duration validateAfterIdle, Duration evictionInterval,
-            String idleOrder, int maxConcurrentConnects) {
+            Duration commandTimeout, Duration connectTimeout, int maxOpen, int maxIdlePerWorker, int minIdlePerWorker,
+            Duration maxLifetime, Duration maxIdleTime, Duration acquireTimeout, int maxPendingAcquires,
+            Duration validateAfterIdle, Duration evictionInterval, String idleOrder, int maxConcurrentConnects) {
     }
 }
