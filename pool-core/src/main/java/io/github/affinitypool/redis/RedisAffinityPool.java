@@ -538,6 +538,16 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
+         * The name set so far: a customizer may have renamed the pool, and what is built with this builder (meters
+         * included) must carry the name the pool will have.
+         *
+         * @return the name the pool will be built with
+         */
+        public String name() {
+            return name;
+        }
+
+        /**
          * Integrated mode: pin connections to the loops of {@code loopResources.onServer(preferNative)}, typically the
          * WebFlux server's ({@code ReactorResourceFactory.getLoopResources()} with {@link LoopResources#DEFAULT_NATIVE}).
          * The loops stay owned by the caller.

@@ -83,7 +83,7 @@ public final class AffinityPoolAutoConfiguration {
         }
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
-        return (metricsBinder != null) ? metricsBinder.build(properties.getName(), builder) : builder.build();
+        return (metricsBinder != null) ? metricsBinder.build(builder.name(), builder) : builder.build();
     }
 
     static AffinityPoolConfig poolConfig(AffinityPoolProperties.Pool pool, int workers) {

@@ -21,6 +21,7 @@ import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
 
@@ -179,6 +180,18 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.sharedConnections()).isEqualTo(2 * 3);
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
                     assertThat(pool.loops().size()).isEqualTo(2);
+                });
+    }
+
+    @Test
+    void aNameGivenByACustomizerIsTheNameOfThePoolAndOfItsMeters() {
+        RedisAffinityPoolCustomizer rename = builder -> builder.name("renamed");
+        runner().withBean(SimpleMeterRegistry.class).withBean(RedisAffinityPoolCustomizer.class, () -> rename)
+                .run(context -> {
+                    assertThat(context.getBean(RedisAffinityPool.class).name()).isEqualTo("renamed");
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    assertThat(registry.getMeters()).extracting(meter -> meter.getId().getTag("name"))
+                            .isNotEmpty().containsOnly("renamed");
                 });
     }
 
