@@ -93,7 +93,7 @@ final class CommandPolicy {
             SHARED_REFUSED.put(name, Reason.CONNECTION_STATE);
         }
         for (String name : new String[] { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
-                "SUNSUBSCRIBE", "MONITOR" }) {
+                "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC", "REPLCONF" }) {
             SHARED_REFUSED.put(name, Reason.PUSH_MODE);
         }
         for (String name : new String[] { "WAIT", "WAITAOF" }) {
@@ -110,7 +110,7 @@ final class CommandPolicy {
             LEASE_EFFECTS.put(name, LeaseEffect.CLEARS_WATCH);
         }
         for (String name : new String[] { "AUTH", "HELLO", "RESET", "QUIT", "READONLY", "READWRITE", "SUBSCRIBE",
-                "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR" }) {
+                "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC", "PSYNC", "REPLCONF" }) {
             LEASE_EFFECTS.put(name, LeaseEffect.TAINT);
         }
         for (CommandType type : CommandType.values()) {
@@ -290,10 +290,13 @@ final class CommandPolicy {
         return value <= 0 ? 0 : Math.max(1, (long) Math.ceil(value * 1000));
     }
 
-    /** @return the milliseconds after {@code BLOCK} in XREAD/XREADGROUP arguments, or {@code -1} without BLOCK */
+    /**
+     * @return the milliseconds after {@code BLOCK} in XREAD/XREADGROUP arguments, or {@code -1} without BLOCK; only the
+     *         options before {@code STREAMS} count, as the keys and IDs after it may be spelled "BLOCK" too
+     */
     private static long blockArgument(CommandArgs<?, ?> args) {
         List<String> arguments = EncodedArguments.of(args);
-        for (int i = 0; i < arguments.size() - 1; i++) {
+        for (int i = 0; i < arguments.size() - 1 && !"STREAMS".equalsIgnoreCase(arguments.get(i)); i++) {
             if ("BLOCK".equalsIgnoreCase(arguments.get(i))) {
                 try {
                     return Math.max(0, Long.parseLong(arguments.get(i + 1)));
@@ -386,7 +389,7 @@ final class CommandPolicy {
         if (reason == Reason.TRANSACTION) {
             return TRANSACTION_API;
         }
-        if (reason == Reason.PUSH_MODE && !"MONITOR".equals(command)) {
+        if (reason == Reason.PUSH_MODE && command.endsWith("SUBSCRIBE")) {
             return SUBSCRIBE_API;
         }
         return LEASE;

@@ -101,7 +101,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         this.ownsLoops = ownsLoops;
         this.clients = clients;
         this.shared = shared;
-        this.commands = SharedCommands.create(shared, this::withConnection, "RedisAffinityPool('" + name + "').commands()");
+        this.commands = SharedCommands.create(shared, this::withConnection, clients.client(0).getOptions(),
+                "RedisAffinityPool('" + name + "').commands()");
         this.pool = pool;
         this.pubSub = pubSub;
         this.commandTimeout = commandTimeout;
@@ -142,8 +143,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * <p>
      * Refused, as an error of the returned publisher ({@link RefusedCommandException}): MULTI/EXEC/DISCARD/WATCH/UNWATCH
      * (use {@link #transaction(Function)}), SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT, READONLY/READWRITE, CLIENT
-     * TRACKING/REPLY/CACHING/SETNAME/SETINFO, the SUBSCRIBE family and MONITOR (use {@link #subscribe(Object[])}),
-     * WAIT/WAITAOF (they count the acknowledgements of the connection's own writes); and, thrown, {@code setTimeout}
+     * TRACKING/REPLY/CACHING/SETNAME/SETINFO/NO-EVICT/NO-TOUCH, the SUBSCRIBE family (use
+     * {@link #subscribe(Object[])}), MONITOR and SYNC/PSYNC/REPLCONF, WAIT/WAITAOF (they count the acknowledgements of
+     * the connection's own writes); and, thrown, {@code setTimeout}
      * and {@code getStatefulConnection} (there is no single connection to flush or time out: flushes are coalesced
      * per loop tick, the timeout is {@link Builder#commandTimeout(Duration)}).
      *

@@ -32,6 +32,10 @@ final class RedisUris {
     private static final Set<String> LETTUCE_CONNECTION_LOST = Set.of("Connection disconnected", "Connection closed",
             "Connection is closed", "Currently not connected. Commands are rejected.");
 
+    /** Lettuce's messages for a command it refused to write, the connection being closed already. */
+    private static final Set<String> LETTUCE_NOT_SENT = Set.of("Connection is closed",
+            "Currently not connected. Commands are rejected.");
+
     private RedisUris() {
     }
 
@@ -196,6 +200,14 @@ final class RedisUris {
     static boolean isConnectionLoss(Throwable error) {
         return error instanceof IOException
                 || error.getClass() == RedisException.class && LETTUCE_CONNECTION_LOST.contains(error.getMessage());
+    }
+
+    /**
+     * @param error the error a command failed with
+     * @return whether Lettuce refused to write the command because its connection had closed: Redis never saw it
+     */
+    static boolean wasNotSent(Throwable error) {
+        return error.getClass() == RedisException.class && LETTUCE_NOT_SENT.contains(error.getMessage());
     }
 
     static Throwable unwrap(Throwable error) {

@@ -17,7 +17,7 @@ public class RefusedCommandException extends UnsupportedOperationException {
         TRANSACTION,
         /** SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT, CLIENT TRACKING/REPLY/SETNAME, ...: would change shared state. */
         CONNECTION_STATE,
-        /** SUBSCRIBE family, MONITOR: the connection would switch to push mode. */
+        /** SUBSCRIBE family, MONITOR, SYNC/PSYNC/REPLCONF: the connection would switch to push mode. */
         PUSH_MODE,
         /**
          * WAIT, WAITAOF: they count the acknowledgements of the writes of the connection they run on, which on the

@@ -8,8 +8,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Function;
 
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.Base16;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import org.reactivestreams.Publisher;
@@ -23,13 +25,14 @@ import reactor.core.publisher.Mono;
  * <p>
  * What to do with a method is decided once per {@link Method} and cached: route it as a {@code Mono} or {@code Flux},
  * refuse it (the {@link CommandPolicy} list), run it on an exclusive lease (the blocking pops, BLPOP, BZPOPMIN, ...),
- * decide by its arguments ({@code XREAD ... BLOCK} runs on a lease, {@code dispatch(MULTI, ...)} is refused), or handle
- * a connection-level method locally.
+ * decide by its arguments ({@code XREAD ... BLOCK} runs on a lease, {@code dispatch(MULTI, ...)} is refused), or answer
+ * it without a connection ({@code digest}, {@code getJsonParser}).
  */
 final class SharedCommands<K, V> implements InvocationHandler {
 
     private enum Kind {
-        MONO, FLUX, REFUSED_MONO, REFUSED_FLUX, LEASED_MONO, LEASED_FLUX, XREAD, DISPATCH, CONTROL, OBJECT, DELEGATE
+        MONO, FLUX, REFUSED_MONO, REFUSED_FLUX, LEASED_MONO, LEASED_FLUX, XREAD, DISPATCH, CONTROL, LOCAL, OBJECT,
+        DELEGATE
     }
 
     /** Runs work on an exclusive connection, released on complete, error and cancel: the pool's withConnection. */
@@ -54,27 +57,33 @@ final class SharedCommands<K, V> implements InvocationHandler {
 
     private final Exclusive<K, V> exclusive;
 
+    private final ClientOptions options;
+
     private final String description;
 
     private final ConcurrentMap<Method, Route> routes = new ConcurrentHashMap<>();
 
-    private SharedCommands(SharedConnections<K, V> shared, Exclusive<K, V> exclusive, String description) {
+    private SharedCommands(SharedConnections<K, V> shared, Exclusive<K, V> exclusive, ClientOptions options,
+            String description) {
         this.shared = shared;
         this.exclusive = exclusive;
+        this.options = options;
         this.description = description;
     }
 
     /**
      * @param shared the shared connections plain commands are routed to
      * @param exclusive runs blocking commands on an exclusive lease
+     * @param options the connections' client options: script charset and JSON parser
      * @param description the proxy's {@code toString()}
      * @return the shared commands
      */
     @SuppressWarnings("unchecked")
     static <K, V> RedisReactiveCommands<K, V> create(SharedConnections<K, V> shared, Exclusive<K, V> exclusive,
-            String description) {
+            ClientOptions options, String description) {
         return (RedisReactiveCommands<K, V>) Proxy.newProxyInstance(RedisReactiveCommands.class.getClassLoader(),
-                new Class<?>[] { RedisReactiveCommands.class }, new SharedCommands<>(shared, exclusive, description));
+                new Class<?>[] { RedisReactiveCommands.class },
+                new SharedCommands<>(shared, exclusive, options, description));
     }
 
     @Override
@@ -110,6 +119,8 @@ final class SharedCommands<K, V> implements InvocationHandler {
             }
             case CONTROL:
                 throw CommandPolicy.controlRefusal(method.getName());
+            case LOCAL:
+                return local(method, args);
             case OBJECT:
                 return objectMethod(proxy, method, args);
             default:
@@ -117,25 +128,48 @@ final class SharedCommands<K, V> implements InvocationHandler {
         }
     }
 
-    /** Picks the caller's worker's slot when subscribed; waits for its (re)connect only when it is not open. */
+    /**
+     * Picks the caller's worker's slot when subscribed; waits for its (re)connect only when it is not open.
+     * <p>
+     * Lettuce fails the commands of a broken socket with the bare I/O error (often without a message), or with a plain
+     * "Connection disconnected" / "Currently not connected" RedisException naming nothing: the slot makes those clear,
+     * and a timeout makes it check that its connection still answers. A command that was refused before it was written
+     * is sent again, once, on a new connection: for a loop tick after its socket closed, a connection still says it
+     * is open (Lettuce learns of the close a task later) but rejects every write, and without the retry every command
+     * of that tick would fail although Redis never saw it.
+     */
     private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
         StatefulRedisConnection<K, V> connection = slot.openConnection();
-        // Lettuce fails the commands of a broken socket with the bare I/O error (often without a message), or with a
-        // plain "Connection disconnected" / "Currently not connected" RedisException naming nothing: the slot makes
-        // those clear, and a timeout makes it check that its connection still answers.
         if (flux) {
-            Flux<?> commands = connection != null ? (Flux<?>) call(method, connection, args)
-                    : slot.connection().flatMapMany(c -> (Flux<?>) call(method, c, args));
-            return commands.onErrorMap(slot::failure).onTerminateDetach();
+            if (connection == null) {
+                return slot.connection().flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
+                        .onTerminateDetach();
+            }
+            return flux(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
+                    ? slot.replace(connection).flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
+                    : Flux.error(slot.failure(error))).onTerminateDetach();
         }
-        Mono<?> command = connection != null ? (Mono<?>) call(method, connection, args)
-                : slot.connection().flatMap(c -> (Mono<?>) call(method, c, args));
         // Detached on termination: Lettuce's command stays referenced by its timeout timer until the timer's next tick
         // (~100 ms) after it completed, and without the detach it would keep the whole finished request (subscriber
         // chain, HTTP exchange) reachable that long. Under load those survive young collections and are promoted:
         // measured behind WebFlux, GC pauses took the throughput down by a quarter and the p99 up fivefold.
-        return command.onErrorMap(slot::failure).onTerminateDetach();
+        if (connection == null) {
+            return slot.connection().flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure).onTerminateDetach();
+        }
+        return mono(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
+                ? slot.replace(connection).flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure)
+                : Mono.error(slot.failure(error))).onTerminateDetach();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Mono<Object> mono(Method method, StatefulRedisConnection<?, ?> connection, Object[] args) {
+        return (Mono<Object>) call(method, connection, args);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Flux<Object> flux(Method method, StatefulRedisConnection<?, ?> connection, Object[] args) {
+        return (Flux<Object>) call(method, connection, args);
     }
 
     /**
@@ -161,6 +195,16 @@ final class SharedCommands<K, V> implements InvocationHandler {
         catch (IllegalAccessException ex) {
             throw new IllegalStateException(ex);
         }
+    }
+
+    /** {@code digest} and {@code getJsonParser}: what Lettuce's commands compute from the client options alone. */
+    private Object local(Method method, Object[] args) {
+        if (method.getName().equals("getJsonParser")) {
+            return options.getJsonParser().get();
+        }
+        byte[] script = (args[0] instanceof String) ? ((String) args[0]).getBytes(options.getScriptCharset())
+                : (byte[]) args[0];
+        return Base16.digest(script);
     }
 
     private Object delegate(Method method, Object[] args) {
@@ -214,6 +258,9 @@ final class SharedCommands<K, V> implements InvocationHandler {
             case "setTimeout":
             case "getStatefulConnection":
                 return new Route(Kind.CONTROL, name);
+            case "digest":
+            case "getJsonParser":
+                return new Route(Kind.LOCAL, name);
             default:
                 return new Route(Kind.DELEGATE, name);
         }

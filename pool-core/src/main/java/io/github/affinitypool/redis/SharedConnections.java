@@ -257,12 +257,35 @@ final class SharedConnections<K, V> {
                 connecting = pending;
             }
             if (broken != null) {
-                logger.info("Redis pool '{}' (worker {}): shared connection closed, reconnecting", poolName, worker);
-                listener.closed(worker, CloseReason.UNUSABLE);
-                broken.closeAsync();
+                discard(broken);
             }
             connect(pending);
             return Mono.fromFuture(pending, true);
+        }
+
+        /**
+         * @param closed a connection that refused a write because its socket has closed, though it may still say it is
+         *        open: Lettuce learns of the close only in a later task of the loop
+         * @return a connection other than {@code closed}: the open one, the connect in progress or a new connect
+         */
+        Mono<StatefulRedisConnection<K, V>> replace(StatefulRedisConnection<K, V> closed) {
+            boolean current;
+            synchronized (this) {
+                current = connection == closed;
+                if (current) {
+                    connection = null;
+                }
+            }
+            if (current) {
+                discard(closed);
+            }
+            return connection();
+        }
+
+        private void discard(StatefulRedisConnection<K, V> broken) {
+            logger.info("Redis pool '{}' (worker {}): shared connection closed, reconnecting", poolName, worker);
+            listener.closed(worker, CloseReason.UNUSABLE);
+            broken.closeAsync();
         }
 
         /**

@@ -26,7 +26,8 @@ class CommandPolicyTest {
             "UNWATCH,TRANSACTION", "SELECT,CONNECTION_STATE", "SWAPDB,CONNECTION_STATE", "AUTH,CONNECTION_STATE",
             "HELLO,CONNECTION_STATE", "RESET,CONNECTION_STATE", "QUIT,CONNECTION_STATE",
             "CLIENT TRACKING,CONNECTION_STATE", "CLIENT REPLY,CONNECTION_STATE", "SUBSCRIBE,PUSH_MODE",
-            "PSUBSCRIBE,PUSH_MODE", "SSUBSCRIBE,PUSH_MODE", "MONITOR,PUSH_MODE", "WAIT,BLOCKING", "WAITAOF,BLOCKING" })
+            "PSUBSCRIBE,PUSH_MODE", "SSUBSCRIBE,PUSH_MODE", "MONITOR,PUSH_MODE", "SYNC,PUSH_MODE", "PSYNC,PUSH_MODE",
+            "REPLCONF,PUSH_MODE", "WAIT,BLOCKING", "WAITAOF,BLOCKING" })
     void refusesStateChangingAndConnectionScopedCommandsOnTheSharedPath(String command, Reason reason) {
         RefusedCommandException refusal = CommandPolicy.sharedRefusal(command);
 
@@ -45,6 +46,8 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.sharedRefusal("SUBSCRIBE")).hasMessageEndingWith(
                 "; use RedisAffinityPool.subscribe(...) or psubscribe(...)");
         assertThat(CommandPolicy.sharedRefusal("MONITOR")).hasMessageEndingWith(
+                "; use RedisAffinityPool.withConnection(...) or acquire()");
+        assertThat(CommandPolicy.sharedRefusal("SYNC")).hasMessageEndingWith(
                 "; use RedisAffinityPool.withConnection(...) or acquire()");
         assertThat(CommandPolicy.sharedRefusal("SELECT")).hasMessageEndingWith(
                 "(put the database, credentials and client name in the Redis URI); use "
@@ -91,6 +94,10 @@ class CommandPolicyTest {
         assertThat(blockMillis(CommandType.XREAD, args().add("COUNT").add(1).add("BLOCK").add(300).add("STREAMS")
                 .addKey("s").add("$"))).isEqualTo(300);
         assertThat(blockMillis(CommandType.XREAD, args().add("STREAMS").addKey("s").add("0"))).isEqualTo(-1);
+        // A stream named BLOCK with ID 0: keys and IDs follow STREAMS and are no options.
+        assertThat(blockMillis(CommandType.XREAD, args().add("STREAMS").addKey("BLOCK").add("0"))).isEqualTo(-1);
+        assertThat(blockMillis(CommandType.XREADGROUP, args().add("GROUP").add("g").add("c").add("STREAMS")
+                .addKey("BLOCK").add(">"))).isEqualTo(-1);
         assertThat(blockMillis(CommandType.WAIT, args().add(1).add(100))).isEqualTo(100);
         assertThat(blockMillis(CommandType.GET, args("k"))).isEqualTo(-1);
         assertThat(blockMillis(PoolFixtures.keyword("BZMPOP"), args().add(3).add(1).addKey("z").add("MIN")))
@@ -133,6 +140,11 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
                 .isTrue();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isFalse();
+        assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("BLOCK").add("0"))).isFalse();
+        assertThat(CommandPolicy.sharedRefusal(CommandType.SYNC, null).reason()).isEqualTo(Reason.PUSH_MODE);
+        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("PSYNC"), args().add("?").add(-1)).command()).isEqualTo("PSYNC");
+        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("replconf"), args().add("listening-port").add(1))
+                .command()).isEqualTo("REPLCONF");
         assertThat(CommandPolicy.sharedRefusal(CommandType.GET, args("k"))).isNull();
     }
 
@@ -146,6 +158,8 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.leaseEffect(CommandType.SUBSCRIBE, args("c"))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.AUTH, args("x"))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("RESET"), null)).isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(CommandType.SYNC, null)).isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("psync"), args().add("?").add(-1))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.SETNAME).add("x")))
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);

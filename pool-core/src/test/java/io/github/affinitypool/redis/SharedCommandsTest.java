@@ -5,6 +5,8 @@ import static io.github.affinitypool.redis.PoolFixtures.loopThread;
 import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.json.JsonParser;
 import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -32,6 +35,7 @@ import reactor.core.publisher.Mono;
 import io.github.affinitypool.core.WorkerLoops;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
+import io.github.affinitypool.testing.UnansweredPort;
 
 /** The shared {@code commands()} path: pinning, flush coalescing, routing. */
 @RedisTest
@@ -69,6 +73,27 @@ class SharedCommandsTest {
                         .map(reply -> reply + "@" + Thread.currentThread().getName()).block(TIMEOUT);
                 assertThat(viaScheduler).isEqualTo(value + "@" + loop.getName());
             }
+        }
+    }
+
+    @Test
+    void digestAndJsonParserAnswerWithoutAConnection(RedisServer redis) {
+        String script = "return 'caf\u00e9'";
+        String loaded;
+        try (RedisAffinityPool<String, String> up = RedisAffinityPool.builder(redis.uri()).name("digest-up").workers(1)
+                .build()) {
+            loaded = up.commands().scriptLoad(script).block(TIMEOUT);
+        }
+        JsonParser parser = (JsonParser) Proxy.newProxyInstance(JsonParser.class.getClassLoader(),
+                new Class<?>[] { JsonParser.class }, (proxy, method, args) -> null);
+        // A host that answers no connect: no shared connection opens, yet digest() agrees with Redis's SHA-1.
+        try (UnansweredPort unanswered = UnansweredPort.open();
+                RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(unanswered.uri()).name("digest")
+                        .workers(2).clientOptions(options -> options.jsonParser(() -> parser)).build()) {
+            assertThat(pool.sharedStats().open()).isZero();
+            assertThat(pool.commands().digest(script)).isEqualTo(loaded).hasSize(40);
+            assertThat(pool.commands().digest(script.getBytes(StandardCharsets.UTF_8))).isEqualTo(loaded);
+            assertThat(pool.commands().getJsonParser()).isSameAs(parser);
         }
     }
 

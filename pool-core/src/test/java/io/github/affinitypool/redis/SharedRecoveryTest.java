@@ -9,6 +9,8 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,6 +18,8 @@ import java.util.regex.Pattern;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.NettyCustomizer;
+import io.netty.channel.Channel;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -229,6 +233,38 @@ class SharedRecoveryTest {
             assertThat(listener.events).containsExactly("opened 0", "closed 0 VALIDATION_FAILED", "opened 0");
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(redis.clientNames("affinity-pool.silent."))
                     .containsExactly("affinity-pool.silent.shared.w0"));
+        }
+    }
+
+    @Test
+    void aCommandRefusedInTheLoopTickItsSocketClosedInIsSentOnANewConnection(RedisServer redis) {
+        RecordingListener listener = new RecordingListener();
+        List<Channel> channels = new CopyOnWriteArrayList<>();
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("tick").workers(1)
+                .sharedListener(listener).nettyCustomizer(new NettyCustomizer() {
+                    @Override
+                    public void afterChannelInitialized(Channel channel) {
+                        channels.add(channel);
+                    }
+                }).build()) {
+            onLoop(pool.loops(), 0, () -> pool.commands().ping());
+            StatefulRedisConnection<String, String> before = pool.openSharedConnections().get(0);
+            assertThat(channels).hasSize(1);
+            AtomicBoolean saysOpen = new AtomicBoolean();
+
+            // In one task of the loop: the socket closes, and Lettuce, which hears of it only in a later task, still
+            // says the connection is open but rejects the write.
+            PoolFixtures.Emission<String> pong = onLoop(pool.loops(), 0, () -> {
+                channels.get(0).close();
+                saysOpen.set(before.isOpen());
+                return pool.commands().ping();
+            });
+
+            assertThat(saysOpen).as("the premise: Lettuce has not yet seen the close").isTrue();
+            assertThat(pong.value()).isEqualTo("PONG");
+            assertThat(pong.thread()).isSameAs(loopThread(pool.loops(), 0));
+            assertThat(pool.openSharedConnections()).hasSize(1).doesNotContain(before);
+            assertThat(listener.events).containsExactly("opened 0", "closed 0 UNUSABLE", "opened 0");
         }
     }
 

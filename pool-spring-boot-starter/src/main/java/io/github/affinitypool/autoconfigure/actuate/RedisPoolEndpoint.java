@@ -50,7 +50,7 @@ public class RedisPoolEndpoint {
         String urlSource = (settings != null) ? settings.source() : "application";
         // pool.uri() describes the connections as opened: rediss:// also when an SSL bundle turned TLS on.
         boolean tls = pool.uri().startsWith("rediss://");
-        return new Configuration(url, urlSource, tls, pool.sharedConnections(), pool.commandTimeout(),
+        return new Configuration(url, urlSource, tls, pool.sharedStats().perWorker(), pool.commandTimeout(),
                 pool.clientOptions().getSocketOptions().getConnectTimeout(), config.maxOpen(),
                 config.maxIdlePerWorker(), config.minIdlePerWorker(), config.maxLifetime(), config.maxIdleTime(),
                 config.acquireTimeout(), config.maxPendingAcquires(), config.validateAfterIdle(),

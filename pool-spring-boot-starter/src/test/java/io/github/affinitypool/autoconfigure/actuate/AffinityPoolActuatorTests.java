@@ -150,6 +150,8 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.pubSub().maxOpen()).isEqualTo(2);
             assertThat(snapshot.pubSub().workers()).hasSize(2);
             assertThat(snapshot.shared().perWorker()).isEqualTo(1);
+            // Per worker, not the 2 of both workers together.
+            assertThat(snapshot.configuration().sharedConnectionsPerWorker()).isEqualTo(1);
             assertThat(snapshot.shared().workers()).extracting(SharedStats.Worker::worker).containsExactly(0, 1);
             assertThat(snapshot.toString()).doesNotContain(PASSWORD);
             assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
