@@ -9,7 +9,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Counts, per worker, the requests that went to Redis and how many of their replies were delivered on the
- * request's own event loop thread: the product's point, made visible by {@code GET /affinity}.
+ * request's own event loop thread: the product's point, made visible by {@code GET /affinity}. Only calls that got a
+ * reply count: a failed call says nothing about where replies are decoded.
  */
 public final class AffinityRecorder {
 

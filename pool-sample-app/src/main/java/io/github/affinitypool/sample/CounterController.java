@@ -1,14 +1,18 @@
 package io.github.affinitypool.sample;
 
+import java.util.List;
+
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.lettuce.core.TransactionResult;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-import org.springframework.http.ResponseEntity;
+import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 /**
  * {@code POST /counters/{key}}: MULTI / INCR / EXPIRE / EXEC on an exclusive lease of the request's own worker;
@@ -27,12 +31,33 @@ class CounterController {
     }
 
     @PostMapping("/counters/{key}")
-    Mono<ResponseEntity<Long>> increment(@PathVariable String key,
-            @RequestParam(defaultValue = "3600") long ttl) {
-        if (ttl <= 0) {
-            return Mono.just(ResponseEntity.badRequest().build());
+    Mono<Long> increment(@PathVariable String key, @RequestParam(defaultValue = "3600") long ttl) {
+        long seconds = TimeToLive.check(ttl);
+        // Redis runs every queued command even when one fails, so a key that is no counter is refused before MULTI:
+        // else INCR would fail and EXPIRE would still put a TTL on someone else's data. (A key that changes type
+        // between the read and EXEC would still get it; WATCH would close that gap at the price of retries under
+        // contention.)
+        return affinity.track(pool.transaction(List.of(), redis -> redis.get(key).map(value -> counter(key, value))
+                .defaultIfEmpty(0L), (redis, current) -> Flux.merge(redis.incr(key), redis.expire(key, seconds))))
+                .flatMap(CounterController::newCount);
+    }
+
+    private static long counter(String key, String value) {
+        try {
+            return Long.parseLong(value);
         }
-        return affinity.track(pool.transaction(redis -> Flux.merge(redis.incr(key), redis.expire(key, ttl))))
-                .map(result -> ResponseEntity.ok((Long) result.get(0)));
+        catch (NumberFormatException notACounter) {
+            throw new ResponseStatusException(HttpStatus.CONFLICT, "'" + key + "' holds a value that is not a counter");
+        }
+    }
+
+    /** @return INCR's result, or the error reply of INCR or EXPIRE (an overflowing INCR, ...) */
+    private static Mono<Long> newCount(TransactionResult result) {
+        for (Object reply : result) {
+            if (reply instanceof RuntimeException error) {
+                return Mono.error(error);
+            }
+        }
+        return Mono.just(result.get(0));
     }
 }

@@ -7,6 +7,10 @@ import org.apache.commons.logging.Log;
 
 import org.springframework.boot.EnvironmentPostProcessor;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyState;
 import org.springframework.boot.logging.DeferredLogFactory;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
@@ -15,14 +19,17 @@ import org.springframework.core.env.MapPropertySource;
 /**
  * Starts a real embedded redis-server (from {@code PATH}, else the binary inside embedded-redis) on a free port
  * when no Redis is configured, so that the sample runs with one command on a fresh machine. With
- * {@code affinity-pool.redis.url} or {@code spring.data.redis.host}/{@code url} set it starts nothing.
+ * {@code affinity-pool.redis.url} or any {@code spring.data.redis.*} property set, or
+ * {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis the user configured is never replaced (the
+ * sample has no Spring Data Redis, so the starter then reports {@code spring.data.redis.*} as unread instead of
+ * connecting to localhost). It runs before the application context exists, so a Redis configured only there (a
+ * Testcontainers {@code @ServiceConnection}, a {@code @DynamicPropertySource}) needs that switch set to false.
  */
 class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor, Ordered {
 
     static final String ENABLED_PROPERTY = "sample.embedded-redis.enabled";
 
-    private static final String[] CONNECTION_PROPERTIES = { "affinity-pool.redis.url", "spring.data.redis.url",
-            "spring.data.redis.host" };
+    private static final ConfigurationPropertyName SPRING_DATA_REDIS = ConfigurationPropertyName.of("spring.data.redis");
 
     private final Log logger;
 
@@ -47,8 +54,12 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
     }
 
     private static boolean isRedisConfigured(ConfigurableEnvironment environment) {
-        for (String property : CONNECTION_PROPERTIES) {
-            if (environment.containsProperty(property)) {
+        if (environment.containsProperty("affinity-pool.redis.url")) {
+            return true;
+        }
+        // Through the configuration property sources, so that SPRING_DATA_REDIS_HOST and the like count too.
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (source.containsDescendantOf(SPRING_DATA_REDIS) == ConfigurationPropertyState.PRESENT) {
                 return true;
             }
         }

@@ -5,6 +5,7 @@ import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -12,6 +13,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 /**
  * Server-sent events from Redis Pub/Sub. Every subscriber on a worker shares that worker's one Pub/Sub connection,
@@ -31,6 +33,10 @@ class EventsController {
 
     @GetMapping(path = "/events/{channel}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     Flux<ServerSentEvent<String>> events(@PathVariable String channel) {
+        if (channel.indexOf('\r') >= 0 || channel.indexOf('\n') >= 0) {
+            // The channel is each event's name, and a line break cannot be written in one.
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "channel must not contain a line break");
+        }
         return pool.subscribe(channel)
                 .map(message -> ServerSentEvent.builder(message.payload()).event(message.channel()).build());
     }

@@ -37,10 +37,7 @@ class KeyValueController {
     @PutMapping("/kv/{key}")
     Mono<ResponseEntity<Void>> put(@PathVariable String key, @RequestBody String value,
             @RequestParam(required = false) Long ttl) {
-        if (ttl != null && ttl <= 0) {
-            return Mono.just(ResponseEntity.badRequest().build());
-        }
-        Mono<String> write = (ttl != null) ? redis.setex(key, ttl, value) : redis.set(key, value);
+        Mono<String> write = (ttl != null) ? redis.setex(key, TimeToLive.check(ttl), value) : redis.set(key, value);
         return affinity.track(write).thenReturn(ResponseEntity.noContent().build());
     }
 }

@@ -58,6 +58,24 @@ class CountersAndEventsTests extends RedisBackedSampleTest {
         assertThat(pool.stats().total().open()).isLessThanOrEqualTo(pool.poolConfig().maxOpen());
     }
 
+    @Test
+    void clientsThatLeaveBeforeAnyMessageLeaveNoSubscriptionBehind() {
+        WebClient client = WebClient.create(baseUrl());
+        int subscribers = 50;
+        // Nothing is published: the responses are still uncommitted (no event written yet) when the clients go.
+        Disposable streams = Flux.range(0, subscribers)
+                .flatMap(i -> client.get().uri("/events/quiet").accept(MediaType.TEXT_EVENT_STREAM).retrieve()
+                        .bodyToFlux(SSE), subscribers)
+                .subscribe();
+        await().atMost(Duration.ofSeconds(20)).until(() -> pool.pubSubStats().subscribers() == subscribers);
+        assertThat(numsub("quiet")).isPositive();
+
+        streams.dispose();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> pool.pubSubStats().subscribers() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> numsub("quiet") == 0);
+    }
+
     private void assertEverySubscriberReceives(String channel, int subscribers) {
         WebClient client = WebClient.create(baseUrl());
         Sinks.Many<String> received = Sinks.many().replay().all();

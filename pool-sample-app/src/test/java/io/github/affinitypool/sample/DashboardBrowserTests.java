@@ -37,10 +37,10 @@ class DashboardBrowserTests extends RedisBackedSampleTest {
                 "Chromium not installed (apt-get install chromium): skipping the headless dashboard check");
         String dom = dumpDom(chromium, profile, baseUrl() + "/");
         assertThat(dom).contains("data-worker=\"0\"").contains("data-worker=\"overflow\"");
-        for (String kind : new String[] { "open", "idle", "acquired", "pending", "shared" }) {
+        for (String kind : new String[] { "open", "idle", "acquired", "pending", "shared", "ratio" }) {
             assertThat(dom).contains("data-kind=\"" + kind + "\"");
         }
-        assertThat(dom).contains("workers, max-open");
+        assertThat(dom).contains("workers, max-open").contains("<p id=\"status\">updated ");
     }
 
     /**

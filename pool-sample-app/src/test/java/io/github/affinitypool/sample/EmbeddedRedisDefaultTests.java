@@ -2,6 +2,7 @@ package io.github.affinitypool.sample;
 
 import java.time.Duration;
 
+import io.github.affinitypool.autoconfigure.InvalidAffinityPoolPropertyException;
 import io.github.affinitypool.testing.RedisServer;
 import org.junit.jupiter.api.Test;
 
@@ -12,6 +13,7 @@ import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * With no Redis configured the app starts its own redis-server, serves {@code /kv} from it and stops it on close.
@@ -45,5 +47,16 @@ class EmbeddedRedisDefaultTests {
             assertThat(context.containsBean("embeddedRedisServer")).isFalse();
             assertThat(context.getEnvironment().getProperty("affinity-pool.redis.url")).isEqualTo(redis.uri());
         }
+    }
+
+    @Test
+    void neverReplacesARedisConfiguredThroughSpringDataRedis() {
+        // The sample has no Spring Data Redis: start-up stops and says so, rather than using an embedded Redis (or
+        // localhost) in place of the one configured.
+        assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
+                "--spring.data.redis.host=cache.internal", "--spring.data.redis.password=s3cret"))
+                .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
+                        ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.host"))
+                .hasMessageNotContaining("s3cret");
     }
 }

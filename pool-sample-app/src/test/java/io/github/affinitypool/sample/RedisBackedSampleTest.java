@@ -16,7 +16,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * closed after each class: its server is, and a cached context would point the next class at a dead port.
  */
 @RedisTest
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
+// The Redis URL comes from a @DynamicPropertySource, which the embedded-Redis switch cannot see: turn it off.
+@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = "sample.embedded-redis.enabled=false")
 @DirtiesContext
 abstract class RedisBackedSampleTest {
 

@@ -49,6 +49,57 @@ class SampleApplicationTests extends RedisBackedSampleTest {
     }
 
     @Test
+    void aTtlRedisWouldRefuseIsA400ThatSaysWhy() {
+        for (String ttl : new String[] { "0", "-1", "2147483648" }) {
+            Answer put = answer(client().put().uri("/kv/ttl-check?ttl=" + ttl).contentType(MediaType.TEXT_PLAIN)
+                    .bodyValue("v"));
+            Answer count = answer(client().post().uri("/counters/ttl-check?ttl=" + ttl));
+            for (Answer answer : new Answer[] { put, count }) {
+                assertThat(answer.status()).as("ttl=%s", ttl).isEqualTo(400);
+                assertThat(answer.body()).contains("ttl must be between 1 and 2147483647 seconds, was " + ttl);
+            }
+        }
+        assertThat(redis.command("EXISTS", "ttl-check")).isEqualTo("0");
+    }
+
+    @Test
+    void aKeyThatIsNoCounterIsA409AndKeepsItsValueAndItsNoExpiry() {
+        redis.command("SET", "not-a-counter", "hello");
+        redis.command("RPUSH", "a-list", "x");
+
+        Answer text = answer(client().post().uri("/counters/not-a-counter"));
+        Answer list = answer(client().post().uri("/counters/a-list"));
+        Answer get = answer(client().get().uri("/kv/a-list"));
+
+        assertThat(text.status()).isEqualTo(409);
+        assertThat(text.body()).contains("'not-a-counter' holds a value that is not a counter");
+        assertThat(list.status()).isEqualTo(409);
+        assertThat(list.body()).contains("WRONGTYPE");
+        assertThat(get.status()).isEqualTo(409);
+        // Nothing was queued: the data is as it was, with no TTL put on it.
+        assertThat(redis.command("GET", "not-a-counter")).isEqualTo("hello");
+        assertThat(redis.command("TTL", "not-a-counter")).isEqualTo("-1");
+        assertThat(redis.command("TTL", "a-list")).isEqualTo("-1");
+        assertThat(redis.command("LLEN", "a-list")).isEqualTo("1");
+    }
+
+    @Test
+    void anEventChannelWithALineBreakIsA400() {
+        Answer answer = answer(client().get().uri("/events/{channel}", "forged\nevent: x")
+                .accept(MediaType.TEXT_EVENT_STREAM));
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.body()).contains("channel must not contain a line break");
+    }
+
+    private record Answer(int status, String body) {
+    }
+
+    private static Answer answer(WebClient.RequestHeadersSpec<?> request) {
+        return request.exchangeToMono(response -> response.bodyToMono(String.class).defaultIfEmpty("")
+                .map(body -> new Answer(response.statusCode().value(), body))).block(Duration.ofSeconds(5));
+    }
+
+    @Test
     void repliesArriveOnTheRequestsOwnLoopForABurstOf2000ConcurrentRequests() {
         redis.command("SET", "burst", "x");
         AffinityRecorder.Report before = affinity.report();
@@ -71,7 +122,7 @@ class SampleApplicationTests extends RedisBackedSampleTest {
     @Test
     void dashboardIsServedAndPollsBothEndpoints() {
         String page = client().get().uri("/").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5));
-        assertThat(page).contains("/actuator/redispool").contains("/affinity").contains("setInterval(refresh, 1000)");
+        assertThat(page).contains("/actuator/redispool").contains("/affinity").contains("setTimeout(refresh, POLL_MILLIS)").contains("POLL_MILLIS = 1000");
     }
 
     @Test

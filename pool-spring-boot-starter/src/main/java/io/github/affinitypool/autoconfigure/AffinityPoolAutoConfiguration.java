@@ -33,6 +33,7 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
 import org.springframework.http.client.ReactorResourceFactory;
 
 /**
@@ -51,11 +52,12 @@ public final class AffinityPoolAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean({ AffinityPoolSettings.class, RedisAffinityPool.class })
-    AffinityPoolSettings affinityPoolSettings(AffinityPoolProperties properties, ObjectProvider<ServerLoopsProvider> serverLoops,
-            ObjectProvider<RedisUriSource> uriSource, ObjectProvider<SslBundles> sslBundles) {
+    AffinityPoolSettings affinityPoolSettings(AffinityPoolProperties properties,
+            ObjectProvider<ServerLoopsProvider> serverLoops, ObjectProvider<RedisUriSource> uriSource,
+            ObjectProvider<SslBundles> sslBundles, Environment environment) {
         ServerLoopsProvider provider = serverLoops.getIfAvailable();
         return AffinityPoolSettingsResolver.resolve(properties, (provider != null) ? provider.serverLoops() : null,
-                uriSource.getIfAvailable(), sslBundles.getIfAvailable());
+                uriSource.getIfAvailable(), sslBundles.getIfAvailable(), environment);
     }
 
     @Bean

@@ -6,6 +6,7 @@ import io.lettuce.core.RedisURI;
 import org.springframework.boot.ssl.NoSuchSslBundleException;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslBundles;
+import org.springframework.core.env.Environment;
 
 /**
  * Resolves the mode, the worker count and the Redis URI from the properties and the application, and validates
@@ -23,11 +24,12 @@ final class AffinityPoolSettingsResolver {
      * @param serverLoops the Reactor Netty web server's loops, or {@code null} when the application runs no such server
      * @param uriSource Spring Boot's Redis connection details, or {@code null} when absent
      * @param sslBundles the application's SSL bundles, or {@code null} when absent
+     * @param environment the application's environment, to find {@code spring.data.redis.*} set where nothing reads it
      * @return the resolved settings
      * @throws InvalidAffinityPoolPropertyException when a property is invalid
      */
     static AffinityPoolSettings resolve(AffinityPoolProperties properties, ServerLoops serverLoops,
-            RedisUriSource uriSource, SslBundles sslBundles) {
+            RedisUriSource uriSource, SslBundles sslBundles, Environment environment) {
         Mode mode = resolveMode(properties.getMode(), serverLoops);
         int workers = (mode == Mode.INTEGRATED) ? serverLoops.workers()
                 : (properties.getWorkers() != null) ? properties.getWorkers() : Runtime.getRuntime().availableProcessors();
@@ -40,6 +42,9 @@ final class AffinityPoolSettingsResolver {
                     AffinityPoolProperties.PREFIX + ".url", mode, workers, loops, namedBundle);
         }
         RedisURI fromDetails = (uriSource != null) ? uriSource.redisUri() : null;
+        if (fromDetails == null) {
+            UnreadDataRedisProperties.reject(environment);
+        }
         SslBundle bundle = (namedBundle != null || fromDetails == null) ? namedBundle : uriSource.sslBundle();
         RedisURI uri = withSsl((fromDetails != null) ? fromDetails : RedisURI.create(DEFAULT_URL), bundle);
         return new AffinityPoolSettings(uri, RedisUrls.mask(uri.toURI().toString()),

@@ -310,6 +310,38 @@ class AffinityPoolAutoConfigurationTests {
     }
 
     @Test
+    void springDataRedisPropertiesThatNothingReadsStopStartUpInsteadOfConnectingToLocalhost() {
+        ApplicationContextRunner withoutDataRedis = new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
+                .withClassLoader(new FilteredClassLoader(DataRedisConnectionDetails.class))
+                .withPropertyValues("affinity-pool.redis.workers=1");
+        withoutDataRedis.withPropertyValues("spring.data.redis.host=cache.internal", "spring.data.redis.password=pw-42")
+                .run(context -> assertThat(context).getFailure().rootCause()
+                        .isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class, ex -> {
+                            assertThat(ex.getProperty()).isEqualTo("spring.data.redis.host");
+                            assertThat(ex.getValue()).isEqualTo("cache.internal");
+                            assertThat(ex.getReason()).endsWith("so the pool would connect to redis://localhost:6379 "
+                                    + "instead");
+                            assertThat(ex.getAction()).startsWith("Set affinity-pool.redis.url, or add ");
+                        }));
+        withoutDataRedis.withPropertyValues("spring.data.redis.password=pw-42").run(context -> assertThat(context)
+                .getFailure().rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class, ex -> {
+                    assertThat(ex.getProperty()).isEqualTo("spring.data.redis.password");
+                    assertThat(ex.getValue()).isEqualTo("******");
+                    assertThat(ex).hasMessageNotContaining("pw-42");
+                }));
+        // The pool's own URL wins over them, and with Spring Data Redis's auto-configuration they are read.
+        withoutDataRedis.withPropertyValues("spring.data.redis.host=cache.internal",
+                "affinity-pool.redis.url=" + redis.uri()).run(context -> assertThat(context).hasNotFailed());
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.workers=1", "spring.data.redis.port=" + redis.port())
+                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).redisUri().getPort())
+                        .isEqualTo(redis.port()));
+    }
+
+    @Test
     void springDataRedisTurnsTlsOnForARedissUrlOrSslEnabledAsItDoesForSpringDataRedis() {
         ApplicationContextRunner dataRedis = new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,

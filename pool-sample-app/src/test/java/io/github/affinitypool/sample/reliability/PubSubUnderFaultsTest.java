@@ -93,7 +93,7 @@ class PubSubUnderFaultsTest {
 
             // While Redis is down a new subscription fails at once (over HTTP: an error response, no stream).
             assertThat(web.get().uri("/events/" + CHANNEL).exchangeToMono(response -> Mono.just(response.statusCode()
-                    .value())).block(Duration.ofSeconds(10))).isEqualTo(500);
+                    .value())).block(Duration.ofSeconds(10))).isEqualTo(503);
 
             redis.start();
             long backAt = System.nanoTime();
