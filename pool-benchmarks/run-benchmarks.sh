@@ -6,9 +6,9 @@
 #   pool-benchmarks/run-benchmarks.sh --only=load         # only the load benchmark (--only=jmh, --only=report)
 #   pool-benchmarks/run-benchmarks.sh --driver=builtin    # the Reactor Netty load generator even when wrk is on PATH
 #
-# Load benchmark options: --rounds=2 --measure=3 --warmup=1 --initial-warmup=1 (seconds) --connections=8,64,256
-# --setups=1,2,3,4,5,6 --small-pool=true. Needs Linux (/proc), a JDK 17+, redis-server on PATH (else the one in
-# embedded-redis) and optionally wrk (apt-get install wrk).
+# Load benchmark options: --rounds=2 --measure=3 --warmup=1 --initial-warmup=1 (seconds, whole ones with wrk)
+# --connections=8,64,256 --setups=1,2,3,4,5,6 --small-pool=true. Needs Linux (/proc), a JDK 17+, redis-server on
+# PATH (else the one in embedded-redis) and optionally wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q -pl pool-benchmarks -am install -DskipTests

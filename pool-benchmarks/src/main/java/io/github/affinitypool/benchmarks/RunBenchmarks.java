@@ -36,12 +36,31 @@ public final class RunBenchmarks {
         if (only.equals("all") || only.equals("load")) {
             LoadBenchmark.Options options = LoadBenchmark.Options.parse(root.resolve("pool-benchmarks/target/load-logs"),
                     args);
-            LoadBenchmark.Run run = LoadBenchmark.run(options);
-            LoadReport.save(run, results);
+            load(options, results, root);
         }
         JmhRun.report(results, doc);
         LoadReport.report(results, doc, images);
         System.out.printf("[bench] done in %.1f min; rewrote %s and %s%n", (System.nanoTime() - start) / 60e9,
                 root.relativize(doc), root.relativize(images));
+    }
+
+    /**
+     * Runs the load benchmark and keeps its results. When it fails part-way, the cells measured until then are kept
+     * all the same (a failure late in a ten-minute run must not cost the rest), and the failure is rethrown, so that
+     * the tables are not rewritten from an incomplete run unasked: {@code --only=report} does it.
+     */
+    private static void load(LoadBenchmark.Options options, Path results, Path root) throws Exception {
+        try {
+            LoadReport.save(LoadBenchmark.run(options), results);
+        }
+        catch (LoadBenchmark.Incomplete ex) {
+            if (!ex.run().cells().isEmpty()) {
+                LoadReport.save(ex.run(), results);
+                System.out.printf("[bench] kept the %d measurements made before the failure in %s (--only=report "
+                        + "rebuilds the tables from them; git has the previous results)%n", ex.run().cells().size(),
+                        root.relativize(results));
+            }
+            throw ex;
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.github.affinitypool.benchmarks.load;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /** A closed-loop HTTP load generator: each connection sends its next request as soon as the previous one answered. */
 interface LoadDriver extends AutoCloseable {
@@ -14,6 +15,14 @@ interface LoadDriver extends AutoCloseable {
      * @return what was measured
      */
     LoadResult run(String url, int connections, Duration duration) throws Exception;
+
+    /**
+     * @param duration a length of load the options ask for
+     * @return why this driver cannot drive load for exactly {@code duration}, or empty when it can
+     */
+    default Optional<String> refusal(Duration duration) {
+        return Optional.empty();
+    }
 
     @Override
     default void close() {

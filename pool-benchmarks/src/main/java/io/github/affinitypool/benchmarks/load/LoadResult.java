@@ -8,7 +8,8 @@ import org.HdrHistogram.Histogram;
  * @param requests      completed requests, errors included
  * @param errors        requests that failed: non-2xx answers, timeouts, socket errors
  * @param durationNanos how long the run generated load
- * @param latencyMicros latency of every completed request, in microseconds
+ * @param latencyMicros latency of every completed request, in microseconds, corrected for coordinated omission the
+ *                      way wrk corrects it (see {@link ReactorNettyDriver#correctedLikeWrk})
  */
 record LoadResult(long requests, long errors, long durationNanos, Histogram latencyMicros) {
 

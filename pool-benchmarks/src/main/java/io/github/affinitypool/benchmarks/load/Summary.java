@@ -11,8 +11,9 @@ import java.util.stream.Collectors;
 /**
  * The median over the rounds of one setup, scenario and concurrency.
  *
- * @param perRound the requests per second of each round, in round order (shows drift)
- * @param errors   errors summed over the rounds
+ * @param perRound    the requests per second of each round, in round order (shows drift)
+ * @param errors      errors summed over the rounds
+ * @param errorSample the most frequent error message of the round with the most errors, empty without errors
  */
 record Summary(Setup setup, Scenario scenario, int connections, double requestsPerSecond, List<Double> perRound,
         double p50, double p90, double p99, double p999, double appCpuPer1k, double redisCpuPer1k, double readsPerCommand,
@@ -32,7 +33,8 @@ record Summary(Setup setup, Scenario scenario, int connections, double requestsP
                     median(rounds, Cell::appCpuPer1k), median(rounds, Cell::redisCpuPer1k),
                     median(rounds, Cell::readsPerCommand), median(rounds, Cell::redisConnects), rounds.stream().mapToLong(Cell::errors).sum(),
                     rounds.stream().mapToLong(Cell::requests).sum(),
-                    rounds.stream().map(Cell::errorSample).filter(sample -> !sample.isEmpty()).findFirst().orElse("")));
+                    rounds.stream().filter(cell -> !cell.errorSample().isEmpty())
+                            .max(Comparator.comparingLong(Cell::errors)).map(Cell::errorSample).orElse("")));
         });
         return summaries;
     }

@@ -15,7 +15,12 @@ import org.HdrHistogram.Histogram;
 /**
  * Load from <a href="https://github.com/wg/wrk">wrk</a> (two threads, like the two cores of the reference machine).
  * A Lua {@code done} script prints the counts and every distinct latency with its count, which go into an
- * HdrHistogram, so that wrk's and the built-in driver's percentiles are computed the same way.
+ * HdrHistogram.
+ * <p>
+ * The latencies the script reads are already corrected for coordinated omission: wrk 4.1 calls
+ * {@code stats_correct(statistics.latency, interval)} before {@code done} ({@code src/wrk.c}), and the Lua
+ * {@code latency} object is that same, corrected, table. The raw latencies cannot be had from a script, so
+ * {@link ReactorNettyDriver} applies the same correction to its own; the two drivers' percentiles then mean the same.
  */
 final class WrkDriver implements LoadDriver {
 
@@ -67,12 +72,24 @@ final class WrkDriver implements LoadDriver {
 
     @Override
     public String describe() {
-        return version + " (2 threads, Lua done script into HdrHistogram)";
+        return version + " (2 threads, Lua done script into HdrHistogram; wrk's coordinated-omission correction)";
+    }
+
+    /** wrk's {@code -d} takes a whole number of seconds, minutes or hours ({@code src/units.c}: no {@code ms}). */
+    @Override
+    public Optional<String> refusal(Duration duration) {
+        boolean wholeSeconds = duration.getNano() == 0 && duration.getSeconds() >= 1;
+        return wholeSeconds ? Optional.empty() : Optional.of("wrk runs whole seconds only (-d), at least 1");
     }
 
     @Override
     public LoadResult run(String url, int connections, Duration duration) throws IOException, InterruptedException {
-        long seconds = Math.max(1, duration.toSeconds());
+        Optional<String> refused = refusal(duration);
+        if (refused.isPresent()) {
+            // rounding would measure for another length than the one asked for, and say nothing
+            throw new IllegalArgumentException(refused.get() + ", not " + duration);
+        }
+        long seconds = duration.toSeconds();
         List<String> command = List.of("wrk", "-t" + Math.min(2, connections), "-c" + connections, "-d" + seconds + "s",
                 "--timeout", "10s", "-s", script.toString(), url);
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
