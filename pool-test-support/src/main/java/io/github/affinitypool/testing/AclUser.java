@@ -20,10 +20,11 @@ public record AclUser(String name, String password, List<String> rules) {
      * @param rules    ACL rules in Redis syntax
      */
     public AclUser {
-        requireToken(name, "ACL user name");
-        requireToken(password, "ACL user password");
+        requireToken(name, "ACL user name", name);
+        // a rejected password is still a password: the message names the user, never the value
+        requireToken(password, "the password of ACL user '" + name + "'", null);
         rules = List.copyOf(rules);
-        rules.forEach(rule -> requireToken(rule, "ACL rule"));
+        rules.forEach(rule -> requireToken(rule, "ACL rule", isPasswordRule(rule) ? null : rule));
         if ("default".equals(name)) {
             throw new IllegalArgumentException("the default user is configured with password(..), not as an ACL user");
         }
@@ -43,9 +44,16 @@ public record AclUser(String name, String password, List<String> rules) {
         return "AclUser[name=" + name + ", rules=" + rules + "]";
     }
 
-    private static void requireToken(String value, String what) {
+    /** @return whether an ACL rule adds or removes a password ({@code >password}, {@code <password}) */
+    static boolean isPasswordRule(String rule) {
+        return rule != null && (rule.startsWith(">") || rule.startsWith("<"));
+    }
+
+    /** @param shown the value as the message may show it; {@code null} for a password, which it must not */
+    private static void requireToken(String value, String what, String shown) {
         if (value == null || value.isEmpty() || value.chars().anyMatch(Character::isWhitespace)) {
-            throw new IllegalArgumentException(what + " must be non-empty and without whitespace: '" + value + "'");
+            throw new IllegalArgumentException(what + " must be non-empty and without whitespace"
+                    + (shown == null ? "" : ": '" + shown + "'"));
         }
     }
 }

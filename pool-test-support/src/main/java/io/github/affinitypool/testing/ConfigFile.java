@@ -48,16 +48,21 @@ final class ConfigFile {
 
     /** Quotes a value the way Redis' config parser (sdssplitargs) reads it back. */
     static String quote(String value) {
-        StringBuilder quoted = new StringBuilder(value.length() + 2).append('"');
+        return '"' + escape(value) + '"';
+    }
+
+    /** The inside of {@link #quote}: how a value appears in redis.conf, and in Redis' echo of a bad line. */
+    static String escape(String value) {
+        StringBuilder escaped = new StringBuilder(value.length());
         for (char c : value.toCharArray()) {
             if (c == '"' || c == '\\') {
-                quoted.append('\\').append(c);
+                escaped.append('\\').append(c);
             } else if (c < 0x20 || c == 0x7f) {
-                quoted.append(String.format("\\x%02x", (int) c));
+                escaped.append(String.format("\\x%02x", (int) c));
             } else {
-                quoted.append(c);
+                escaped.append(c);
             }
         }
-        return quoted.append('"').toString();
+        return escaped.toString();
     }
 }

@@ -60,7 +60,7 @@ final class ContainerBackend implements ServerBackend {
         String failure = Readiness.awaitPing(host(), port(), Readiness.deadline(timeout),
                 () -> started.isRunning() ? null : "the container stopped");
         if (failure != null) {
-            String logs = started.getLogs();
+            String logs = settings.mask(started.getLogs());
             close();
             throw new IllegalStateException("Redis container " + settings.containerImage() + " did not start: "
                     + failure + "\n--- container log ---\n" + logs.strip() + "\n--- end of log ---");
@@ -152,7 +152,7 @@ final class ContainerBackend implements ServerBackend {
     @Override
     public String log() {
         GenericContainer<?> current = container;
-        return current == null ? "" : current.getLogs();
+        return current == null ? "" : settings.mask(current.getLogs());
     }
 
     @Override

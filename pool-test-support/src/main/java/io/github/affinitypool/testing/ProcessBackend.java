@@ -1,7 +1,6 @@
 package io.github.affinitypool.testing;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -13,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +32,11 @@ final class ProcessBackend implements ServerBackend {
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SIGNAL_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(5);
+    /** Logged by every Redis version once it listens, before it reads a command ("... connections tcp" on 7.2). */
+    private static final String READY_LINE = "Ready to accept connections";
 
     private final ServerSettings settings;
+    private final IntSupplier portPicker;
     private Path binary;
     private int major;
     private Path dir;
@@ -46,7 +49,16 @@ final class ProcessBackend implements ServerBackend {
     private boolean paused;
 
     ProcessBackend(ServerSettings settings) {
+        this(settings, ProcessBackend::pickPort);
+    }
+
+    /**
+     * @param portPicker hands out a free port and reserves it in {@link ServerRegistry}; tests pass one that hands
+     *                   out a taken port, to see a start move on
+     */
+    ProcessBackend(ServerSettings settings, IntSupplier portPicker) {
         this.settings = settings;
+        this.portPicker = portPicker;
     }
 
     @Override
@@ -56,19 +68,17 @@ final class ProcessBackend implements ServerBackend {
         boolean samePort = port > 0;
         for (int attempt = 1; ; attempt++) {
             if (!samePort) {
-                port = pickPort();
+                port = portPicker.getAsInt();
             }
             if (settings.tls() != null && tlsPort < 0) {
-                tlsPort = pickPort();
+                tlsPort = portPicker.getAsInt();
             }
             long logOffset = size(logFile);
             Process started = launch();
             process = started; // from now on the shutdown hook can end it, even half-way through the start
-            String failure = Readiness.awaitPing(HOST, port, deadline,
+            String gone = Readiness.awaitPing(HOST, port, deadline,
                     () -> started.isAlive() ? null : "redis-server exited with code " + started.exitValue());
-            if (failure == null) {
-                failure = checkItIsOurs(started);
-            }
+            Failure failure = gone != null ? new Failure(gone, false) : checkItIsOurs(started, logOffset);
             if (failure == null) {
                 paused = false;
                 log.debug("redis-server pid {} ready on {}:{} (dir {})", started.pid(), HOST, port, dir);
@@ -77,20 +87,42 @@ final class ProcessBackend implements ServerBackend {
             destroyAndWait(started);
             process = null;
             String startLog = readLog(logOffset);
-            boolean portTaken = startLog.contains("Address already in use");
+            // ours may be killed before it logs its failed bind: another server's answer says the same
+            boolean portTaken = failure.anotherServer() || startLog.contains("Address already in use");
             if (portTaken && !samePort && attempt < MAX_PORT_ATTEMPTS) {
-                // another process took the port between our probe and redis' bind: pick another one
-                ServerRegistry.releasePort(port);
+                // another process took a port between our probe and redis' bind: pick both ports again
+                releasePorts();
                 continue;
             }
-            if (portTaken && samePort && System.nanoTime() - deadline < 0) {
+            if (portTaken && samePort && !failure.anotherServer() && System.nanoTime() - deadline < 0) {
                 // a restart on the same port: the old socket may linger for a moment; retry until the deadline
                 Readiness.backoff(20);
                 continue;
             }
             throw new IllegalStateException("redis-server " + binary + " did not start on " + HOST + ":" + port
-                    + ": " + failure + "\n--- redis-server log (" + logFile + ") ---\n" + startLog.strip()
+                    + (tlsPort > 0 ? " (TLS port " + tlsPort + ")" : "") + ": " + failure.reason()
+                    + (portTaken && samePort ? "; the ports are kept across restarts, so whatever holds them now "
+                    + "must let go first" : "")
+                    + "\n--- redis-server log (" + logFile + ") ---\n" + settings.mask(startLog.strip())
                     + "\n--- end of log ---");
+        }
+    }
+
+    /**
+     * Why a start attempt failed.
+     *
+     * @param reason        for the exception message
+     * @param anotherServer whether a server that is not ours answered on the port: ours cannot bind it
+     */
+    private record Failure(String reason, boolean anotherServer) {
+    }
+
+    /** Gives the ports of a failed first start back, to pick new ones. */
+    private void releasePorts() {
+        ServerRegistry.releasePort(port);
+        if (tlsPort > 0) {
+            ServerRegistry.releasePort(tlsPort);
+            tlsPort = -1;
         }
     }
 
@@ -113,7 +145,7 @@ final class ProcessBackend implements ServerBackend {
         ServerRegistry.register(this);
     }
 
-    private static int pickPort() {
+    static int pickPort() {
         for (int i = 0; i < 100; i++) {
             // bind port 0 and let it go: the kernel hands out a free port; closing a listener leaves no TIME_WAIT
             try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
@@ -158,28 +190,49 @@ final class ProcessBackend implements ServerBackend {
     /**
      * PONG alone does not prove the answer came from our process: if another server grabbed the port, ours
      * fails to bind but may not have exited yet. INFO names the pid that answered.
+     *
+     * @return {@code null} when the server that answers is ours, else why not
      */
-    private String checkItIsOurs(Process started) {
+    private Failure checkItIsOurs(Process started, long logOffset) {
         try (RawRedisConnection connection = RawRedisConnection.open(HOST, port, CHECK_TIMEOUT)) {
             try {
                 settings.authenticate(connection);
             } catch (RedisErrorReplyException e) {
-                return "the server on port " + port + " refuses our password (" + e.code() + "): it is not ours";
+                return new Failure("the server on port " + port + " refuses our password (" + e.code()
+                        + "): it is not ours", true);
             }
             String info;
             try {
                 info = connection.command("INFO", "server");
             } catch (RedisErrorReplyException e) {
-                // the default user was stripped of INFO through arg(...): our process being alive must do
-                return started.isAlive() ? null : "redis-server exited with code " + started.exitValue();
+                return checkByLog(started, logOffset, e);
             }
             long answering = Long.parseLong(RedisServer.parseInfo(info).getOrDefault("process_id", "-1"));
             return answering == started.pid() ? null
-                    : "port " + port + " is answered by another redis-server (pid " + answering + "), not ours (pid "
-                    + started.pid() + ")";
+                    : new Failure("port " + port + " is answered by another redis-server (pid " + answering
+                    + "), not ours (pid " + started.pid() + ")", true);
         } catch (UncheckedIOException e) {
-            return "cannot check who answers on port " + port + ": " + e.getMessage();
+            return new Failure("cannot check who answers on port " + port + ": " + e.getMessage(), false);
         }
+    }
+
+    /**
+     * INFO was refused, so the pid cannot be asked. NOPERM comes from ours when arg(...) stripped the default
+     * user of INFO; NOAUTH, with no password of ours, from a server that wants one. Whoever it is, ours is the one
+     * that answered only if it logged that it is ready: redis logs that before it reads any command, and a redis
+     * that cannot bind its port never logs it.
+     */
+    private Failure checkByLog(Process started, long logOffset, RedisErrorReplyException refusal) {
+        if (!started.isAlive()) {
+            return new Failure("redis-server exited with code " + started.exitValue(), false);
+        }
+        if (readLog(logOffset).contains(READY_LINE)) {
+            return null;
+        }
+        String why = refusal.code().equals("NOAUTH") && settings.password() == null
+                ? "wants a password (NOAUTH), and ours has none" : "refuses INFO (" + refusal.code() + ")";
+        return new Failure("the server on port " + port + " " + why + ", while ours (pid " + started.pid()
+                + ") has not logged '" + READY_LINE + "': it is not ours", true);
     }
 
     @Override
@@ -265,7 +318,7 @@ final class ProcessBackend implements ServerBackend {
 
     @Override
     public String log() {
-        return logFile == null ? "" : readLog(0);
+        return logFile == null ? "" : settings.mask(readLog(0));
     }
 
     @Override
@@ -318,27 +371,25 @@ final class ProcessBackend implements ServerBackend {
      */
     private static void signal(Process target, String signal) {
         String pid = Long.toString(target.pid());
-        Process kill;
+        HelperProcess.Result kill;
         try {
-            kill = new ProcessBuilder("kill", "-" + signal, pid).redirectErrorStream(true).start();
-        } catch (IOException noKillBinary) {
             try {
-                kill = new ProcessBuilder("/bin/sh", "-c", "kill -" + signal + " " + pid).redirectErrorStream(true).start();
-            } catch (IOException e) {
-                e.addSuppressed(noKillBinary);
-                throw new UncheckedIOException("cannot run kill -" + signal + " " + pid, e);
+                kill = HelperProcess.run(List.of("kill", "-" + signal, pid), SIGNAL_TIMEOUT);
+            } catch (IOException noKillBinary) {
+                try {
+                    kill = HelperProcess.run(List.of("/bin/sh", "-c", "kill -" + signal + " " + pid), SIGNAL_TIMEOUT);
+                } catch (IOException e) {
+                    e.addSuppressed(noKillBinary);
+                    throw new UncheckedIOException("cannot run kill -" + signal + " " + pid, e);
+                }
             }
-        }
-        try (InputStream in = kill.getInputStream()) {
-            String output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            if (!kill.waitFor(SIGNAL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS) || kill.exitValue() != 0) {
-                throw new IllegalStateException("kill -" + signal + " " + pid + " failed: " + output.strip());
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the output of kill -" + signal + " " + pid, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while sending SIG" + signal + " to " + pid, e);
+        }
+        if (kill.exitCode() != 0) {
+            throw new IllegalStateException("kill -" + signal + " " + pid + " failed with exit code " + kill.exitCode()
+                    + ": " + kill.output().strip());
         }
     }
 

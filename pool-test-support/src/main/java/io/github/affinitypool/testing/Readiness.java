@@ -22,7 +22,7 @@ final class Readiness {
                 return gone;
             }
             lastReply = RawRedisConnection.probe(host, port, PROBE_TIMEOUT);
-            // NOAUTH means the server is up and simply wants a password first
+            // NOAUTH means a server is up and wants a password first; whether it is ours, the caller checks
             if (lastReply != null && (lastReply.equals("+PONG") || lastReply.startsWith("-NOAUTH"))) {
                 return null;
             }

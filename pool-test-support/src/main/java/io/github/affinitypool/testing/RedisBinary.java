@@ -7,13 +7,13 @@ import java.io.UncheckedIOException;
 import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,7 +21,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,6 +40,7 @@ final class RedisBinary {
     private static final Logger log = LoggerFactory.getLogger(RedisBinary.class);
     private static final String MARKER_CLASS = "redis/embedded/Redis.class";
     private static final Pattern VERSION = Pattern.compile("v=(\\d+\\.\\d+\\.\\d+)");
+    private static final Duration VERSION_TIMEOUT = Duration.ofSeconds(10);
 
     private static volatile Path resolved;
 
@@ -203,27 +203,26 @@ final class RedisBinary {
 
     /** Runs {@code redis-server --version} and returns e.g. {@code 7.0.15}. */
     static String version(Path binary) {
+        return version(binary, VERSION_TIMEOUT);
+    }
+
+    /** {@link #version(Path)}, giving up (and killing it) after {@code timeout}: a broken binary may hang. */
+    static String version(Path binary, Duration timeout) {
+        HelperProcess.Result result;
         try {
-            Process process = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
-            String output;
-            try (InputStream in = process.getInputStream()) {
-                output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IllegalStateException(binary + " --version did not finish in 10 s");
-            }
-            Matcher matcher = VERSION.matcher(output);
-            if (!matcher.find()) {
-                throw new IllegalStateException("cannot read the version from " + binary + " --version: " + output.strip());
-            }
-            return matcher.group(1);
+            result = HelperProcess.run(List.of(binary.toString(), "--version"), timeout);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run " + binary + " --version", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while running " + binary + " --version", e);
         }
+        Matcher matcher = VERSION.matcher(result.output());
+        if (!matcher.find()) {
+            throw new IllegalStateException("cannot read the version from " + binary + " --version (exit code "
+                    + result.exitCode() + "): " + result.output().strip());
+        }
+        return matcher.group(1);
     }
 
     /**

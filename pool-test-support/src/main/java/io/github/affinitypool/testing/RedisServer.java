@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>The binary is {@code REDIS_SERVER_BIN}, else {@code redis-server} on {@code PATH}, else the one inside
  * {@code com.github.codemonstur:embedded-redis} (or {@link Builder#binary(Path)}). Start-up waits until the
- * server answers PING; if it does not within the start-up timeout, the exception carries the server's log.
+ * server answers PING; if it does not within the start-up timeout, the exception carries the server's log
+ * (configured passwords masked).
  *
  * <p>Every server is stopped by {@link #close()} and, failing that, by a JVM shutdown hook shared by all
  * servers; its temp dir is deleted with it.
@@ -355,7 +356,10 @@ public final class RedisServer implements AutoCloseable {
         throw new IllegalStateException("start " + this + " before asking its version");
     }
 
-    /** @return everything the server has logged so far (for the process backend, across restarts) */
+    /**
+     * @return everything the server has logged so far (for the process backend, across restarts), with every
+     *         configured password masked: Redis echoes a config line it cannot parse, passwords included
+     */
     public synchronized String log() {
         return backend == null ? "" : backend.log();
     }

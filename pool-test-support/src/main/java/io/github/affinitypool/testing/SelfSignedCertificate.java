@@ -8,10 +8,10 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A throw-away self-signed certificate for 127.0.0.1 and localhost, as the PEM files redis-server's TLS options read
@@ -25,6 +25,7 @@ public record SelfSignedCertificate(Path certificate, Path privateKey) {
 
     private static final String ALIAS = "redis";
     private static final char[] PASSWORD = "changeit".toCharArray();
+    private static final Duration KEYTOOL_TIMEOUT = Duration.ofSeconds(30);
 
     /**
      * @param dir where to write the files
@@ -58,10 +59,15 @@ public record SelfSignedCertificate(Path certificate, Path privateKey) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
-            throw new IOException("keytool failed: " + command + "\n" + output);
+        HelperProcess.Result result;
+        try {
+            result = HelperProcess.run(command, KEYTOOL_TIMEOUT);
+        } catch (IllegalStateException timedOut) {
+            throw new IOException("keytool failed: " + timedOut.getMessage(), timedOut);
+        }
+        if (result.exitCode() != 0) {
+            throw new IOException("keytool failed with exit code " + result.exitCode() + ": " + command + "\n"
+                    + result.output());
         }
     }
 }

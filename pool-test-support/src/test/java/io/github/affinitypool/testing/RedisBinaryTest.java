@@ -2,12 +2,14 @@ package io.github.affinitypool.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -107,6 +109,21 @@ class RedisBinaryTest {
         Path binary = RedisBinary.resolve();
         assertThat(RedisBinary.version(binary)).matches("\\d+\\.\\d+\\.\\d+");
         assertThat(RedisBinary.majorVersion(binary)).isEqualTo(Integer.parseInt(RedisBinary.version(binary).split("\\.")[0]));
+    }
+
+    @Test
+    void aBinaryThatHangsOnVersionIsKilledAfterTheTimeout() throws IOException {
+        // never exits by itself: it waits for a line on stdin, which nobody writes
+        Path hanging = temp.resolve("hanging-redis-server");
+        Files.writeString(hanging, "#!/bin/sh\necho 'Redis server v=7.0.0'\nread line\n");
+        assertThat(hanging.toFile().setExecutable(true)).isTrue();
+
+        // the guard turns a hang (output read to its end before any bounded wait) into a failure
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                () -> RedisBinary.version(hanging, Duration.ofMillis(200)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(hanging + ", --version] did not finish within PT0.2S; killed it")
+                .hasMessageContaining("v=7.0.0"));
     }
 
     private static Path executable(Path file) throws IOException {

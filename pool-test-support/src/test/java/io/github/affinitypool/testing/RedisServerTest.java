@@ -281,10 +281,11 @@ class RedisServerTest {
         RedisServer redis;
         try {
             redis = process().tls(certificate).start();
-        } catch (IllegalStateException notBuiltWithTls) {
-            Assumptions.abort("this redis-server has no TLS support: " + notBuiltWithTls.getMessage().lines()
-                    .findFirst().orElse(""));
-            return;
+        } catch (IllegalStateException e) {
+            // skipped only where the binary has no TLS; any other failure fails the test
+            TlsRedisServer.noTlsSupport(e.getMessage()).ifPresent(
+                    line -> Assumptions.abort("this redis-server has no TLS support: " + line));
+            throw e;
         }
         RedisClient client = RedisClient.create();
         client.setOptions(ClientOptions.builder()
@@ -340,6 +341,37 @@ class RedisServerTest {
         } finally {
             redis.close();
         }
+    }
+
+    @Test
+    void aFailedStartMasksEveryConfiguredPasswordInItsMessageAndInTheLog() {
+        // the bad rule makes Redis echo the user's config line, with its >password, quoted and unquoted
+        String password = "TOP\"SECRET-1";
+        RedisServer redis = process().password("DEFAULT-SECRET-0")
+                .aclUser("app", password, "~*", ">RULE-SECRET-3", "no-such-rule").build();
+        try {
+            assertThatThrownBy(redis::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("--- redis-server log")
+                    .hasMessageContaining(">>> 'user ")
+                    .hasMessageContaining(ServerSettings.MASK)
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("SECRET"));
+            assertThat(redis.log()).contains(">>> 'user ").doesNotContain("SECRET");
+        } finally {
+            redis.close();
+        }
+    }
+
+    @Test
+    void aRejectedAclPasswordIsNotRepeatedInTheMessage() {
+        assertThatThrownBy(() -> new AclUser("app", "TOP SECRET2", List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("the password of ACL user 'app' must be non-empty and without whitespace");
+        assertThatThrownBy(() -> process().aclUser("app", "pw", "~*", ">RULE SECRET"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ACL rule must be non-empty and without whitespace");
+        assertThatThrownBy(() -> process().aclUser("app", "pw", "~* +@all"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ACL rule must be non-empty and without whitespace: '~* +@all'");
     }
 
     @Test
