@@ -142,7 +142,8 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isFalse();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("BLOCK").add("0"))).isFalse();
         assertThat(CommandPolicy.sharedRefusal(CommandType.SYNC, null).reason()).isEqualTo(Reason.PUSH_MODE);
-        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("PSYNC"), args().add("?").add(-1)).command()).isEqualTo("PSYNC");
+        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("PSYNC"), args().add("?").add(-1)).command())
+                .isEqualTo("PSYNC");
         assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("replconf"), args().add("listening-port").add(1))
                 .command()).isEqualTo("REPLCONF");
         assertThat(CommandPolicy.sharedRefusal(CommandType.GET, args("k"))).isNull();
@@ -159,7 +160,8 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.leaseEffect(CommandType.AUTH, args("x"))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("RESET"), null)).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.SYNC, null)).isEqualTo(LeaseEffect.TAINT);
-        assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("psync"), args().add("?").add(-1))).isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("psync"), args().add("?").add(-1)))
+                .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.SETNAME).add("x")))
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);

@@ -29,7 +29,8 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
 
     static final String ENABLED_PROPERTY = "sample.embedded-redis.enabled";
 
-    private static final ConfigurationPropertyName SPRING_DATA_REDIS = ConfigurationPropertyName.of("spring.data.redis");
+    private static final ConfigurationPropertyName SPRING_DATA_REDIS =
+            ConfigurationPropertyName.of("spring.data.redis");
 
     private final Log logger;
 

@@ -122,7 +122,8 @@ class SampleApplicationTests extends RedisBackedSampleTest {
     @Test
     void dashboardIsServedAndPollsBothEndpoints() {
         String page = client().get().uri("/").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5));
-        assertThat(page).contains("/actuator/redispool").contains("/affinity").contains("setTimeout(refresh, POLL_MILLIS)").contains("POLL_MILLIS = 1000");
+        assertThat(page).contains("/actuator/redispool").contains("/affinity")
+                .contains("setTimeout(refresh, POLL_MILLIS)").contains("POLL_MILLIS = 1000");
     }
 
     @Test
