@@ -14,6 +14,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.lettuce.core.RedisChannelHandler;
@@ -33,6 +34,8 @@ import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
 
 import io.github.affinitypool.core.AcquireOutcome;
@@ -135,6 +138,28 @@ final class PubSubHub<K, V> {
         return new PubSubFlux(pattern, keys);
     }
 
+    /**
+     * @param pattern {@code true} for PSUBSCRIBE, {@code false} for SUBSCRIBE
+     * @param keys the channels or patterns, not empty, duplicates already removed
+     * @return the messages, emitted once Redis has confirmed every key; each subscription is one local subscriber
+     */
+    Mono<Flux<PubSubMessage<K, V>>> subscribeLater(boolean pattern, List<K> keys) {
+        return Mono.create(sink -> {
+            Subscriber subscriber = new Subscriber(null, sink, pattern, keys);
+            sink.onCancel(subscriber::cancel);
+            start(subscriber);
+        });
+    }
+
+    private void start(Subscriber subscriber) {
+        if (closed) {
+            subscriber.fail(closedError(subscriber.worker));
+            return;
+        }
+        WorkerHub hub = hubs.get(subscriber.worker);
+        hub.execute(() -> hub.join(subscriber, 0));
+    }
+
     /** @return the cap on open Pub/Sub connections */
     int maxOpen() {
         return maxOpen;
@@ -191,16 +216,9 @@ final class PubSubHub<K, V> {
 
         @Override
         public void subscribe(CoreSubscriber<? super PubSubMessage<K, V>> actual) {
-            int current = loops.currentWorker();
-            int worker = current >= 0 ? current : loops.nextWorker();
-            Subscriber subscriber = new Subscriber(actual, worker, current < 0, pattern, keys);
+            Subscriber subscriber = new Subscriber(actual, null, pattern, keys);
             actual.onSubscribe(subscriber);
-            if (closed) {
-                subscriber.fail(closedError(worker));
-                return;
-            }
-            WorkerHub hub = hubs.get(worker);
-            hub.execute(() -> hub.join(subscriber, 0));
+            start(subscriber);
         }
     }
 
@@ -222,6 +240,12 @@ final class PubSubHub<K, V> {
 
         /** Pattern to its local subscribers, an immutable list replaced on change. */
         private final Map<Object, List<Subscriber>> patterns = new HashMap<>();
+
+        /** Channel whose SUBSCRIBE Redis has not confirmed yet, to that SUBSCRIBE. */
+        private final Map<Object, RedisFuture<Void>> unconfirmedChannels = new HashMap<>();
+
+        /** Pattern whose PSUBSCRIBE Redis has not confirmed yet, to that PSUBSCRIBE. */
+        private final Map<Object, RedisFuture<Void>> unconfirmedPatterns = new HashMap<>();
 
         private final Set<Subscriber> attached = new LinkedHashSet<>();
 
@@ -402,21 +426,76 @@ final class PubSubHub<K, V> {
             updateCounts();
             StatefulRedisPubSubConnection<K, V> current = connection;
             if (!newChannels.isEmpty()) {
-                watch(current, current.async().subscribe(array(newChannels)), newChannels, false);
+                send(current, newChannels, false);
             }
             if (!newPatterns.isEmpty()) {
-                watch(current, current.async().psubscribe(array(newPatterns)), newPatterns, true);
+                send(current, newPatterns, true);
+            }
+            for (Subscriber subscriber : subscribers) {
+                confirmIfReady(subscriber);
             }
         }
 
-        /** A failed SUBSCRIBE: Redis refused it (NOPERM, ...), or the connection is in an unknown state. */
-        private void watch(StatefulRedisPubSubConnection<K, V> sentOn, RedisFuture<Void> subscribed, List<K> keys,
-                boolean pattern) {
-            subscribed.whenComplete((ignored, error) -> {
-                if (error != null) {
-                    execute(() -> subscribeFailed(sentOn, keys, pattern, RedisUris.unwrap(error)));
+        /** SUBSCRIBEs (or PSUBSCRIBEs) keys new on this worker; they stay unconfirmed until Redis answers. */
+        private void send(StatefulRedisPubSubConnection<K, V> sentOn, List<K> keys, boolean pattern) {
+            RedisFuture<Void> subscribed = pattern ? sentOn.async().psubscribe(array(keys))
+                    : sentOn.async().subscribe(array(keys));
+            Map<Object, RedisFuture<Void>> unconfirmed = unconfirmed(pattern);
+            for (K key : keys) {
+                unconfirmed.put(mapKey(key), subscribed);
+            }
+            subscribed.whenComplete((ignored, error) -> execute(() -> {
+                if (error == null) {
+                    confirmed(sentOn, subscribed, keys, pattern);
                 }
-            });
+                else {
+                    subscribeFailed(sentOn, keys, pattern, RedisUris.unwrap(error));
+                }
+            }));
+        }
+
+        private Map<Object, RedisFuture<Void>> unconfirmed(boolean pattern) {
+            return pattern ? unconfirmedPatterns : unconfirmedChannels;
+        }
+
+        /**
+         * Redis confirmed a SUBSCRIBE: its keys receive messages from now on. Lettuce completes a SUBSCRIBE of several
+         * channels on the first confirmation, but Redis has registered all of them by then (it runs the command whole
+         * before it replies). A key unsubscribed and subscribed again since waits for its newer SUBSCRIBE.
+         */
+        private void confirmed(StatefulRedisPubSubConnection<K, V> sentOn, RedisFuture<Void> subscribed, List<K> keys,
+                boolean pattern) {
+            if (connection != sentOn) {
+                return;
+            }
+            Map<Object, RedisFuture<Void>> unconfirmed = unconfirmed(pattern);
+            Map<Object, List<Subscriber>> map = pattern ? patterns : channels;
+            Set<Subscriber> waiting = new LinkedHashSet<>();
+            for (K key : keys) {
+                Object mapKey = mapKey(key);
+                if (unconfirmed.get(mapKey) == subscribed) {
+                    unconfirmed.remove(mapKey);
+                    waiting.addAll(map.getOrDefault(mapKey, List.of()));
+                }
+            }
+            for (Subscriber subscriber : waiting) {
+                confirmIfReady(subscriber);
+            }
+        }
+
+        /** Tells a subscriber that waits for it that Redis has confirmed all its keys on this worker. */
+        private void confirmIfReady(Subscriber subscriber) {
+            if (subscriber.confirmation == null || subscriber.confirmed || !attached.contains(subscriber)) {
+                return;
+            }
+            Map<Object, RedisFuture<Void>> unconfirmed = unconfirmed(subscriber.pattern);
+            for (K key : subscriber.keys) {
+                if (unconfirmed.containsKey(mapKey(key))) {
+                    return;
+                }
+            }
+            subscriber.confirmed = true;
+            subscriber.confirm();
         }
 
         private void subscribeFailed(StatefulRedisPubSubConnection<K, V> sentOn, List<K> keys, boolean pattern,
@@ -464,6 +543,7 @@ final class PubSubHub<K, V> {
                 shrunk.remove(subscriber);
                 if (shrunk.isEmpty()) {
                     map.remove(mapKey);
+                    unconfirmed(subscriber.pattern).remove(mapKey);
                     unused.add(key);
                 }
                 else {
@@ -515,9 +595,7 @@ final class PubSubHub<K, V> {
             available = false;
             permits.decrementAndGet();
             List<Subscriber> subscribers = new ArrayList<>(attached);
-            attached.clear();
-            channels.clear();
-            patterns.clear();
+            clearSubscriptions();
             updateCounts();
             listener.closed(worker, CloseReason.UNUSABLE);
             RedisPoolConnectionException failure = new RedisPoolConnectionException(poolName, worker, "Redis pool '"
@@ -536,10 +614,8 @@ final class PubSubHub<K, V> {
         void shutdown(CompletableFuture<Void> done) {
             List<Subscriber> subscribers = new ArrayList<>(attached);
             subscribers.addAll(pending);
-            attached.clear();
+            clearSubscriptions();
             pending.clear();
-            channels.clear();
-            patterns.clear();
             StatefulRedisPubSubConnection<K, V> open = connection;
             connection = null;
             available = false;
@@ -556,6 +632,14 @@ final class PubSubHub<K, V> {
             }
             listener.closed(worker, CloseReason.POOL_CLOSED);
             open.closeAsync().whenComplete((ignored, error) -> done.complete(null));
+        }
+
+        private void clearSubscriptions() {
+            attached.clear();
+            channels.clear();
+            patterns.clear();
+            unconfirmedChannels.clear();
+            unconfirmedPatterns.clear();
         }
 
         private void failAcquire(Subscriber subscriber, RuntimeException failure) {
@@ -600,10 +684,20 @@ final class PubSubHub<K, V> {
     /**
      * One local subscriber: a bounded buffer of the messages it has not requested yet (full: the oldest is dropped and
      * counted), drained on its own worker's loop. Buffer and terminal state are confined to that loop.
+     * <p>
+     * A subscriber of {@code subscribeLater} has no downstream at first: its {@link #confirmation} receives the
+     * {@code Flux} once Redis confirmed its keys, and whoever subscribes to that becomes the downstream. Messages and a
+     * termination that come before wait in the buffer.
      */
     private final class Subscriber implements Subscription {
 
-        final CoreSubscriber<? super PubSubMessage<K, V>> actual;
+        private final AtomicReference<CoreSubscriber<? super PubSubMessage<K, V>>> actual;
+
+        /** Receives the messages' {@code Flux} once Redis confirmed every key; {@code null} for a plain subscribe. */
+        final MonoSink<Flux<PubSubMessage<K, V>>> confirmation;
+
+        /** Whether the hub saw every key confirmed (and told {@link #confirmation}); touched on the hub's loop only. */
+        boolean confirmed;
 
         final int worker;
 
@@ -631,20 +725,41 @@ final class PubSubHub<K, V> {
 
         private boolean done;
 
+        /** Whether {@link #confirmation} received the {@code Flux}. */
+        private boolean handedOut;
+
         private boolean terminated;
 
         private boolean warned;
 
         private Throwable error;
 
-        Subscriber(CoreSubscriber<? super PubSubMessage<K, V>> actual, int worker, boolean offLoop, boolean pattern,
-                List<K> keys) {
-            this.actual = actual;
-            this.worker = worker;
-            this.offLoop = offLoop;
+        /**
+         * @param actual the downstream, or {@code null} when {@code confirmation} hands out the messages
+         * @param confirmation receives the messages once Redis confirmed every key, or {@code null}
+         * @param pattern whether {@code keys} are patterns
+         * @param keys the channels or patterns
+         */
+        Subscriber(CoreSubscriber<? super PubSubMessage<K, V>> actual,
+                MonoSink<Flux<PubSubMessage<K, V>>> confirmation, boolean pattern, List<K> keys) {
+            int current = loops.currentWorker();
+            this.worker = current >= 0 ? current : loops.nextWorker();
+            this.offLoop = current < 0;
             this.loop = loops.loop(worker);
+            this.actual = new AtomicReference<>(actual);
+            this.confirmation = confirmation;
             this.pattern = pattern;
             this.keys = keys;
+        }
+
+        /** Hands out the messages: Redis confirmed every key. */
+        void confirm() {
+            onLoop(() -> {
+                if (!done && !cancelled) {
+                    handedOut = true;
+                    confirmation.success(new ConfirmedMessages());
+                }
+            });
         }
 
         /** Called on the loop of the hub it is attached to. */
@@ -695,10 +810,25 @@ final class PubSubHub<K, V> {
             }
             done = true;
             error = failure;
+            if (confirmation != null && !handedOut) {
+                // Never confirmed: the Mono fails (or, the pool closing, completes empty) and no Flux is handed out.
+                terminated = true;
+                if (failure != null) {
+                    confirmation.error(failure);
+                }
+                else {
+                    confirmation.success();
+                }
+                return;
+            }
             drain();
         }
 
         private void drain() {
+            CoreSubscriber<? super PubSubMessage<K, V>> downstream = actual.get();
+            if (downstream == null) {
+                return; // confirmed, but nobody subscribed to the messages yet: they wait
+            }
             if (draining) {
                 missed = true;
                 return;
@@ -716,12 +846,13 @@ final class PubSubHub<K, V> {
                         }
                         PubSubMessage<K, V> next = buffer.poll();
                         try {
-                            actual.onNext(next);
+                            downstream.onNext(next);
                         }
                         catch (Throwable failure) {
                             cancel();
                             terminated = true;
-                            actual.onError(Operators.onOperatorError(this, failure, next, actual.currentContext()));
+                            downstream.onError(
+                                    Operators.onOperatorError(this, failure, next, downstream.currentContext()));
                             return;
                         }
                         emitted++;
@@ -733,10 +864,10 @@ final class PubSubHub<K, V> {
                     if (done && buffer.isEmpty() && !terminated) {
                         terminated = true;
                         if (error != null) {
-                            actual.onError(error);
+                            downstream.onError(error);
                         }
                         else {
-                            actual.onComplete();
+                            downstream.onComplete();
                         }
                         return;
                     }
@@ -778,6 +909,21 @@ final class PubSubHub<K, V> {
         @Override
         public String toString() {
             return "PubSubSubscriber{worker=" + worker + ", " + (pattern ? "patterns=" : "channels=") + keys + "}";
+        }
+
+        /** The messages a confirmation hands out: the first subscriber becomes the downstream; there is no second. */
+        private final class ConfirmedMessages extends Flux<PubSubMessage<K, V>> {
+
+            @Override
+            public void subscribe(CoreSubscriber<? super PubSubMessage<K, V>> downstream) {
+                if (!actual.compareAndSet(null, downstream)) {
+                    Operators.error(downstream, new IllegalStateException("The messages of " + Subscriber.this
+                            + " allow only one subscriber; it is already subscribed"));
+                    return;
+                }
+                downstream.onSubscribe(Subscriber.this);
+                onLoop(Subscriber.this::drain);
+            }
         }
     }
 

@@ -279,7 +279,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * has and UNSUBSCRIBEs it when the last one cancels. Messages are delivered on the subscriber's loop (off-loop
      * subscribers: a round-robin worker's loop), in the order they arrive.
      * <p>
-     * Messages published before Redis confirmed the SUBSCRIBE are not received. A subscriber that requests less than
+     * Messages published before Redis confirmed the SUBSCRIBE are not received ({@link #subscribeLater(Object[])} tells
+     * when it has). A subscriber that requests less than
      * arrives keeps up to {@link Builder#pubSubBufferSize(int)} undelivered messages; beyond that the <em>oldest</em> is
      * dropped and counted ({@link PubSubStats#dropped()}), so a slow subscriber never holds up the others. When the
      * Pub/Sub connection is lost the {@code Flux} fails with a {@link RedisPoolConnectionException} naming the pool,
@@ -303,6 +304,40 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     @SafeVarargs
     public final Flux<PubSubMessage<K, V>> psubscribe(K... patterns) {
         return pubSub.subscribe(true, distinct(patterns, "patterns"));
+    }
+
+    /**
+     * Subscribes to channels like {@link #subscribe(Object[])}, but hands out the messages only once Redis has
+     * confirmed the SUBSCRIBE of every channel (on this worker's Pub/Sub connection), like Spring Data Redis's
+     * {@code ReactiveRedisMessageListenerContainer.receiveLater}. Everything published from then on is received, so a
+     * caller can publish, or tell a client that it is listening, without missing a message, for example:
+     * <pre>{@code
+     * pool.subscribeLater("orders")
+     *         .flatMapMany(messages -> messages.startWith(...)) // subscribes to the messages at once
+     * }</pre>
+     * The {@code Mono} fails as {@link #subscribe(Object[])} would (Redis refuses the channels, the connection is lost
+     * or cannot be opened, the pool is closed) and completes empty when the pool closes first; cancelling it before it
+     * emits unsubscribes. The emitted {@code Flux} allows one subscriber: subscribe to it promptly, because until then
+     * its messages wait in the buffer and its subscription holds (cancelling that subscriber unsubscribes).
+     *
+     * @param channels one or more channels
+     * @return the messages of the confirmed subscription, {@link PubSubMessage#pattern()} {@code null}
+     */
+    @SafeVarargs
+    public final Mono<Flux<PubSubMessage<K, V>>> subscribeLater(K... channels) {
+        return pubSub.subscribeLater(false, distinct(channels, "channels"));
+    }
+
+    /**
+     * Subscribes to patterns like {@link #psubscribe(Object[])}, handing out the messages once Redis has confirmed
+     * every PSUBSCRIBE, as {@link #subscribeLater(Object[])} does for channels.
+     *
+     * @param patterns one or more glob-style patterns, for example {@code news.*}
+     * @return the messages of the confirmed subscription, with the matching {@link PubSubMessage#pattern()}
+     */
+    @SafeVarargs
+    public final Mono<Flux<PubSubMessage<K, V>>> psubscribeLater(K... patterns) {
+        return pubSub.subscribeLater(true, distinct(patterns, "patterns"));
     }
 
     private static <K> List<K> distinct(K[] keys, String what) {

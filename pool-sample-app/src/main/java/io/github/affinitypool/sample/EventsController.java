@@ -22,6 +22,9 @@ import org.springframework.web.server.ResponseStatusException;
 @RestController
 class EventsController {
 
+    private static final ServerSentEvent<String> SUBSCRIBED = ServerSentEvent.<String>builder().comment("subscribed")
+            .build();
+
     private final RedisAffinityPool<String, String> pool;
 
     private final RedisReactiveCommands<String, String> redis;
@@ -37,8 +40,11 @@ class EventsController {
             // The channel is each event's name, and a line break cannot be written in one.
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "channel must not contain a line break");
         }
-        return pool.subscribe(channel)
-                .map(message -> ServerSentEvent.builder(message.payload()).event(message.channel()).build());
+        // The stream opens with a comment once Redis has confirmed the SUBSCRIBE: a client sees the response start
+        // as soon as it is listening (not at the first message), and receives everything published from then on.
+        return pool.subscribeLater(channel).flatMapMany(messages -> messages
+                .map(message -> ServerSentEvent.builder(message.payload()).event(message.channel()).build())
+                .startWith(SUBSCRIBED));
     }
 
     /** Publishes the body; answers how many Redis subscribers (Pub/Sub connections) received it. */

@@ -59,10 +59,34 @@ class CountersAndEventsTests extends RedisBackedSampleTest {
     }
 
     @Test
+    void aStreamOpensWithACommentOnceRedisListensAndMissesNothingPublishedAfter() {
+        WebClient client = WebClient.create(baseUrl());
+        Sinks.Many<ServerSentEvent<String>> events = Sinks.many().replay().all();
+        Disposable stream = client.get().uri("/events/opening").accept(MediaType.TEXT_EVENT_STREAM).retrieve()
+                .bodyToFlux(SSE).subscribe(events::tryEmitNext);
+        try {
+            ServerSentEvent<String> opened = events.asFlux().blockFirst(Duration.ofSeconds(10));
+            assertThat(opened.comment()).isEqualTo("subscribed");
+            assertThat(opened.data()).isNull();
+
+            // No waiting for the subscription: the comment says Redis has confirmed it.
+            Long receivers = client.post().uri("/events/opening").contentType(MediaType.TEXT_PLAIN)
+                    .bodyValue("right away").retrieve().bodyToMono(Long.class).block(Duration.ofSeconds(5));
+            assertThat(receivers).isEqualTo(1L);
+            ServerSentEvent<String> message = events.asFlux().skip(1).blockFirst(Duration.ofSeconds(10));
+            assertThat(message.event()).isEqualTo("opening");
+            assertThat(message.data()).isEqualTo("right away");
+        }
+        finally {
+            stream.dispose();
+        }
+    }
+
+    @Test
     void clientsThatLeaveBeforeAnyMessageLeaveNoSubscriptionBehind() {
         WebClient client = WebClient.create(baseUrl());
         int subscribers = 50;
-        // Nothing is published: the responses are still uncommitted (no event written yet) when the clients go.
+        // Nothing is published: the clients go after the opening comment.
         Disposable streams = Flux.range(0, subscribers)
                 .flatMap(i -> client.get().uri("/events/quiet").accept(MediaType.TEXT_EVENT_STREAM).retrieve()
                         .bodyToFlux(SSE), subscribers)
@@ -81,7 +105,8 @@ class CountersAndEventsTests extends RedisBackedSampleTest {
         Sinks.Many<String> received = Sinks.many().replay().all();
         Disposable streams = Flux.range(0, subscribers)
                 .flatMap(i -> client.get().uri("/events/" + channel).accept(MediaType.TEXT_EVENT_STREAM).retrieve()
-                        .bodyToFlux(SSE).take(2).map(event -> i + ":" + event.event() + ":" + event.data()), subscribers)
+                        .bodyToFlux(SSE).filter(event -> event.data() != null).take(2)
+                        .map(event -> i + ":" + event.event() + ":" + event.data()), subscribers)
                 .subscribe(received::tryEmitNext);
         try {
             // Publish only once Redis confirmed the subscriptions of every worker that has subscribers.
