@@ -644,7 +644,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     /**
      * @param mayPark whether the resource may be parked on its worker's loop when released there
      * @param stillIdle whether the resource comes back from a spill or a background check rather than from a lease, so
-     *        that its idle time goes on (else {@code maxIdleTime} would never close a resource that is checked)
+     *        that its idle time goes on and counts against {@code maxIdleTime} (else it would never close a resource
+     *        that is checked), and a waiter gets it only after the check a borrow would give it
      */
     private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark, boolean stillIdle) {
         if (closed) {
@@ -652,7 +653,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         }
         long now = clock.millis();
         long idleSince = stillIdle ? ref.poolable().idleSince() : now;
-        CloseReason stale = staleReason(ref.poolable(), false, now);
+        CloseReason stale = staleReason(ref.poolable(), stillIdle, now);
         if (stale != null) {
             return invalidate(ref, stale);
         }
@@ -660,6 +661,11 @@ public final class AffinityPool<T> implements AutoCloseable {
         // Checking the count first keeps the common release clear of the queue; one who arrives after the check is
         // served by the drain that follows the return to the pool.
         while (!waiters.isEmpty() && (waiting = waiters.poll()) != null) {
+            if (stillIdle && waiting.isPending()) {
+                // A resource that sat idle gets the check a borrow from the pool would give it (a PING when due).
+                checkAndAssign(waiting, pool, ref, false, now, locality(waiting, pool));
+                return Mono.empty();
+            }
             // Still acquired from its pool, so it goes straight to the waiter without a round trip through the pool.
             if (waiting.assign(new PooledLease<>(this, pool, ref, locality(waiting, pool), false))) {
                 return Mono.empty();

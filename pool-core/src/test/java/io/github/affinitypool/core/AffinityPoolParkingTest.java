@@ -77,6 +77,39 @@ class AffinityPoolParkingTest {
     }
 
     @Test
+    void aParkedResourceIdleTooLongIsClosedRatherThanHandedToABorrowerOnAnotherWorker() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxIdleTime(Duration.ofSeconds(15))
+                .evictionInterval(Duration.ofHours(1)).acquireTimeout(Duration.ofSeconds(30)));
+        StubResource parked = fixture.warmOnLoop(0);
+        fixture.clock.advance(Duration.ofSeconds(20));
+
+        PoolFixture.Borrowed borrowed = fixture.borrow(1);
+
+        assertThat(borrowed.resource()).isNotSameAs(parked);
+        assertThat(parked.isClosed()).isTrue();
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.IDLE_TIME, 1L);
+        assertThat(fixture.factory.created).hasSize(2);
+        fixture.releaseOnLoop(borrowed);
+    }
+
+    @Test
+    void aParkedResourceDueForACheckIsValidatedBeforeABorrowerOnAnotherWorkerGetsIt() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).validateAfterIdle(Duration.ofSeconds(10))
+                .evictionInterval(Duration.ofHours(1)).acquireTimeout(Duration.ofSeconds(30)));
+        StubResource parked = fixture.warmOnLoop(0);
+        fixture.clock.advance(Duration.ofSeconds(20));
+        fixture.factory.validation = resource -> resource != parked;
+
+        PoolFixture.Borrowed borrowed = fixture.borrow(1);
+
+        assertThat(borrowed.resource()).isNotSameAs(parked);
+        assertThat(fixture.factory.validations).hasValue(1);
+        assertThat(parked.isClosed()).isTrue();
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.VALIDATION_FAILED, 1L);
+        fixture.releaseOnLoop(borrowed);
+    }
+
+    @Test
     void withNoWaitingAllowedABorrowerStillGetsAResourceParkedOnAnotherWorker() {
         fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0));
         StubResource parked = fixture.warmOnLoop(0);
