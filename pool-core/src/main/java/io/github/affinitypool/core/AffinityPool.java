@@ -1091,7 +1091,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             open += pool.open.get();
             idle += pool.idle() + pool.spilledCount();
         }
-        return new PoolExhaustedException.PoolState(open, config.maxOpen(), idle, waiters.size());
+        return new PoolExhaustedException.PoolState(open, config.maxOpen(), gate.connecting(), idle, waiters.size());
     }
 
     /** @return idle resources spilled to the overflow, across all pools */

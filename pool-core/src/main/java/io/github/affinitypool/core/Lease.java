@@ -21,7 +21,8 @@ public interface Lease<T> {
 
     /**
      * Runs {@link PooledResourceFactory#reset(Object)}, then hands the resource to a waiting borrower or returns it to
-     * its pool (closing it if the reset fails or the pool keeps enough idle resources already). Idempotent.
+     * its pool; when that pool keeps {@code maxIdlePerWorker} idle resources already, it goes to the shared overflow
+     * instead. A resource whose reset fails, or that is past its lifetime, is closed. Idempotent.
      *
      * @return completion of the release
      */

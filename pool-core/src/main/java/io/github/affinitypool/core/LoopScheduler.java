@@ -14,14 +14,15 @@ import reactor.core.scheduler.Scheduler;
  * A Reactor {@link Scheduler} over one worker's Netty {@link EventLoop}.
  * <p>
  * A task scheduled while already on the loop runs inline, so hopping "back" to the current loop costs nothing.
- * Unlike {@code Schedulers.fromExecutor(loop)}, disposing this scheduler (or its workers) only stops accepting
- * tasks; the loop itself is never shut down, because it belongs to the server or to {@link WorkerLoops}.
+ * Unlike {@code Schedulers.fromExecutor(loop)}, it never shuts the loop down, because the loop belongs to the server or
+ * to {@link WorkerLoops}. One instance per worker is shared by everything that schedules on that worker (the pools
+ * included), so, like Reactor's shared {@code Schedulers.parallel()}, disposing it does nothing: it stops accepting
+ * tasks when its loop shuts down. Disposing one of its workers cancels that worker's tasks only.
  */
 public final class LoopScheduler implements Scheduler {
 
     private final EventLoop loop;
     private final int worker;
-    private volatile boolean disposed;
 
     LoopScheduler(EventLoop loop, int worker) {
         this.loop = loop;
@@ -73,8 +74,8 @@ public final class LoopScheduler implements Scheduler {
     }
 
     private void checkAccepting() {
-        if (disposed || loop.isShuttingDown()) {
-            throw new RejectedExecutionException("Scheduler of worker " + worker + " is disposed");
+        if (loop.isShuttingDown()) {
+            throw new RejectedExecutionException("Scheduler of worker " + worker + " is disposed: its loop shuts down");
         }
     }
 
@@ -87,15 +88,15 @@ public final class LoopScheduler implements Scheduler {
         return new LoopWorker();
     }
 
-    /** Stops accepting tasks; never shuts the event loop down. */
+    /** Does nothing: the scheduler is shared, and lives as long as its loop (which this never shuts down). */
     @Override
     public void dispose() {
-        disposed = true;
     }
 
+    /** @return whether the loop shuts down, so that the scheduler accepts no more tasks */
     @Override
     public boolean isDisposed() {
-        return disposed;
+        return loop.isShuttingDown();
     }
 
     @Override

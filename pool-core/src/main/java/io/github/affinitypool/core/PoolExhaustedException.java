@@ -1,8 +1,9 @@
 package io.github.affinitypool.core;
 
 /**
- * An acquire failed because nothing was free: no idle resource anywhere and {@link AffinityPoolConfig#maxOpen()}
- * reached. Carries the pool state at the time of the failure.
+ * An acquire failed because nothing was free: no idle resource anywhere, and no new one could be opened for it in time
+ * ({@link AffinityPoolConfig#maxOpen()} reached, or openings too slow). Carries the pool state at the time of the
+ * failure.
  * <p>
  * No stack trace is captured: these are expected under overload, where filling stack traces would add to the load, and
  * the trace would only show the timer or queue that noticed, not the caller.
@@ -13,6 +14,7 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
 
     private final int open;
     private final int maxOpen;
+    private final int connecting;
     private final int idle;
     private final int pending;
 
@@ -20,6 +22,7 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
         super(message, poolName, worker, false);
         this.open = state.open();
         this.maxOpen = state.maxOpen();
+        this.connecting = state.connecting();
         this.idle = state.idle();
         this.pending = state.pending();
     }
@@ -34,6 +37,11 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
         return maxOpen;
     }
 
+    /** @return resources being opened, counted in {@link #open()} */
+    public int connecting() {
+        return connecting;
+    }
+
     /** @return idle resources across all pools */
     public int idle() {
         return idle;
@@ -45,10 +53,16 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
     }
 
     /** The pool state an exhaustion message describes. */
-    record PoolState(int open, int maxOpen, int idle, int pending) {
+    record PoolState(int open, int maxOpen, int connecting, int idle, int pending) {
 
         String describe() {
-            return "open " + open + "/" + maxOpen + ", idle " + idle + ", pending " + pending;
+            return "open " + open + "/" + maxOpen + (connecting > 0 ? ", connecting " + connecting : "") + ", idle "
+                    + idle + ", pending " + pending;
+        }
+
+        /** @return whether the borrowers wait for openings below the cap, rather than for the cap itself */
+        boolean openingBelowCap() {
+            return open < maxOpen && connecting > 0;
         }
     }
 

@@ -268,6 +268,11 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
         if (!multi && !unwatch && !select) {
             return Mono.just(true);
         }
+        // Deferred: the pool subscribes to a reset on the connection's own loop, where the commands are then written.
+        return Mono.defer(() -> sendReset(multi, unwatch, select));
+    }
+
+    private Mono<Boolean> sendReset(boolean multi, boolean unwatch, boolean select) {
         // Untracked: these go straight to the Lettuce connection. DISCARD first, or SELECT would be queued in the
         // transaction. Each reply also proves that every earlier reply has been read.
         RedisAsyncCommands<K, V> raw = delegate.async();

@@ -270,7 +270,12 @@ class AffinityPoolAcquireTest {
         fixture.factory.openDelay = Duration.ofSeconds(2);
 
         StepVerifier.create(fixture.acquireOn(0))
-                .expectError(AcquireTimeoutException.class)
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(AcquireTimeoutException.class)
+                        // Below the cap: the advice is about the opening, not max-open.
+                        .hasMessage("Redis pool 'default' (worker 0): no connection within 100 ms (open 1/"
+                                + fixture.pool.config().maxOpen() + ", connecting 1, idle 0, pending 0); opening a "
+                                + "connection takes longer than the acquire timeout: check the server, or raise "
+                                + "affinity-pool.redis.pool.acquire-timeout or max-concurrent-connects"))
                 .verify(Duration.ofSeconds(1));
 
         // The opening still completes, and the resource becomes idle instead of leaking.

@@ -47,15 +47,14 @@ class LoopSchedulerTest {
     }
 
     @Test
-    void disposingTheSchedulerNeverShutsTheLoopDown() {
-        LoopScheduler scheduler = new LoopScheduler(loops.loop(0), 0);
-        scheduler.dispose();
+    void disposingTheSharedSchedulerNeitherStopsItNorShutsTheLoopDown() {
+        // A user disposing the scheduler handed out for worker 0 must not stop the pools that schedule on it.
+        loops.scheduler(0).dispose();
 
-        assertThat(scheduler.isDisposed()).isTrue();
-        assertThatThrownBy(() -> scheduler.schedule(() -> { }, 1, TimeUnit.MILLISECONDS))
-                .isInstanceOf(RejectedExecutionException.class);
+        assertThat(loops.scheduler(0).isDisposed()).isFalse();
         assertThat(loops.loop(0).isShuttingDown()).isFalse();
         assertThat(Mono.just(1).subscribeOn(loops.scheduler(0)).block(Duration.ofSeconds(5))).isEqualTo(1);
+        assertThat(Mono.delay(Duration.ofMillis(1), loops.scheduler(0)).block(Duration.ofSeconds(5))).isZero();
     }
 
     @Test

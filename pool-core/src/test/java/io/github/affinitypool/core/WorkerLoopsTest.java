@@ -1,6 +1,8 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
@@ -8,6 +10,7 @@ import reactor.netty.resources.LoopResources;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class WorkerLoopsTest {
 
@@ -44,6 +47,10 @@ class WorkerLoopsTest {
             WorkerLoops standalone = WorkerLoops.standalone("loops-test", 1);
             standalone.close();
             assertThat(standalone.loop(0).isShuttingDown()).isTrue();
+            assertThat(standalone.scheduler(0).isDisposed()).isTrue();
+            assertThatThrownBy(() -> standalone.scheduler(0).schedule(() -> { }, 1, TimeUnit.MILLISECONDS))
+                    .isInstanceOf(RejectedExecutionException.class)
+                    .hasMessage("Scheduler of worker 0 is disposed: its loop shuts down");
         }
         finally {
             server.dispose();
