@@ -96,6 +96,9 @@ final class PubSubHub<K, V> {
 
     private volatile boolean closed;
 
+    /** Why later subscribes are refused, set by the first close. */
+    private volatile String closedBecause;
+
     /**
      * @param poolName the pool's name, for messages
      * @param loops the worker loops
@@ -179,9 +182,13 @@ final class PubSubHub<K, V> {
      * Completes every subscriber and closes every Pub/Sub connection; connects still running close theirs when they
      * complete. Idempotent.
      *
+     * @param because why later subscribes are refused (the first close's reason is kept)
      * @return completion of the closes
      */
-    CompletableFuture<Void> closeAsync() {
+    CompletableFuture<Void> closeAsync(String because) {
+        if (closedBecause == null) {
+            closedBecause = because;
+        }
         closed = true;
         healthChecks.dispose();
         List<CompletableFuture<Void>> closes = new ArrayList<>(hubs.size());
@@ -194,7 +201,8 @@ final class PubSubHub<K, V> {
     }
 
     private RedisPoolConnectionException closedError(int worker) {
-        return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' is closed", null);
+        return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' " + closedBecause,
+                null);
     }
 
     /** Map key of a channel or pattern: {@code byte[]} keys compare by content. */

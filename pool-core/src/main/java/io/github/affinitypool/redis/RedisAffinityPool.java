@@ -416,6 +416,19 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
     }
 
     /**
+     * Ends every Pub/Sub subscription: its subscribers complete, as when the pool closes, and the Pub/Sub connections
+     * close; a later subscribe fails with {@code Redis pool '<name>' takes no more subscriptions: it is shutting down}.
+     * Commands, leases, transactions and pipelines keep working. The starter calls it when a graceful shutdown begins,
+     * so that long-lived responses built on subscriptions (server-sent events, WebSocket feeds) end rather than hold
+     * the shutdown up until its timeout; {@link #closeAsync()} does it first too. Starts at once, idempotent.
+     *
+     * @return completion of the Pub/Sub connections' close
+     */
+    public Mono<Void> closeSubscriptions() {
+        return Mono.fromCompletionStage(pubSub.closeAsync("takes no more subscriptions: it is shutting down"));
+    }
+
+    /**
      * Closes, in order: the Pub/Sub connections (their subscribers complete), the exclusive-connection pool (waiting up
      * to its close timeout for outstanding leases), the shared connections, the per-worker Lettuce clients and
      * resources, the shared computation executor and timer and, in standalone mode, the loops. Starts at once
@@ -428,7 +441,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        Mono<Void> sequence = Mono.fromCompletionStage(pubSub::closeAsync).onErrorResume(ignored -> Mono.empty())
+        Mono<Void> sequence = Mono.fromCompletionStage(() -> pubSub.closeAsync("is closed"))
+                .onErrorResume(ignored -> Mono.empty())
                 .then(pool.closeAsync()).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout))).onErrorResume(ignored -> Mono.empty())

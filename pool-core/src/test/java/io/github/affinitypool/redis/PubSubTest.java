@@ -214,6 +214,29 @@ class PubSubTest {
     }
 
     @Test
+    void closingTheSubscriptionsCompletesSubscribersAndLeavesCommandsWorking(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("ending").workers(1)
+                .build()) {
+            PubSubRecorder recorder = new PubSubRecorder();
+            pool.subscribe("ending").subscribe(recorder);
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "ending") == 1);
+
+            pool.closeSubscriptions().block(TIMEOUT);
+
+            await().atMost(TIMEOUT).until(recorder.completed::get);
+            assertThat(recorder.error.get()).isNull();
+            assertThat(pool.pubSubStats().open()).isZero();
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "ending") == 0);
+            assertThat(pool.commands().set("still", "working").block(TIMEOUT)).isEqualTo("OK");
+            assertThat(pool.withConnection(c -> c.get("still")).blockLast(TIMEOUT)).isEqualTo("working");
+            StepVerifier.create(pool.subscribeLater("ending"))
+                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
+                            .hasMessage("Redis pool 'ending' takes no more subscriptions: it is shutting down"))
+                    .verify(TIMEOUT);
+        }
+    }
+
+    @Test
     void subscribeValidatesItsArguments(RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("args").workers(1)
                 .build()) {

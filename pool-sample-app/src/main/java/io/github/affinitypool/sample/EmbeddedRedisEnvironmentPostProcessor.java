@@ -1,17 +1,21 @@
 package io.github.affinitypool.sample;
 
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import io.github.affinitypool.testing.RedisServer;
 import org.apache.commons.logging.Log;
 
 import org.springframework.boot.EnvironmentPostProcessor;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.context.event.ApplicationFailedEvent;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyState;
 import org.springframework.boot.logging.DeferredLogFactory;
+import org.springframework.context.ApplicationListener;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
@@ -19,18 +23,23 @@ import org.springframework.core.env.MapPropertySource;
 /**
  * Starts a real embedded redis-server (from {@code PATH}, else the binary inside embedded-redis) on a free port
  * when no Redis is configured, so that the sample runs with one command on a fresh machine. With
- * {@code affinity-pool.redis.url} or any {@code spring.data.redis.*} property set, or
- * {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis the user configured is never replaced (the
- * sample has no Spring Data Redis, so the starter then reports {@code spring.data.redis.*} as unread instead of
- * connecting to localhost). It runs before the application context exists, so a Redis configured only there (a
- * Testcontainers {@code @ServiceConnection}, a {@code @DynamicPropertySource}) needs that switch set to false.
+ * {@code affinity-pool.redis.url} or a {@code spring.data.redis.*} property that says where Redis is (url, host, port,
+ * sentinel, cluster, master/replica) set, or {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis
+ * the user configured is never replaced (the sample has no Spring Data Redis, so the starter then reports such a
+ * property as unread instead of connecting to localhost). Other {@code spring.data.redis.*} settings (a timeout, a
+ * client name) configure no server, so the embedded one still starts. It runs before the application context exists,
+ * so a Redis configured only there (a Testcontainers {@code @ServiceConnection}, a {@code @DynamicPropertySource})
+ * needs that switch set to false.
  */
 class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor, Ordered {
 
     static final String ENABLED_PROPERTY = "sample.embedded-redis.enabled";
 
-    private static final ConfigurationPropertyName SPRING_DATA_REDIS =
-            ConfigurationPropertyName.of("spring.data.redis");
+    /** The {@code spring.data.redis} properties and groups that say where Redis is. */
+    private static final List<ConfigurationPropertyName> SERVER_LOCATIONS = Stream
+            .of("url", "host", "port", "sentinel", "cluster", "masterreplica")
+            .map(name -> ConfigurationPropertyName.of("spring.data.redis." + name))
+            .toList();
 
     private final Log logger;
 
@@ -43,12 +52,15 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
         if (!environment.getProperty(ENABLED_PROPERTY, Boolean.class, true) || isRedisConfigured(environment)) {
             return;
         }
-        RedisServer server = RedisServer.builder().start();
+        // Detached: neither a Ctrl-C in the terminal nor the JVM-exit hook stops it before the application is done
+        // with it; a lifecycle bean stops it after the pool has closed, so a shutdown logs no connection errors.
+        RedisServer server = RedisServer.builder().detached().start();
         environment.getPropertySources().addFirst(new MapPropertySource("embeddedRedis",
                 Map.of("affinity-pool.redis.url", server.uri())));
-        // Stopped by a lifecycle bean that runs after the pool has closed, so shutdown logs no connection errors.
         application.addInitializers(context -> context.getBeanFactory()
                 .registerSingleton("embeddedRedisServer", new EmbeddedRedisLifecycle(server)));
+        // A start-up that fails never reaches the lifecycle's stop.
+        application.addListeners((ApplicationListener<ApplicationFailedEvent>) failed -> server.close());
         logger.info("No Redis configured: started embedded redis-server " + server.version() + " on "
                 + server.host() + ":" + server.port() + " (stops with the application; set affinity-pool.redis.url "
                 + "to use your own)");
@@ -60,8 +72,11 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
         }
         // Through the configuration property sources, so that SPRING_DATA_REDIS_HOST and the like count too.
         for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
-            if (source.containsDescendantOf(SPRING_DATA_REDIS) == ConfigurationPropertyState.PRESENT) {
-                return true;
+            for (ConfigurationPropertyName name : SERVER_LOCATIONS) {
+                if (source.getConfigurationProperty(name) != null
+                        || source.containsDescendantOf(name) == ConfigurationPropertyState.PRESENT) {
+                    return true;
+                }
             }
         }
         return false;

@@ -22,6 +22,9 @@ import org.springframework.web.server.ResponseStatusException;
 @RestController
 class EventsController {
 
+    /** Name of the event that ends a stream whose subscription failed: the data is the reason. */
+    static final String ERROR_EVENT = "error";
+
     private static final ServerSentEvent<String> SUBSCRIBED = ServerSentEvent.<String>builder().comment("subscribed")
             .build();
 
@@ -42,8 +45,12 @@ class EventsController {
         }
         // The stream opens with a comment once Redis has confirmed the SUBSCRIBE: a client sees the response start
         // as soon as it is listening (not at the first message), and receives everything published from then on.
+        // A failure before that is an error response (RedisErrorResponses); after it, the response has started, so
+        // the stream ends with an "error" event instead (an EventSource then reconnects, which resubscribes).
         return pool.subscribeLater(channel).flatMapMany(messages -> messages
                 .map(message -> ServerSentEvent.builder(message.payload()).event(message.channel()).build())
+                .onErrorResume(error -> Mono.just(ServerSentEvent.builder(String.valueOf(error.getMessage()))
+                        .event(ERROR_EVENT).build()))
                 .startWith(SUBSCRIBED));
     }
 

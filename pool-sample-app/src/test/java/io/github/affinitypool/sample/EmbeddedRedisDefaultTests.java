@@ -14,6 +14,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * With no Redis configured the app starts its own redis-server, serves {@code /kv} from it and stops it on close.
@@ -58,5 +59,36 @@ class EmbeddedRedisDefaultTests {
                 .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
                         ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.host"))
                 .hasMessageNotContaining("s3cret");
+        assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
+                "--spring.data.redis.sentinel.master=cache"))
+                .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
+                        ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.sentinel.master"));
+    }
+
+    @Test
+    void aStartUpThatFailsStopsTheEmbeddedRedisItStarted() {
+        long before = redisServerChildren();
+        assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
+                "--affinity-pool.redis.pool.max-open=-1"))
+                .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
+                        ex -> assertThat(ex.getProperty()).isEqualTo("affinity-pool.redis.pool.max-open"));
+        // Detached from the JVM's exit, so nothing but the failure handling would stop it.
+        await().atMost(Duration.ofSeconds(10)).until(() -> redisServerChildren() == before);
+    }
+
+    private static long redisServerChildren() {
+        return ProcessHandle.current().children().filter(child -> child.info().command()
+                .map(command -> command.endsWith("redis-server") || command.contains("redis-server-"))
+                .orElse(false)).count();
+    }
+
+    @Test
+    void aSpringDataRedisSettingThatNamesNoServerStillGetsTheEmbeddedRedis() {
+        // A timeout configures no server: skipping the embedded Redis would leave the pool on localhost:6379.
+        try (ConfigurableApplicationContext context = SpringApplication.run(SampleApplication.class,
+                "--server.port=0", "--spring.data.redis.timeout=3s")) {
+            RedisServer embedded = context.getBean("embeddedRedisServer", EmbeddedRedisLifecycle.class).server();
+            assertThat(context.getEnvironment().getProperty("affinity-pool.redis.url")).isEqualTo(embedded.uri());
+        }
     }
 }

@@ -4,10 +4,13 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -103,19 +106,29 @@ class SampleApplicationTests extends RedisBackedSampleTest {
     void repliesArriveOnTheRequestsOwnLoopForABurstOf2000ConcurrentRequests() {
         redis.command("SET", "burst", "x");
         AffinityRecorder.Report before = affinity.report();
-        WebClient client = client();
-        Long served = Flux.range(0, 2000)
-                .flatMap(i -> client.get().uri("/kv/burst").retrieve().bodyToMono(String.class), 256)
-                .filter("x"::equals)
-                .count()
-                .block(Duration.ofSeconds(60));
+        // All 2,000 in flight at once: one connection each (WebClient's default pool would allow only a few dozen).
+        ConnectionProvider connections = ConnectionProvider.builder("burst").maxConnections(2000)
+                .pendingAcquireMaxCount(-1).build();
+        WebClient burst = WebClient.builder().baseUrl(baseUrl())
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(connections))).build();
+        Long served;
+        try {
+            served = Flux.range(0, 2000)
+                    .flatMap(i -> burst.get().uri("/kv/burst").retrieve().bodyToMono(String.class), 2000)
+                    .filter("x"::equals)
+                    .count()
+                    .block(Duration.ofSeconds(60));
+        }
+        finally {
+            connections.disposeLater().block(Duration.ofSeconds(10));
+        }
         assertThat(served).isEqualTo(2000L);
         AffinityRecorder.Report after = affinity.report();
         long requests = after.total().requests() - before.total().requests();
         long sameLoop = after.total().sameLoop() - before.total().sameLoop();
         assertThat(requests).isEqualTo(2000L);
         assertThat((double) sameLoop / requests).isGreaterThanOrEqualTo(0.99);
-        assertThat(client.get().uri("/affinity").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5)))
+        assertThat(client().get().uri("/affinity").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(5)))
                 .contains("\"total\"").contains("\"ratio\"");
     }
 

@@ -114,11 +114,20 @@ public final class AffinityPoolAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
+    AffinityPoolSubscriptionsLifecycle affinityPoolSubscriptionsLifecycle(
+            ObjectProvider<RedisAffinityPool<?, ?>> pools) {
+        List<RedisAffinityPool<?, ?>> all = pools.orderedStream().toList();
+        return new AffinityPoolSubscriptionsLifecycle(names(all),
+                () -> Flux.fromIterable(all).flatMap(RedisAffinityPool::closeSubscriptions).then());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
     AffinityPoolLifecycle affinityPoolLifecycle(ObjectProvider<RedisAffinityPool<?, ?>> pools,
             ObjectProvider<ServerConnections> serverConnections) {
         // Every pool, the application's own included: an integrated one must close before its loops are disposed.
         List<RedisAffinityPool<?, ?>> all = pools.orderedStream().toList();
-        String names = all.stream().map(RedisAffinityPool::name).collect(Collectors.joining("', '"));
+        String names = names(all);
         Supplier<Mono<Void>> closeAll = () -> Flux.fromIterable(all).flatMap(RedisAffinityPool::closeAsync).then();
         ServerConnections connections = serverConnections.getIfAvailable();
         if (connections == null) {
@@ -126,6 +135,10 @@ public final class AffinityPoolAutoConfiguration {
         }
         // The web server has stopped when this runs; the connections it left open must not reach the closed pools.
         return new AffinityPoolLifecycle(names, () -> connections.closeRemaining().then(closeAll.get()));
+    }
+
+    private static String names(List<RedisAffinityPool<?, ?>> pools) {
+        return pools.stream().map(RedisAffinityPool::name).collect(Collectors.joining("', '"));
     }
 
     /** The Reactor Netty web server's loops, which integrated mode shares. */

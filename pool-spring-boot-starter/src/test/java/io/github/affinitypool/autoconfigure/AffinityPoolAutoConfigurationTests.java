@@ -2,6 +2,8 @@ package io.github.affinitypool.autoconfigure;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
@@ -9,6 +11,7 @@ import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.IdleOrder;
 import io.github.affinitypool.core.PoolClosedException;
+import io.github.affinitypool.redis.PubSubMessage;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.testing.RawRedisConnection;
 import io.github.affinitypool.testing.RedisServer;
@@ -23,6 +26,7 @@ import io.lettuce.core.protocol.ProtocolVersion;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 import org.springframework.beans.factory.annotation.Value;
@@ -34,6 +38,7 @@ import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServ
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.boot.web.server.context.WebServerGracefulShutdownLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
@@ -129,6 +134,29 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.pubSubStats().maxOpen()).isEqualTo(2);
                     assertThat(pool.pubSubStats().bufferSize()).isEqualTo(16);
                 });
+    }
+
+    @Test
+    void whenShutdownBeginsTheSubscriptionsEndBeforeGracefulShutdownWhileCommandsKeepWorking() {
+        runner().run(context -> {
+            @SuppressWarnings("unchecked")
+            RedisAffinityPool<String, String> pool = context.getBean(RedisAffinityPool.class);
+            AffinityPoolSubscriptionsLifecycle subscriptions =
+                    context.getBean(AffinityPoolSubscriptionsLifecycle.class);
+            // Stopped before graceful shutdown waits for the requests in flight, and so before the pools close.
+            assertThat(subscriptions.getPhase())
+                    .isEqualTo(WebServerGracefulShutdownLifecycle.SMART_LIFECYCLE_PHASE + 1);
+            assertThat(subscriptions.isRunning()).isTrue();
+            Flux<PubSubMessage<String, String>> feed = pool.subscribeLater("feed").block(Duration.ofSeconds(5));
+            CountDownLatch stopped = new CountDownLatch(1);
+
+            StepVerifier.create(feed).then(() -> subscriptions.stop(stopped::countDown)).verifyComplete();
+
+            assertThat(stopped.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(subscriptions.isRunning()).isFalse();
+            assertThat(pool.pubSubStats().open()).isZero();
+            assertThat(pool.commands().ping().block(Duration.ofSeconds(5))).isEqualTo("PONG");
+        });
     }
 
     @Test

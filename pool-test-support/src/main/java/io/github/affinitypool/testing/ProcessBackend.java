@@ -142,7 +142,7 @@ final class ProcessBackend implements ServerBackend {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a temp dir for redis-server", e);
         }
-        ServerRegistry.register(this);
+        ServerRegistry.register(this, !settings.detached());
     }
 
     static int pickPort() {
@@ -163,6 +163,12 @@ final class ProcessBackend implements ServerBackend {
     private Process launch() {
         Path config = dir.resolve("redis.conf");
         List<String> command = new ArrayList<>();
+        if (settings.detached()) {
+            // setsid execs the server in place (a child of the JVM leads no process group), so the pid stays the one
+            // started; without setsid the server stays in the JVM's session.
+            RedisBinary.onPath(System.getenv().getOrDefault("PATH", ""), "setsid")
+                    .ifPresent(setsid -> command.add(setsid.toString()));
+        }
         command.add(binary.toString());
         command.add(config.toString());
         command.addAll(settings.args());

@@ -88,11 +88,16 @@ final class RedisBinary {
     }
 
     static Optional<Path> onPath(String path) {
+        return onPath(path, "redis-server");
+    }
+
+    /** @return the executable {@code program} in a directory of {@code path}, if any */
+    static Optional<Path> onPath(String path, String program) {
         for (String dir : path.split(File.pathSeparator)) {
             if (dir.isEmpty()) {
                 continue;
             }
-            Path candidate = Paths.get(dir, "redis-server");
+            Path candidate = Paths.get(dir, program);
             if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
                 return Optional.of(candidate);
             }

@@ -540,6 +540,7 @@ public final class RedisServer implements AutoCloseable {
         private Backend backend = Backend.fromSystemProperty();
         private String containerImage = System.getProperty(IMAGE_PROPERTY, DEFAULT_IMAGE);
         private SelfSignedCertificate tls;
+        private boolean detached;
 
         private Builder() {
         }
@@ -661,10 +662,25 @@ public final class RedisServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Detaches the server from the JVM's exit, for an application that stops it itself, in its own order (after
+         * the clients that use it), from its own shutdown: the server runs in a session of its own (through
+         * {@code setsid}, where it exists), so that a Ctrl-C in the terminal reaches the application and not the
+         * server, and the JVM-exit hook that ends every other server leaves it alone. One the application fails to
+         * stop is reaped, as an orphan, by the next JVM that starts a server. Off by default: a test run wants every
+         * server gone when its JVM exits. The process backend only.
+         *
+         * @return this builder
+         */
+        public Builder detached() {
+            this.detached = true;
+            return this;
+        }
+
         /** @return a server with these options, not started yet */
         public RedisServer build() {
             return new RedisServer(new ServerSettings(password, aclUsers, databases, args, binary, startupTimeout,
-                    backend, containerImage, tls));
+                    backend, containerImage, tls, detached));
         }
 
         /**

@@ -30,6 +30,7 @@ final class ServerRegistry {
     static final String OWNER_FILE = "owner";
 
     private static final Logger log = LoggerFactory.getLogger(ServerRegistry.class);
+    /** The live servers the JVM-exit hook ends: all but the detached ones, which their application stops. */
     private static final Set<ServerBackend> LIVE = ConcurrentHashMap.newKeySet();
     private static final Set<Integer> RESERVED_PORTS = ConcurrentHashMap.newKeySet();
     private static volatile boolean initialised;
@@ -38,8 +39,15 @@ final class ServerRegistry {
     }
 
     static void register(ServerBackend backend) {
+        register(backend, true);
+    }
+
+    /** @param endAtExit whether the JVM-exit hook ends the server if it still runs then */
+    static void register(ServerBackend backend, boolean endAtExit) {
         initialise();
-        LIVE.add(backend);
+        if (endAtExit) {
+            LIVE.add(backend);
+        }
     }
 
     static void unregister(ServerBackend backend) {

@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
 /** What a {@link RedisServer.Builder} collected; immutable. */
 record ServerSettings(String password, List<AclUser> aclUsers, int databases, List<String> args, Path binary,
                       Duration startupTimeout, RedisServer.Backend backend, String containerImage,
-                      SelfSignedCertificate tls) {
+                      SelfSignedCertificate tls, boolean detached) {
 
     /** What a configured password is replaced with in server output that leaves the harness. */
     static final String MASK = "******";

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,6 +23,27 @@ class ProcessBackendTest {
 
     @TempDir
     Path temp;
+
+    @Test
+    void aDetachedServerRunsInASessionOfItsOwnSoThatATerminalsCtrlCDoesNotReachIt() throws Exception {
+        Assumptions.assumeTrue(RedisBinary.onPath(System.getenv().getOrDefault("PATH", ""), "setsid").isPresent()
+                && Files.isDirectory(Path.of("/proc")), "needs setsid and /proc");
+        try (RedisServer redis = process().detached().start()) {
+            long pid = redis.pid();
+            assertThat(redis.command("INFO", "server")).contains("process_id:" + pid);
+            assertThat(session(pid)).as("session of the server").isEqualTo(pid)
+                    .isNotEqualTo(session(ProcessHandle.current().pid()));
+            redis.stop();
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        }
+    }
+
+    /** @return the session id of a process, field 6 of {@code /proc/<pid>/stat} */
+    private static long session(long pid) throws Exception {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] afterName = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(afterName[3]);
+    }
 
     @Test
     void aRestartFailsNamingThePortWhenAnotherRedisWithAPasswordTookIt() throws Exception {

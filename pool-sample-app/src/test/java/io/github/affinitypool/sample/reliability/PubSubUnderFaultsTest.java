@@ -24,8 +24,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
+import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import static io.github.affinitypool.sample.reliability.RedisKilledUnderLoadTest.millis;
@@ -35,8 +37,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * Scenario 7: Pub/Sub under faults, end to end through the sample's server-sent events ({@code GET /events/{channel}},
  * {@code POST /events/{channel}}) and in-process subscribers, with the Pub/Sub cap below the number of workers. When
- * Redis dies every subscriber sees an error (an SSE stream is cut, an in-process {@code Flux} fails with a
- * {@link RedisPoolConnectionException} naming the pool, the worker and the server), not silence; after Redis is back
+ * Redis dies every subscriber sees an error, not silence: an SSE stream ends with an {@code error} event, an
+ * in-process {@code Flux} fails with a {@link RedisPoolConnectionException}, both naming the pool, the worker and the
+ * server; after Redis is back
  * they can subscribe again and receive what is published; and at no point does the app hold more Pub/Sub connections
  * than the cap (sampled in {@code CLIENT LIST} and in the pool's own statistics).
  */
@@ -83,11 +86,15 @@ class PubSubUnderFaultsTest {
             for (Stream stream : before) {
                 assertThat(stream.error.get()).as("how the stream ended (not silently, not completed)").isNotNull();
             }
+            String lost = "Redis pool 'rel' \\(worker \\d\\): Pub/Sub connection to redis://127\\.0\\.0\\.1:"
+                    + redis.port() + " lost: .*; subscribe again to resubscribe";
+            List<Throwable> overHttp = before.subList(0, HTTP_SUBSCRIBERS).stream().map(s -> s.error.get()).toList();
+            assertThat(overHttp).allSatisfy(error -> assertThat(error).isInstanceOf(StreamEndedWithError.class)
+                    .hasMessageMatching(lost));
             List<Throwable> inProcess = before.subList(HTTP_SUBSCRIBERS, before.size()).stream()
                     .map(stream -> stream.error.get()).toList();
             assertThat(inProcess).allSatisfy(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
-                    .hasMessageMatching("Redis pool 'rel' \\(worker \\d\\): Pub/Sub connection to redis://127\\.0\\.0\\.1:"
-                            + redis.port() + " lost: .*; subscribe again to resubscribe"));
+                    .hasMessageMatching(lost));
             long slowestErrorMillis = before.stream().mapToLong(s -> millis(s.ended.get() - killedAt)).max().orElse(-1);
             assertThat(pool.pubSubStats().subscribers()).as("subscribers left attached").isZero();
 
@@ -135,9 +142,27 @@ class PubSubUnderFaultsTest {
         }
     }
 
+    /** The messages of an event stream, as a client reads them: an {@code error} event is the stream's failure. */
     private static Flux<String> sse(WebClient web) {
         return web.get().uri("/events/" + CHANNEL).accept(MediaType.TEXT_EVENT_STREAM).retrieve()
-                .bodyToFlux(String.class);
+                .bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() {
+                })
+                .handle((event, sink) -> {
+                    if ("error".equals(event.event())) {
+                        sink.error(new StreamEndedWithError(event.data()));
+                    }
+                    else if (event.data() != null) {
+                        sink.next(event.data());
+                    }
+                });
+    }
+
+    /** An event stream that ended with an {@code error} event; the message is the event's data. */
+    static final class StreamEndedWithError extends RuntimeException {
+
+        StreamEndedWithError(String reason) {
+            super(reason);
+        }
     }
 
     private static long publish(WebClient web, String message) {

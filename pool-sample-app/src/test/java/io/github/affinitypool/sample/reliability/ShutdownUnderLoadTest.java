@@ -1,6 +1,7 @@
 package io.github.affinitypool.sample.reliability;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,6 +16,13 @@ import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import reactor.test.StepVerifier;
+
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -98,5 +106,41 @@ class ShutdownUnderLoadTest {
                 .put("slowestRequestMs", slowest)
                 .put("requestsStartedAfterClose", afterClose)
                 .report();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void openEventStreamsEndCleanlyWhenTheShutdownBeginsInsteadOfHoldingItUp(RedisServer redis) throws Exception {
+        // A short graceful-shutdown timeout: a stream still open when it runs out would be cut off, not completed.
+        ReliabilityApp app = ReliabilityApp.start(redis, "spring.lifecycle.timeout-per-shutdown-phase=3s");
+        WebClient web = WebClient.builder().clientConnector(new ReactorClientHttpConnector(app.http))
+                .baseUrl("http://127.0.0.1:" + app.port).build();
+        List<ILoggingEvent> logged;
+        List<StepVerifier> streams = new ArrayList<>();
+        try (LogCapture log = new LogCapture()) {
+            try {
+                for (int i = 0; i < 4; i++) {
+                    // Each waits for its opening comment (Redis confirmed the subscription), then for a clean end.
+                    streams.add(StepVerifier.create(web.get().uri("/events/feed").accept(MediaType.TEXT_EVENT_STREAM)
+                            .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() {
+                            }).map(event -> String.valueOf(event.comment())))
+                            .expectNext("subscribed")
+                            .expectComplete()
+                            .verifyLater());
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> app.pool.pubSubStats().subscribers() == 4);
+                app.context.close();
+                for (StepVerifier stream : streams) {
+                    stream.verify(Duration.ofSeconds(10));
+                }
+            }
+            finally {
+                app.close();
+            }
+            logged = log.events(event -> event.getLevel().isGreaterOrEqual(Level.WARN)
+                    || event.getFormattedMessage().contains("Graceful shutdown aborted"));
+        }
+        assertThat(logged).as("warnings, errors and an aborted graceful shutdown").extracting(LogCapture::describe)
+                .isEmpty();
     }
 }
