@@ -20,6 +20,11 @@ public record PubSubStats(int maxOpen, int bufferSize, List<Worker> workers) {
         return workers.stream().mapToInt(Worker::open).sum();
     }
 
+    /** @return open Pub/Sub connections without any subscription, all workers */
+    public int idle() {
+        return workers.stream().mapToInt(Worker::idle).sum();
+    }
+
     /** @return channels and patterns subscribed on the server, all workers (each worker subscribes its own) */
     public int subscriptions() {
         return workers.stream().mapToInt(Worker::subscriptions).sum();

@@ -574,6 +574,16 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
+         * The codec set so far: {@code codec(...)} retypes this same builder, so a caller that handed the builder on
+         * (to a customizer, say) can check that it still builds the types it expects.
+         *
+         * @return the codec the pool will be built with
+         */
+        public RedisCodec<K, V> codec() {
+            return codec;
+        }
+
+        /**
          * The pool's name, used in messages, thread names and, when the URI sets no {@code clientName}, in the Redis
          * client names {@code affinity-pool.<name>.w<worker>} (exclusive connections) and
          * {@code affinity-pool.<name>.shared.w<worker>} (shared connections), lower case, whitespace and characters

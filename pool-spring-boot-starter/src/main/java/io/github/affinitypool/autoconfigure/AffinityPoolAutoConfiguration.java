@@ -10,6 +10,7 @@ import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.IdleOrder;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.RedisCodec;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
@@ -83,7 +84,19 @@ public final class AffinityPoolAutoConfiguration {
         else {
             builder.workers(settings.workers());
         }
-        customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+        RedisCodec<String, String> codec = builder.codec();
+        customizers.orderedStream().forEach(customizer -> {
+            customizer.customize(builder);
+            // codec(...) retypes this very builder: unchecked, the pool would be built for other types and still be
+            // injected as RedisAffinityPool<String, String>, failing with a ClassCastException in some handler.
+            if (builder.codec() != codec) {
+                throw new IllegalStateException("RedisAffinityPoolCustomizer " + customizer.getClass().getName()
+                        + " changed the codec of the auto-configured Redis affinity pool, which is offered as "
+                        + "RedisAffinityPool<String, String> and RedisReactiveCommands<String, String>; to use "
+                        + "another codec, define a RedisAffinityPool bean of your own instead (the auto-configuration "
+                        + "then backs off; build it with AffinityPoolMetricsBinder to keep the meters)");
+            }
+        });
         AffinityPoolMetricsBinder metricsBinder = metrics.getIfAvailable();
         return (metricsBinder != null) ? metricsBinder.build(builder.name(), builder) : builder.build();
     }

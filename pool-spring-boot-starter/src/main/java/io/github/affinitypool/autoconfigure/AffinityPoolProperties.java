@@ -61,6 +61,12 @@ public class AffinityPoolProperties {
     private Duration connectTimeout;
 
     /**
+     * Time the health indicator's PING may take before it reports the pool as down. Shorter than the command timeout,
+     * so that a frozen or unreachable Redis shows quickly and a health probe does not hang.
+     */
+    private Duration healthTimeout = Duration.ofSeconds(1);
+
+    /**
      * Exclusive (leased) command connections.
      */
     @NestedConfigurationProperty
@@ -140,6 +146,14 @@ public class AffinityPoolProperties {
 
     public void setConnectTimeout(Duration connectTimeout) {
         this.connectTimeout = connectTimeout;
+    }
+
+    public Duration getHealthTimeout() {
+        return this.healthTimeout;
+    }
+
+    public void setHealthTimeout(Duration healthTimeout) {
+        this.healthTimeout = healthTimeout;
     }
 
     public Pool getPool() {

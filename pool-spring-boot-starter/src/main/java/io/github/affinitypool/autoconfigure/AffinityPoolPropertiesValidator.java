@@ -74,6 +74,7 @@ final class AffinityPoolPropertiesValidator {
         if (properties.getConnectTimeout() != null) {
             positive("connect-timeout", properties.getConnectTimeout());
         }
+        positive("health-timeout", properties.getHealthTimeout());
     }
 
     private static void atLeast(String property, Integer value, int minimum, String expected) {

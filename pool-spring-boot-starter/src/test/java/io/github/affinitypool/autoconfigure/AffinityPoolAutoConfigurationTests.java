@@ -212,6 +212,25 @@ class AffinityPoolAutoConfigurationTests {
     }
 
     @Test
+    void aCustomizerThatChangesTheCodecStopsStartUpInsteadOfOfferingAStringPoolOfOtherTypes() {
+        runner().withBean(BinaryCodecCustomizer.class).run(context -> assertThat(context).getFailure().rootCause()
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("RedisAffinityPoolCustomizer " + BinaryCodecCustomizer.class.getName() + " changed the "
+                        + "codec of the auto-configured Redis affinity pool, which is offered as "
+                        + "RedisAffinityPool<String, String> and RedisReactiveCommands<String, String>; to use "
+                        + "another codec, define a RedisAffinityPool bean of your own instead (the auto-configuration "
+                        + "then backs off; build it with AffinityPoolMetricsBinder to keep the meters)"));
+        // Setting the codec the builder already has changes nothing.
+        RedisAffinityPoolCustomizer sameCodec = builder -> builder.codec(builder.codec());
+        runner().withBean(RedisAffinityPoolCustomizer.class, () -> sameCodec).run(context -> {
+            assertThat(context).hasNotFailed();
+            @SuppressWarnings("unchecked")
+            RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
+            assertThat(commands.echo("still strings").block(Duration.ofSeconds(5))).isEqualTo("still strings");
+        });
+    }
+
+    @Test
     void aNameGivenByACustomizerIsTheNameOfThePoolAndOfItsMeters() {
         RedisAffinityPoolCustomizer rename = builder -> builder.name("renamed");
         runner().withBean(SimpleMeterRegistry.class).withBean(RedisAffinityPoolCustomizer.class, () -> rename)
@@ -489,6 +508,14 @@ class AffinityPoolAutoConfigurationTests {
         @Order(1)
         RedisAffinityPoolCustomizer first() {
             return builder -> builder.sharedConnectionsPerWorker(5);
+        }
+    }
+
+    static class BinaryCodecCustomizer implements RedisAffinityPoolCustomizer {
+
+        @Override
+        public void customize(RedisAffinityPool.Builder<String, String> builder) {
+            builder.codec(ByteArrayCodec.INSTANCE);
         }
     }
 }

@@ -38,6 +38,7 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 arguments(p + "url=redis-socket:///tmp/redis.sock", p + "url", "'redis-socket:///tmp/redis.sock'",
                         "not a Redis URL"),
                 arguments(p + "connect-timeout=-1s", p + "connect-timeout", "'PT-1S'", "must be a positive duration"),
+                arguments(p + "health-timeout=0s", p + "health-timeout", "'PT0S'", "must be a positive duration"),
                 arguments(p + "pool.max-open=-1", p + "pool.max-open", "'-1'", "must be at least 1"),
                 arguments(p + "pool.max-idle-per-worker=-2", p + "pool.max-idle-per-worker", "'-2'",
                         "must be at least 0"),

@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolTagValues;
 import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.core.Locality;
 import io.github.affinitypool.redis.RedisAffinityPool;
@@ -93,10 +94,10 @@ class ReferenceDocumentationTests {
         });
         String text = Files.readString(reference);
         for (CloseReason reason : CloseReason.values()) {
-            assertThat(text).as("reason tag value").contains("`" + tagValue(reason) + "`");
+            assertThat(text).as("reason tag value").contains("`" + AffinityPoolTagValues.of(reason) + "`");
         }
         for (Locality locality : Locality.values()) {
-            assertThat(text).as("locality tag value").contains("`" + tagValue(locality) + "`");
+            assertThat(text).as("locality tag value").contains("`" + AffinityPoolTagValues.of(locality) + "`");
         }
     }
 
@@ -172,9 +173,5 @@ class ReferenceDocumentationTests {
     private static Set<String> backquoted(String cell) {
         return Arrays.stream(cell.split(",")).map(String::trim).filter(tag -> tag.startsWith("`"))
                 .map(tag -> tag.replace("`", "")).collect(Collectors.toCollection(TreeSet::new));
-    }
-
-    private static String tagValue(Enum<?> value) {
-        return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

@@ -1,6 +1,7 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
+import io.github.affinitypool.autoconfigure.AffinityPoolProperties;
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.redis.RedisAffinityPool;
 
@@ -41,10 +42,12 @@ public final class AffinityPoolActuatorAutoConfiguration {
     static class HealthConfiguration
             extends CompositeReactiveHealthContributorConfiguration<RedisAffinityPoolHealthIndicator, RedisAffinityPool> {
 
-        HealthConfiguration() {
-            // The command timeout bounds the PING: a health check must not call a slow but working Redis "down"
-            // sooner than the application's own commands would fail.
-            super(pool -> new RedisAffinityPoolHealthIndicator(pool, pool.commandTimeout()));
+        HealthConfiguration(ObjectProvider<AffinityPoolProperties> properties) {
+            // Its own timeout, not the command timeout (5 s by default): a probe must get its answer quickly
+            // (Kubernetes waits 1 s by default), and a Redis that leaves a PING unanswered that long is in trouble.
+            // Without the properties bean (affinity-pool.redis.enabled=false) the default applies.
+            super(pool -> new RedisAffinityPoolHealthIndicator(pool,
+                    properties.getIfAvailable(AffinityPoolProperties::new).getHealthTimeout()));
         }
 
         @Bean

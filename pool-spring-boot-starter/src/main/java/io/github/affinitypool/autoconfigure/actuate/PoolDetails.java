@@ -9,7 +9,8 @@ import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.redis.SharedStats;
 
 /**
- * The summary of a pool shown in health details: mode, workers and connection counts. No URL, so no password.
+ * The summary of a pool shown in health details: mode, workers and connection counts per kind. No URL, so no
+ * password.
  */
 final class PoolDetails {
 
@@ -25,10 +26,12 @@ final class PoolDetails {
         PubSubStats pubSub = pool.pubSubStats();
         Map<String, Integer> pubSubCounts = new LinkedHashMap<>();
         pubSubCounts.put("open", pubSub.open());
+        pubSubCounts.put("idle", pubSub.idle());
         pubSubCounts.put("subscriptions", pubSub.subscriptions());
         pubSubCounts.put("subscribers", pubSub.subscribers());
         pubSubCounts.put("pending", pubSub.pending());
         details.put("pubsub", pubSubCounts);
+        // No idle (nor acquired, nor pending): a multiplexed connection is never leased, so it is never idle either.
         SharedStats shared = pool.sharedStats();
         Map<String, Integer> sharedCounts = new LinkedHashMap<>();
         sharedCounts.put("open", shared.open());

@@ -1,11 +1,16 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
+import io.github.affinitypool.autoconfigure.metrics.AffinityPoolTagValues;
 import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.AffinityPoolStats;
+import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.core.PoolStats;
 import io.github.affinitypool.redis.PubSubStats;
 import io.github.affinitypool.redis.RedisAffinityPool;
@@ -38,8 +43,8 @@ public class RedisPoolEndpoint {
     @ReadOperation
     public PoolSnapshot snapshot() {
         AffinityPoolStats stats = pool.stats();
-        return new PoolSnapshot(pool.name(), PoolDetails.mode(pool),
-                pool.loops().size(), stats.total(), stats.workers(), stats.overflow(), pool.pubSubStats(),
+        return new PoolSnapshot(pool.name(), PoolDetails.mode(pool), pool.loops().size(), Counters.of(stats.total()),
+                stats.workers().stream().map(Counters::of).toList(), Counters.of(stats.overflow()), pool.pubSubStats(),
                 pool.sharedStats(), configuration());
     }
 
@@ -70,8 +75,42 @@ public class RedisPoolEndpoint {
      * @param shared the shared connections behind {@code commands()}, per worker
      * @param configuration the effective configuration
      */
-    public record PoolSnapshot(String name, String mode, int workerCount, PoolStats total, List<PoolStats> workers,
-            PoolStats overflow, PubSubStats pubSub, SharedStats shared, Configuration configuration) {
+    public record PoolSnapshot(String name, String mode, int workerCount, Counters total, List<Counters> workers,
+            Counters overflow, PubSubStats pubSub, SharedStats shared, Configuration configuration) {
+    }
+
+    /**
+     * The counters of {@link PoolStats}, with {@code closedByReason} keyed by the {@code reason} tag values of the
+     * {@code redis.pool.connections.closed} counter ({@code idle-time}, not {@code IDLE_TIME}), so that the endpoint
+     * and the metrics name a reason alike.
+     *
+     * @param open see {@link PoolStats#open()}
+     * @param idle see {@link PoolStats#idle()}
+     * @param acquired see {@link PoolStats#acquired()}
+     * @param pending see {@link PoolStats#pending()}
+     * @param hits see {@link PoolStats#hits()}
+     * @param misses see {@link PoolStats#misses()}
+     * @param timeouts see {@link PoolStats#timeouts()}
+     * @param staleClosed see {@link PoolStats#staleClosed()}
+     * @param closedByReason connections closed, by {@code reason} tag value, every reason present, in
+     *        {@link CloseReason} order
+     * @param local see {@link PoolStats#local()}
+     * @param stolen see {@link PoolStats#stolen()}
+     * @param overflow see {@link PoolStats#overflow()}
+     * @param offLoop see {@link PoolStats#offLoop()}
+     */
+    public record Counters(int open, int idle, int acquired, int pending, long hits, long misses, long timeouts,
+            long staleClosed, Map<String, Long> closedByReason, long local, long stolen, long overflow, long offLoop) {
+
+        static Counters of(PoolStats stats) {
+            Map<String, Long> closed = new LinkedHashMap<>();
+            for (CloseReason reason : CloseReason.values()) {
+                closed.put(AffinityPoolTagValues.of(reason), stats.closedByReason().getOrDefault(reason, 0L));
+            }
+            return new Counters(stats.open(), stats.idle(), stats.acquired(), stats.pending(), stats.hits(),
+                    stats.misses(), stats.timeouts(), stats.staleClosed(), Collections.unmodifiableMap(closed),
+                    stats.local(), stats.stolen(), stats.overflow(), stats.offLoop());
+        }
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.github.affinitypool.autoconfigure.metrics;
 
 import java.util.EnumMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -40,13 +39,29 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
      *
      * @param registry the registry to register with
      * @param name the pool name ({@code name} tag)
-     * @param kind {@code command}, {@code pubsub} or {@code shared} ({@code kind} tag)
+     * @param kind {@code command} or {@code pubsub} ({@code kind} tag)
      */
     public AffinityPoolMeters(MeterRegistry registry, String name, String kind) {
+        this(registry, name, kind, true);
+    }
+
+    /**
+     * Registers the acquire timers of a pool, if asked to; connection counters are registered on their first event.
+     *
+     * @param registry the registry to register with
+     * @param name the pool name ({@code name} tag)
+     * @param kind {@code command}, {@code pubsub} or {@code shared} ({@code kind} tag)
+     * @param acquireTimers whether to register the acquire timers: not for {@code shared}, whose multiplexed
+     *        connections are never acquired, so that no series stays at zero forever
+     */
+    public AffinityPoolMeters(MeterRegistry registry, String name, String kind, boolean acquireTimers) {
         this.registry = registry;
         this.poolTags = Tags.of("name", name, "kind", kind);
+        if (!acquireTimers) {
+            return;
+        }
         for (Locality locality : Locality.values()) {
-            successTimers.put(locality, acquireTimer(tagValue(locality), "success"));
+            successTimers.put(locality, acquireTimer(AffinityPoolTagValues.of(locality), "success"));
         }
         for (AcquireOutcome outcome : AcquireOutcome.values()) {
             failureTimers.put(outcome, acquireTimer("none", outcomeTag(outcome)));
@@ -60,12 +75,18 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
 
     @Override
     public void acquired(int worker, Locality locality, long nanos) {
-        successTimers.get(locality).record(nanos, TimeUnit.NANOSECONDS);
+        record(successTimers.get(locality), nanos);
     }
 
     @Override
     public void acquireFailed(int worker, AcquireOutcome outcome, long nanos) {
-        failureTimers.get(outcome).record(nanos, TimeUnit.NANOSECONDS);
+        record(failureTimers.get(outcome), nanos);
+    }
+
+    private static void record(Timer timer, long nanos) {
+        if (timer != null) { // null without acquire timers
+            timer.record(nanos, TimeUnit.NANOSECONDS);
+        }
     }
 
     @Override
@@ -77,8 +98,8 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
     @Override
     public void closed(int poolIndex, CloseReason reason) {
         Counter.builder(PREFIX + ".connections.closed").baseUnit("connections").description("Connections closed")
-                .tags(poolTags.and("worker", workerTag(poolIndex), "reason", tagValue(reason))).register(registry)
-                .increment();
+                .tags(poolTags.and("worker", workerTag(poolIndex), "reason", AffinityPoolTagValues.of(reason)))
+                .register(registry).increment();
     }
 
     @Override
@@ -93,9 +114,5 @@ public final class AffinityPoolMeters implements AffinityPoolListener {
 
     private static String outcomeTag(AcquireOutcome outcome) {
         return (outcome == AcquireOutcome.TIMEOUT) ? "timeout" : "error";
-    }
-
-    private static String tagValue(Enum<?> value) {
-        return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

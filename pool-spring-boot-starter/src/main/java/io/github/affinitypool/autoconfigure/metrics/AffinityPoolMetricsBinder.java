@@ -50,7 +50,7 @@ public final class AffinityPoolMetricsBinder {
         }
         RedisAffinityPool<K, V> pool = builder.listener(new AffinityPoolMeters(meterRegistry, poolName, "command"))
                 .pubSubListener(new AffinityPoolMeters(meterRegistry, poolName, "pubsub"))
-                .sharedListener(new AffinityPoolMeters(meterRegistry, poolName, "shared"))
+                .sharedListener(new AffinityPoolMeters(meterRegistry, poolName, "shared", false))
                 .build();
         List<Meter> gauges = new ArrayList<>();
         gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));

@@ -2,20 +2,25 @@ package io.github.affinitypool.autoconfigure.actuate;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
 import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.github.affinitypool.redis.RedisLease;
 import io.github.affinitypool.redis.SharedStats;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisServerInstance;
 import io.github.affinitypool.testing.RedisTest;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -29,6 +34,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -97,7 +103,10 @@ class AffinityPoolActuatorTests {
                             .tag("worker", worker).counter().count()).isEqualTo(1.0);
                 }
             });
-            assertThat(registry.find("redis.pool.idle").tag("kind", "shared").gauges()).isEmpty();
+            // Nothing is ever acquired from a multiplexed connection: no acquire timer, no acquired/idle/pending.
+            assertThat(registry.getMeters().stream().map(Meter::getId).filter(id -> "shared".equals(id.getTag("kind")))
+                    .map(Meter.Id::getName).collect(Collectors.toSet())).isEqualTo(Set.of("redis.pool.allocated",
+                            "redis.pool.max.allocated", "redis.pool.connections.created"));
             assertThat(registry.get("redis.pool.max.allocated").tag("kind", "shared").gauge().value()).isEqualTo(2.0);
             assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().toString())
                     .doesNotContain(PASSWORD));
@@ -118,6 +127,55 @@ class AffinityPoolActuatorTests {
                     .containsEntry("shared", Map.of("open", 2, "connecting", 0, "unavailable", 0));
             assertThat(health.toString()).doesNotContain(PASSWORD);
         });
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void healthCountsAPubSubConnectionWithoutSubscriptionsAsIdle() {
+        runner(redis.uri()).run(context -> {
+            RedisAffinityPool<String, String> pool = context.getBean(RedisAffinityPool.class);
+            ReactiveHealthIndicator indicator = context.getBean("redisAffinityPoolHealthContributor",
+                    ReactiveHealthIndicator.class);
+            Disposable subscriber = pool.subscribeLater("news").block(Duration.ofSeconds(5)).subscribe();
+            await().atMost(Duration.ofSeconds(5)).until(() -> pool.pubSubStats().subscribers() == 1);
+            assertThat(indicator.health().block(Duration.ofSeconds(5)).getDetails()).containsEntry("pubsub",
+                    Map.of("open", 1, "idle", 0, "subscriptions", 1, "subscribers", 1, "pending", 0));
+
+            subscriber.dispose();
+
+            // The connection stays open for the next subscriber, with nothing subscribed on it: idle.
+            await().atMost(Duration.ofSeconds(5)).until(() -> pool.pubSubStats().subscriptions() == 0);
+            assertThat(indicator.health().block(Duration.ofSeconds(5)).getDetails()).containsEntry("pubsub",
+                    Map.of("open", 1, "idle", 1, "subscriptions", 0, "subscribers", 0, "pending", 0));
+        });
+    }
+
+    @Test
+    void healthIsDownOnceTheHealthTimeoutHasPassedWithoutAReplyToPing() {
+        ApplicationContextRunner runner = runner(redis.uri());
+        for (String timeout : new String[] { null, "250ms" }) {
+            ApplicationContextRunner configured = (timeout != null)
+                    ? runner.withPropertyValues("affinity-pool.redis.health-timeout=" + timeout) : runner;
+            configured.run(context -> {
+                RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+                await().atMost(Duration.ofSeconds(5)).until(() -> pool.sharedStats().open() == 2);
+                ReactiveHealthIndicator indicator = context.getBean("redisAffinityPoolHealthContributor",
+                        ReactiveHealthIndicator.class);
+                redis.pause();
+                Health health;
+                try {
+                    // Well within the command timeout (5s), which bounded the PING before.
+                    health = indicator.health().block(Duration.ofSeconds(3));
+                }
+                finally {
+                    redis.resume();
+                }
+                assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+                assertThat(health.getDetails()).containsEntry("name", "orders").containsEntry("error",
+                        "java.util.concurrent.TimeoutException: no reply to PING within the health timeout of "
+                                + ((timeout != null) ? "250" : "1000") + " ms");
+            });
+        }
     }
 
     @Test
@@ -156,6 +214,28 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.toString()).doesNotContain(PASSWORD);
             assertThat(context.getBean(io.github.affinitypool.autoconfigure.AffinityPoolSettings.class).toString())
                     .doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void endpointNamesCloseReasonsAsTheMetricsReasonTagDoes() {
+        runner(redis.uri()).run(context -> {
+            RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
+            pool.acquire().flatMap(RedisLease::invalidate).block(Duration.ofSeconds(5));
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            await().atMost(Duration.ofSeconds(5)).until(() -> registry.find("redis.pool.connections.closed")
+                    .tag("kind", "command").tag("reason", "invalidated").counter() != null);
+
+            RedisPoolEndpoint.PoolSnapshot snapshot = context.getBean(RedisPoolEndpoint.class).snapshot();
+
+            assertThat(snapshot.total().closedByReason()).containsExactly(entry("lifetime", 0L),
+                    entry("idle-time", 0L), entry("unusable", 0L), entry("validation-failed", 0L),
+                    entry("reset-failed", 0L), entry("excess-idle", 0L), entry("invalidated", 1L),
+                    entry("pool-closed", 0L));
+            // An off-loop borrower's lease comes from the overflow pool, which counts the close.
+            assertThat(snapshot.overflow().closedByReason()).containsEntry("invalidated", 1L);
+            assertThat(snapshot.workers()).allSatisfy(worker -> assertThat(worker.closedByReason())
+                    .containsEntry("invalidated", 0L));
         });
     }
 
