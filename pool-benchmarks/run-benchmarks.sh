@@ -11,6 +11,6 @@
 # PATH (else the one in embedded-redis) and optionally wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./mvnw -B -q -pl pool-benchmarks -am install -DskipTests
+./mvnw -B -q -pl pool-benchmarks -am package -DskipTests
 exec java -cp "pool-benchmarks/target/classes:$(cat pool-benchmarks/target/runtime-classpath.txt)" \
     io.github.affinitypool.benchmarks.RunBenchmarks "$@"
