@@ -1,6 +1,7 @@
 package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
+import static io.github.affinitypool.redis.PoolFixtures.clientLine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -176,6 +177,31 @@ class CleanStateTest extends PoolPerTest {
 
         acquireNewConnection(id).release().block(TIMEOUT);
         awaitBlockedClients(0);
+    }
+
+    @Test
+    void aLeaseThatEnteredSubscribeModeIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        // Lettuce's command API has no SUBSCRIBE on a plain connection; dispatch sends it all the same.
+        Disposable subscribe = first.reactive().dispatch(CommandType.SUBSCRIBE, new StatusOutput<>(StringCodec.UTF8),
+                new CommandArgs<>(StringCodec.UTF8).addKey("lease:channel")).subscribe();
+        await().atMost(Duration.ofSeconds(5)).until(() -> clientLine(redis, id).contains(" sub=1 "));
+        assertThat(redis.command("PUBSUB", "NUMSUB", "lease:channel")).isEqualTo("lease:channel\n1");
+        first.release().block(TIMEOUT);
+        subscribe.dispose();
+
+        RedisLease<String, String> next = acquireNewConnection(id);
+        assertThat(next.reactive().clientInfo().block(TIMEOUT)).contains(" flags=N ").contains(" sub=0 ");
+        assertThat(next.reactive().set("after:subscribe", "v").block(TIMEOUT)).isEqualTo("OK");
+        assertThat(next.reactive().get("after:subscribe").block(TIMEOUT)).isEqualTo("v");
+        next.release().block(TIMEOUT);
+        // The subscribed connection is gone from the server, and with it the subscription.
+        await().atMost(Duration.ofSeconds(5)).until(() -> clientLine(redis, id).isEmpty());
+        assertThat(redis.command("PUBSUB", "NUMSUB", "lease:channel")).isEqualTo("lease:channel\n0");
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isEqualTo(1L);
+        assertThat(pool.stats().total().acquired()).isZero();
+        assertThat(pool.stats().total().open()).isEqualTo(1);
     }
 
     static Stream<Arguments> stateThePoolCannotUndo() {

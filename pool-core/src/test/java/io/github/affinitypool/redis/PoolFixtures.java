@@ -5,12 +5,14 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import io.lettuce.core.protocol.ProtocolKeyword;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.WorkerLoops;
+import io.github.affinitypool.testing.RedisServer;
 
 /** Helpers shared by the Redis pool tests. */
 final class PoolFixtures {
@@ -45,6 +47,11 @@ final class PoolFixtures {
         return result.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
+    /** @return the CLIENT LIST line of the client with CLIENT ID {@code id}, empty when Redis has no such client */
+    static String clientLine(RedisServer redis, long id) {
+        return Stream.of(redis.command("CLIENT", "LIST").split("\n")).filter(line -> line.startsWith("id=" + id + " "))
+                .findFirst().orElse("");
+    }
 
     /** @return a command keyword that is not a Lettuce {@code CommandType} */
     static ProtocolKeyword keyword(String name) {

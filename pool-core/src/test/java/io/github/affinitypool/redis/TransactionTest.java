@@ -1,15 +1,20 @@
 package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
+import static io.github.affinitypool.redis.PoolFixtures.clientLine;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.TransactionResult;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -138,9 +143,7 @@ class TransactionTest extends PoolPerTest {
 
     @Test
     void cancelMidTransactionLeavesTheNextLeaseClean() {
-        try (RedisAffinityPool<String, String> single = RedisAffinityPool.builder(redis.uri()).name("tx-cancel").workers(1)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).build())
-                .commandTimeout(Duration.ofSeconds(1)).build()) {
+        try (RedisAffinityPool<String, String> single = singleConnectionPool("tx-cancel", Duration.ofSeconds(1))) {
             long id = single.withConnection(c -> c.clientId()).blockLast(TIMEOUT);
             AtomicReference<Disposable> transaction = new AtomicReference<>();
             Mono<TransactionResult> dirty = single.transaction(List.of("tx:watched"),
@@ -172,6 +175,59 @@ class TransactionTest extends PoolPerTest {
             assertThat(single.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
             assertThat(single.stats().total().acquired()).isZero();
         }
+    }
+
+    @Test
+    void aTransactionCancelledWhileExecIsInFlightClosesItsConnection() throws Exception {
+        try (RedisAffinityPool<String, String> single = singleConnectionPool("tx-exec", Duration.ofSeconds(30))) {
+            long id = single.withConnection(c -> c.clientId()).blockLast(TIMEOUT);
+            AtomicBoolean frozen = new AtomicBoolean();
+            Disposable transaction;
+            try {
+                transaction = single.transaction(c -> (Publisher<Object>) subscriber -> {
+                    // On the connection's loop, MULTI answered: Redis freezes before the INCRs and the EXEC that the
+                    // pool sends next reach it, so EXEC stays unanswered.
+                    redis.pause();
+                    Flux.merge(c.incr("tx:exec"), c.incr("tx:exec")).subscribe(subscriber);
+                    frozen.set(true);
+                }).subscribe();
+                await().atMost(TIMEOUT).untilTrue(frozen);
+                // Runs after the loop's task that sent EXEC.
+                single.loops().loop(0).submit(() -> { }).get(10, TimeUnit.SECONDS);
+                assertThat(transaction.isDisposed()).as("transaction finished").isFalse();
+
+                transaction.dispose();
+                // Closed while EXEC is unanswered, long before its 30 s command timeout: the cancel did it.
+                await().atMost(TIMEOUT).until(() -> closed(single, CloseReason.RESET_FAILED) == 1);
+                assertThat(single.stats().total().open()).isZero();
+            }
+            finally {
+                redis.resume();
+            }
+            await().atMost(TIMEOUT).until(() -> clientLine(redis, id).isEmpty());
+
+            TransactionResult next = single.transaction(
+                    c -> Flux.merge(c.clientId(), c.incr("tx:exec"), c.get("tx:exec"))).block(TIMEOUT);
+            assertThat(next.wasDiscarded()).isFalse();
+            assertThat((Long) next.get(0)).as("CLIENT ID").isNotEqualTo(id);
+            // The EXEC Redis had received ran after all: the state of that connection was indeed unknown.
+            assertThat(List.<Object>of(next.get(1), next.get(2))).containsExactly(3L, "3");
+            assertThat(redis.clientNames("affinity-pool.tx-exec.w")).containsExactly("affinity-pool.tx-exec.w0");
+            assertThat(closed(single, CloseReason.RESET_FAILED)).isEqualTo(1L);
+            assertThat(single.stats().total().acquired()).isZero();
+            assertThat(single.stats().total().pending()).isZero();
+        }
+    }
+
+    /** @return a pool of one worker and at most one exclusive connection, so consecutive leases share it if kept */
+    private RedisAffinityPool<String, String> singleConnectionPool(String name, Duration commandTimeout) {
+        return RedisAffinityPool.builder(redis.uri()).name(name).workers(1)
+                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).build())
+                .commandTimeout(commandTimeout).build();
+    }
+
+    private static long closed(RedisAffinityPool<String, String> pool, CloseReason reason) {
+        return pool.stats().total().closedByReason().get(reason);
     }
 
     /** @return how often the server ran {@code command} ({@code INFO commandstats}) */
