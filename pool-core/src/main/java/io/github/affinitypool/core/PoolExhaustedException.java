@@ -60,9 +60,13 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
                     + idle + ", pending " + pending;
         }
 
-        /** @return whether the borrowers wait for openings below the cap, rather than for the cap itself */
-        boolean openingBelowCap() {
-            return open < maxOpen && connecting > 0;
+        /**
+         * @return whether the borrowers wait for openings rather than for the cap: openings run and there is room
+         *         below the cap, or every resource counted against it is still being opened (a server that does not
+         *         answer), where a higher cap would only add openings that hang as well
+         */
+        boolean waitingForOpenings() {
+            return connecting > 0 && (open < maxOpen || connecting == open);
         }
     }
 

@@ -284,6 +284,20 @@ class AffinityPoolAcquireTest {
     }
 
     @Test
+    void atTheCapWithEveryResourceStillOpeningTheTimeoutAdvisesOnTheOpeningNotOnMaxOpen() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).acquireTimeout(Duration.ofMillis(100)));
+        fixture.factory.openDelay = Duration.ofSeconds(2);
+
+        StepVerifier.create(fixture.acquireOn(0))
+                .expectErrorMessage("Redis pool 'default' (worker 0): no connection within 100 ms (open 1/1, "
+                        + "connecting 1, idle 0, pending 0); opening a connection takes longer than the acquire "
+                        + "timeout: check the server, or raise affinity-pool.redis.pool.acquire-timeout or "
+                        + "max-concurrent-connects")
+                .verify(Duration.ofSeconds(1));
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 1);
+    }
+
+    @Test
     void withNoPendingAllowedAnAcquireThatCannotBeServedFailsAtOnce() {
         fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0).acquireTimeout(Duration.ofSeconds(30)));
         fixture.borrow(0);

@@ -68,10 +68,16 @@ class RedisFrozenTest {
             + "within 500 ms \\(open 4/4, idle 0, pending [1-9]\\d*\\); "
             + "raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout");
 
-    /** The documented acquire-timeout message, whatever the state. */
+    /**
+     * The documented acquire-timeout message, whatever the state: while connections to the frozen Redis are being
+     * opened it names them and advises on the opening instead.
+     */
     private static final Pattern ANY_TIMEOUT = Pattern.compile("io\\.github\\.affinitypool\\.core\\.AcquireTimeoutException: "
-            + "Redis pool 'rel' \\(worker \\d\\): no connection within 500 ms \\(open \\d/4, idle \\d, pending \\d+\\); "
-            + "raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout");
+            + "Redis pool 'rel' \\(worker \\d\\): no connection within 500 ms "
+            + "\\(open \\d/4(, connecting \\d)?, idle \\d, pending \\d+\\); "
+            + "(raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout|opening a connection takes longer"
+            + " than the acquire timeout: check the server, or raise "
+            + "affinity-pool\\.redis\\.pool\\.acquire-timeout or max-concurrent-connects)");
 
     /**
      * A shared command's failure once its connection was closed for not answering the health check: in flight then,
