@@ -96,7 +96,7 @@ final class PubSubHub<K, V> {
 
     private volatile boolean closed;
 
-    /** Why later subscribes are refused, set by the first close. */
+    /** Why later subscribes are refused, set by the latest close. */
     private volatile String closedBecause;
 
     /**
@@ -182,13 +182,11 @@ final class PubSubHub<K, V> {
      * Completes every subscriber and closes every Pub/Sub connection; connects still running close theirs when they
      * complete. Idempotent.
      *
-     * @param because why later subscribes are refused (the first close's reason is kept)
+     * @param because why later subscribes are refused
      * @return completion of the closes
      */
     CompletableFuture<Void> closeAsync(String because) {
-        if (closedBecause == null) {
-            closedBecause = because;
-        }
+        closedBecause = because;
         closed = true;
         healthChecks.dispose();
         List<CompletableFuture<Void>> closes = new ArrayList<>(hubs.size());

@@ -425,6 +425,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * @return completion of the Pub/Sub connections' close
      */
     public Mono<Void> closeSubscriptions() {
+        if (closing.get() != null) {
+            return closeAsync(); // closed or closing already: its subscriptions end with it, and it says "is closed"
+        }
         return Mono.fromCompletionStage(pubSub.closeAsync("takes no more subscriptions: it is shutting down"));
     }
 

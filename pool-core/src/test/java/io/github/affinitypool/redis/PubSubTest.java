@@ -233,6 +233,12 @@ class PubSubTest {
                     .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
                             .hasMessage("Redis pool 'ending' takes no more subscriptions: it is shutting down"))
                     .verify(TIMEOUT);
+
+            pool.close();
+            pool.closeSubscriptions().block(TIMEOUT);
+            StepVerifier.create(pool.subscribe("ending"))
+                    .expectErrorSatisfies(error -> assertThat(error).hasMessage("Redis pool 'ending' is closed"))
+                    .verify(TIMEOUT);
         }
     }
 
