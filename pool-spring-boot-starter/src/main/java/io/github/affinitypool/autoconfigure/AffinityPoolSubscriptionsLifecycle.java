@@ -4,7 +4,7 @@ import java.util.function.Supplier;
 
 import reactor.core.publisher.Mono;
 
-import org.springframework.boot.web.server.context.WebServerGracefulShutdownLifecycle;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 
 /**
  * Ends the pools' Pub/Sub subscriptions when a context shutdown begins, just before the web server's graceful shutdown
@@ -20,7 +20,7 @@ public final class AffinityPoolSubscriptionsLifecycle extends ClosingLifecycle {
      * Just above the web server's graceful shutdown phase, so that it stops first. A compile-time constant: an
      * application without a web server does not need the class it comes from.
      */
-    public static final int PHASE = WebServerGracefulShutdownLifecycle.SMART_LIFECYCLE_PHASE + 1;
+    public static final int PHASE = WebServerApplicationContext.GRACEFUL_SHUTDOWN_PHASE + 1;
 
     /**
      * @param poolNames the pools' names, for the log

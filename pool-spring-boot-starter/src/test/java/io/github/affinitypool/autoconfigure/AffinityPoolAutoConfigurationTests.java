@@ -38,7 +38,7 @@ import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServ
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
-import org.springframework.boot.web.server.context.WebServerGracefulShutdownLifecycle;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
@@ -145,7 +145,7 @@ class AffinityPoolAutoConfigurationTests {
                     context.getBean(AffinityPoolSubscriptionsLifecycle.class);
             // Stopped before graceful shutdown waits for the requests in flight, and so before the pools close.
             assertThat(subscriptions.getPhase())
-                    .isEqualTo(WebServerGracefulShutdownLifecycle.SMART_LIFECYCLE_PHASE + 1);
+                    .isEqualTo(WebServerApplicationContext.GRACEFUL_SHUTDOWN_PHASE + 1);
             assertThat(subscriptions.isRunning()).isTrue();
             Flux<PubSubMessage<String, String>> feed = pool.subscribeLater("feed").block(Duration.ofSeconds(5));
             CountDownLatch stopped = new CountDownLatch(1);

@@ -59,6 +59,8 @@ class ProcessBackendTest {
                         .hasMessageContaining("kept across restarts");
                 assertThat(redis.isRunning()).isFalse();
                 assertThat(RawRedisConnection.probe("127.0.0.1", port, SHORT)).startsWith("-NOAUTH");
+                // the failed restart left the server it did not start alone
+                assertThat(ProcessHandle.of(other.pid()).map(ProcessHandle::isAlive)).contains(true);
             }
             redis.start();
             assertThat(redis.port()).isEqualTo(port);
