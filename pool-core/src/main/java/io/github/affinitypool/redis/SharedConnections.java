@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -12,7 +11,6 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.RedisCodec;
-import io.netty.channel.EventLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -295,17 +293,7 @@ final class SharedConnections<K, V> {
          * handshake handler gone and reports "RedisHandshakeHandler not registered" instead of Redis's reason.
          */
         private void connect(CompletableFuture<StatefulRedisConnection<K, V>> pending) {
-            EventLoop loop = loops.loop(worker);
-            if (loop.inEventLoop()) {
-                startConnect(pending);
-                return;
-            }
-            try {
-                loop.execute(() -> startConnect(pending));
-            }
-            catch (RejectedExecutionException shutDown) {
-                startConnect(pending);
-            }
+            EventLoopTasks.runOn(loops.loop(worker), () -> startConnect(pending));
         }
 
         private void startConnect(CompletableFuture<StatefulRedisConnection<K, V>> pending) {

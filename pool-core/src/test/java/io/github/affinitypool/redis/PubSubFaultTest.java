@@ -143,6 +143,30 @@ class PubSubFaultTest {
         }
     }
 
+    @Test
+    void closingTheSubscriptionsWhileAConnectionIsBeingOpenedCompletesOnlyOnceTheConnectHasEnded(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("late").workers(1)
+                .commandTimeout(Duration.ofMillis(500)).build()) {
+            PubSubRecorder subscriber = new PubSubRecorder();
+            redis.pause(); // the TCP connect succeeds, the handshake waits until the command timeout fails it
+            try {
+                pool.subscribe("late").subscribe(subscriber);
+                await().atMost(TIMEOUT).until(() -> pool.pubSubStats().workers().get(0).pending() == 1);
+
+                StepVerifier.create(pool.closeSubscriptions()).verifyComplete();
+
+                // Done means done: the connect has ended and its permit is back, not still on its way.
+                assertThat(pool.pubSubStats().open()).isZero();
+                assertThat(subscriber.completed).isTrue();
+                assertThat(subscriber.error.get()).isNull();
+            }
+            finally {
+                redis.resume();
+            }
+            assertThat(redis.clientNames("affinity-pool.late.pubsub.")).isEmpty();
+        }
+    }
+
     /** A pool whose quiet Pub/Sub connections are checked every 100 ms with a 500 ms PING timeout. */
     private static RedisAffinityPool.Builder<String, String> healthChecked(RedisServer redis, ProtocolVersion protocol) {
         return RedisAffinityPool.builder(redis.uri()).name("checked").workers(2)
