@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -19,9 +18,6 @@ import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
-import reactor.core.Disposable;
-import reactor.core.Disposables;
-import reactor.core.Fuseable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -60,12 +56,6 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AffinityPool.class);
 
-    /** Each resource's lifetime is shortened by a random amount up to this fraction, so they do not expire together. */
-    private static final double LIFETIME_JITTER = 0.10;
-
-    private static final Mono<Boolean> TRUE = Mono.just(true);
-    private static final Mono<Boolean> FALSE = Mono.just(false);
-
     /** What {@link #close()} allows on top of the two bounded phases of {@link #closeAsync()}. */
     private static final Duration CLOSE_MARGIN = Duration.ofSeconds(5);
 
@@ -76,8 +66,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final AffinityPoolListener listener;
     private final LeakDetector leakDetector;
     private final Clock clock;
-    private final long maxIdleMillis;
-    private final long validateAfterIdleMillis;
+    private final ResourceHealth<T> health;
     private final boolean lifo;
     private final PermitStrategy permits;
     private final ConnectGate gate;
@@ -90,7 +79,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private volatile Thread drainingThread;
     /** Set by a borrower put back in the queue on the draining thread; read and reset by that thread only. */
     private boolean drainRaced;
-    private final Disposable.Composite maintenance = Disposables.composite();
+    private final WorkerMaintenance<T> maintenance;
     private final Sinks.Empty<Void> leasesReturned = Sinks.empty();
     private final Sinks.Empty<Void> closeCompleted = Sinks.empty();
     private final AtomicBoolean closing = new AtomicBoolean();
@@ -106,8 +95,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         this.listener = AffinityPoolListener.guarded(listener, name);
         this.leakDetector = new LeakDetector(name, config, loops, this.listener);
         this.clock = config.clock();
-        this.maxIdleMillis = config.maxIdleTime().toMillis();
-        this.validateAfterIdleMillis = config.validateAfterIdle().toMillis();
+        this.health = new ResourceHealth<>(name, factory, config, loops);
         this.lifo = config.idleOrder() == IdleOrder.LIFO;
         this.permits = new PermitStrategy(config.maxOpen());
         this.gate = new ConnectGate(config.maxConcurrentConnects(), config.maxOpen());
@@ -121,6 +109,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         List<SubPool<T>> all = new ArrayList<>(workers);
         all.add(overflowPool);
         this.allPools = Collections.unmodifiableList(all);
+        this.maintenance = new WorkerMaintenance<>(this, health, workerPools, overflowPool);
     }
 
     /**
@@ -142,7 +131,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         Objects.requireNonNull(config, "config must not be null");
         Objects.requireNonNull(listener, "listener must not be null");
         AffinityPool<T> pool = new AffinityPool<>(name, loops, factory, config.resolve(loops.size()), listener);
-        pool.startMaintenance();
+        pool.maintenance.start();
         return pool;
     }
 
@@ -153,24 +142,12 @@ public final class AffinityPool<T> implements AutoCloseable {
                 // queue of this class is what joins the pools.
                 .maxPendingAcquire(0)
                 // Not evictionIdle(..), which would replace this predicate.
-                .evictionPredicate((slot, metadata) -> isStale(slot))
+                .evictionPredicate((slot, metadata) -> health.isStale(slot))
                 .evictInBackground(config.evictionInterval(), evictionScheduler)
                 .destroyHandler(this::destroy)
                 .idleResourceReuseOrder(config.idleOrder() == IdleOrder.FIFO)
                 .clock(clock)
                 .buildPool());
-    }
-
-    private void startMaintenance() {
-        long interval = config.evictionInterval().toNanos();
-        for (SubPool<T> pool : workerPools) {
-            // reactor-pool's background eviction sees neither the parked resources nor its minimum, so each worker
-            // sweeps and refills its own on its loop.
-            maintenance.add(loops.scheduler(pool.index).schedulePeriodically(() -> maintain(pool), 0, interval,
-                    TimeUnit.NANOSECONDS));
-        }
-        maintenance.add(Schedulers.parallel().schedulePeriodically(() -> drainSpilled(overflowPool, clock.millis()),
-                interval, interval, TimeUnit.NANOSECONDS));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -395,7 +372,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         long now = clock.millis();
         PooledRef<Slot<T>> ref;
         while ((ref = spilled ? pool.unspill(lifo) : pool.unpark(lifo)) != null) {
-            CloseReason stale = staleReason(ref.poolable(), true, now);
+            CloseReason stale = health.staleReason(ref.poolable(), true, now);
             if (stale == null) {
                 Locality locality = borrower.worker < 0 ? Locality.OFF_LOOP
                         : pool.index == borrower.worker ? Locality.LOCAL : Locality.OVERFLOW;
@@ -417,8 +394,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now,
             Locality locality) {
         Slot<T> slot = ref.poolable();
-        if (!opened && borrower.isPending() && needsValidation(slot, now)) {
-            validate(slot).subscribe(healthy -> {
+        if (!opened && borrower.isPending() && health.needsValidation(slot, now)) {
+            health.validate(slot).subscribe(healthy -> {
                 if (healthy) {
                     assign(borrower, pool, ref, false, locality);
                 }
@@ -621,9 +598,9 @@ public final class AffinityPool<T> implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------------------------
 
     Mono<Void> release(SubPool<T> pool, PooledRef<Slot<T>> ref) {
-        Mono<Boolean> reset = check(ref.poolable(), factory::reset, "reset");
+        Mono<Boolean> reset = health.reset(ref.poolable());
         // Releases are hot: a constant answer is applied at once rather than through another operator.
-        if (reset == TRUE) {
+        if (reset == ResourceHealth.TRUE) {
             return recycle(pool, ref);
         }
         // The lease is claimed already, so this is the resource's only way back: were the reset cancelled halfway (a
@@ -647,13 +624,13 @@ public final class AffinityPool<T> implements AutoCloseable {
      *        that its idle time goes on and counts against {@code maxIdleTime} (else it would never close a resource
      *        that is checked), and a waiter gets it only after the check a borrow would give it
      */
-    private Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark, boolean stillIdle) {
+    Mono<Void> recycle(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean mayPark, boolean stillIdle) {
         if (closed) {
             return invalidate(ref, CloseReason.POOL_CLOSED);
         }
         long now = clock.millis();
         long idleSince = stillIdle ? ref.poolable().idleSince() : now;
-        CloseReason stale = staleReason(ref.poolable(), stillIdle, now);
+        CloseReason stale = health.staleReason(ref.poolable(), stillIdle, now);
         if (stale != null) {
             return invalidate(ref, stale);
         }
@@ -675,6 +652,11 @@ public final class AffinityPool<T> implements AutoCloseable {
             return Mono.empty();
         }
         return returnToPool(pool, ref, idleSince);
+    }
+
+    /** Logs a failed return of an idle resource, one that went back from a spill or a background check. */
+    void returnFailed(Throwable error) {
+        log.warn("Pool '{}': returning an idle {} failed", name, config.resourceNoun(), error);
     }
 
     /**
@@ -789,12 +771,12 @@ public final class AffinityPool<T> implements AutoCloseable {
         drainWaiters();
         checkLeasesReturned();
         if (pool != overflowPool) {
-            refill(pool);
+            maintenance.refill(pool);
         }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Opening, checks, eviction and minimum idle
+    // Opening
     // ---------------------------------------------------------------------------------------------------------------
 
     /** reactor-pool's allocator for the pool at {@code poolIndex}; overflow resources go to the workers in turn. */
@@ -802,211 +784,15 @@ public final class AffinityPool<T> implements AutoCloseable {
         SubPool<T> pool = pool(poolIndex);
         int worker = poolIndex == AffinityPoolStats.OVERFLOW ? loops.nextWorker() : poolIndex;
         pool.open.incrementAndGet();
-        return gate.admit(onLoop(worker, () -> factory.open(worker, loops.loop(worker))))
+        return gate.admit(loops.onLoop(worker, () -> factory.open(worker, loops.loop(worker))))
                 .map(resource -> {
                     listener.opened(poolIndex);
-                    return new Slot<>(resource, poolIndex, worker, clock.millis(), jitteredLifetimeMillis());
+                    return new Slot<>(resource, poolIndex, worker, clock.millis(), health.jitteredLifetimeMillis());
                 })
                 .doOnError(error -> {
                     pool.open.decrementAndGet();
                     log.debug("Pool '{}': opening a {} on worker {} failed", name, config.resourceNoun(), worker, error);
                 });
-    }
-
-    private long jitteredLifetimeMillis() {
-        long lifetime = config.maxLifetime().toMillis();
-        if (lifetime == 0) {
-            return 0;
-        }
-        return lifetime - ThreadLocalRandom.current().nextLong((long) (lifetime * LIFETIME_JITTER) + 1);
-    }
-
-    private Mono<Boolean> validate(Slot<T> slot) {
-        return check(slot, factory::validate, "validation");
-    }
-
-    /**
-     * Runs a factory check on the resource's loop, bounded by the acquire timeout; an error, no answer or a timeout
-     * count as {@code false}. A constant answer, such as the defaults' {@code Mono.just(true)}, is read at once: it
-     * needs neither the hop nor the timer, which would cost more than the rest of a release.
-     */
-    private Mono<Boolean> check(Slot<T> slot, Function<T, Mono<Boolean>> check, String what) {
-        try {
-            Mono<Boolean> answer = check.apply(slot.resource());
-            if (answer instanceof Fuseable.ScalarCallable<?> constant) {
-                return Boolean.TRUE.equals(constant.call()) ? TRUE : FALSE;
-            }
-            return onLoop(slot.worker(), () -> answer)
-                    .timeout(config.acquireTimeout(), timerScheduler(slot.worker()))
-                    .onErrorResume(error -> checkFailed(slot, what, error))
-                    .defaultIfEmpty(false);
-        }
-        catch (Exception error) {
-            return checkFailed(slot, what, error);
-        }
-    }
-
-    private Mono<Boolean> checkFailed(Slot<T> slot, String what, Throwable error) {
-        log.debug("Pool '{}': {} of {} failed", name, what, slot, error);
-        return FALSE;
-    }
-
-    /**
-     * reactor-pool's eviction predicate, applied to idle resources in background eviction, on acquire and on release.
-     * reactor-pool destroys every resource it rejects, so the reason is recorded here for the destroy handler.
-     */
-    private boolean isStale(Slot<T> slot) {
-        return isStale(slot, clock.millis());
-    }
-
-    /** Like {@link #isStale(Slot)}, at a given time; records the reason in the slot. */
-    private boolean isStale(Slot<T> slot, long now) {
-        CloseReason reason = staleReason(slot, true, now);
-        if (reason == null) {
-            return false;
-        }
-        slot.closeFor(reason);
-        return true;
-    }
-
-    /** @return why the resource must not be used any more, or null; idle time only counts for idle resources */
-    private CloseReason staleReason(Slot<T> slot, boolean idle, long now) {
-        if (!usable(slot)) {
-            return CloseReason.UNUSABLE;
-        }
-        if (slot.expired(now)) {
-            return CloseReason.LIFETIME;
-        }
-        if (idle && maxIdleMillis > 0 && slot.idleMillis(now) >= maxIdleMillis) {
-            return CloseReason.IDLE_TIME;
-        }
-        return null;
-    }
-
-    private boolean usable(Slot<T> slot) {
-        try {
-            return factory.isUsable(slot.resource());
-        }
-        catch (RuntimeException error) {
-            log.debug("Pool '{}': usability check of {} failed", name, slot, error);
-            return false;
-        }
-    }
-
-    /**
-     * The periodic upkeep of a worker, on its loop: closes stale parked resources, checks the idle ones that have not
-     * been checked for {@code validateAfterIdle} (a Redis connection answers a PING), drains the worker's share of the
-     * overflow, then refills the minimum.
-     */
-    private void maintain(SubPool<T> pool) {
-        long now = clock.millis();
-        if (pool.parkedCount() > 0) {
-            for (PooledRef<Slot<T>> ref : pool.unparkIf(slot -> isStale(slot, now))) {
-                invalidate(ref, ref.poolable().closeReason()).subscribe();
-            }
-            // Taken out while checked, so that no borrower gets one half-way.
-            for (PooledRef<Slot<T>> ref : pool.unparkIf(slot -> needsValidation(slot, now))) {
-                checkIdle(pool, ref);
-            }
-        }
-        // After the sweep, so that a spilled resource takes the place of a parked one just closed.
-        drainSpilled(pool, now);
-        checkPooledIdle(pool, now);
-        if (config.minIdlePerWorker() > 0) {
-            refill(pool);
-        }
-    }
-
-    /**
-     * Drains the pool's share of the overflow, radix-style: a spilled resource unused for an eviction interval goes back
-     * to its pool when that keeps fewer than {@code maxIdlePerWorker} idle, else it is closed as excess idle; stale ones
-     * are closed.
-     */
-    private void drainSpilled(SubPool<T> pool, long now) {
-        if (pool.spilledCount() == 0) {
-            return;
-        }
-        long unusedSince = now - config.evictionInterval().toMillis();
-        for (PooledRef<Slot<T>> ref : pool.unspillIf(slot -> slot.idleSince() <= unusedSince
-                || staleReason(slot, true, now) != null)) {
-            CloseReason stale = staleReason(ref.poolable(), true, now);
-            if (stale != null) {
-                invalidate(ref, stale).subscribe();
-            }
-            else if (pool.idle() < config.maxIdlePerWorker()) {
-                recycle(pool, ref, true, true).subscribe(null, this::returnFailed);
-            }
-            else {
-                invalidate(ref, CloseReason.EXCESS_IDLE).subscribe();
-            }
-        }
-    }
-
-    /**
-     * Checks the worker's idle resources that sit in reactor-pool (released on another thread), which can only be reached
-     * by acquiring them: as many fast acquires as there are idle ones, each returned at once, after a check if due.
-     */
-    private void checkPooledIdle(SubPool<T> pool, long now) {
-        for (int i = pool.pooledIdle(); i > 0; i--) {
-            pool.pool.acquire().subscribe(ref -> {
-                boolean opened = ref.metadata().acquireCount() == 1; // a borrower took the idle one first
-                if (!opened && needsValidation(ref.poolable(), now)) {
-                    checkIdle(pool, ref);
-                }
-                else {
-                    recycle(pool, ref, true, !opened).subscribe(null, this::returnFailed);
-                }
-            }, error -> log.debug("Pool '{}': nothing idle left to check on worker {}", name, pool.index, error));
-        }
-    }
-
-    /** Validates an idle resource in the background: kept idle (its idle time going on) when healthy, else closed. */
-    private void checkIdle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
-        Slot<T> slot = ref.poolable();
-        validate(slot).subscribe(healthy -> {
-            if (healthy) {
-                slot.markChecked(clock.millis());
-                recycle(pool, ref, true, true).subscribe(null, this::returnFailed);
-            }
-            else {
-                invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
-            }
-        });
-    }
-
-    private void returnFailed(Throwable error) {
-        log.warn("Pool '{}': returning an idle {} failed", name, config.resourceNoun(), error);
-    }
-
-    /** @return whether the resource has been neither used nor checked for {@code validateAfterIdle} */
-    private boolean needsValidation(Slot<T> slot, long now) {
-        return slot.uncheckedMillis(now) >= validateAfterIdleMillis;
-    }
-
-    /**
-     * Tops a worker pool up to {@code minIdlePerWorker} idle resources, on that worker's loop. reactor-pool hands out
-     * idle resources before it opens new ones, so the refill borrows as many resources in a row as are missing beside
-     * the parked ones (reactor-pool's idle ones first, then new ones while the cap allows), and returns each at once,
-     * on this loop, where it is parked and out of reactor-pool's way: the next borrow opens a new one. Returned one by
-     * one, not all at the end: a borrower arriving while a slow opening runs must not wait for resources the refill
-     * merely holds.
-     */
-    private void refill(SubPool<T> pool) {
-        int minIdle = config.minIdlePerWorker();
-        if (closed || pool.idle() >= minIdle || !waiters.isEmpty() || !pool.refilling.compareAndSet(false, true)) {
-            return;
-        }
-        Flux.range(0, minIdle - pool.parkedCount())
-                .concatMap(i -> pool.pool.acquire().publishOn(loops.scheduler(pool.index))
-                        .flatMap(ref -> recycle(pool, ref, true, true)))
-                .onErrorResume(error -> {
-                    if (!(error instanceof PoolAcquirePendingLimitException)) {
-                        log.debug("Pool '{}': refilling worker {} failed", name, pool.index, error);
-                    }
-                    return Mono.empty();
-                })
-                .doFinally(signal -> pool.refilling.set(false))
-                .subscribe(null, error -> log.warn("Pool '{}': refilling worker {} failed", name, pool.index, error));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -1015,7 +801,7 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     private Mono<Void> shutdown() {
         closed = true;
-        maintenance.dispose();
+        maintenance.stop();
         Borrower<T> waiting;
         while ((waiting = waiters.poll()) != null) {
             waiting.fail(AcquireOutcome.CLOSED, closedErrorFor(waiting));
@@ -1050,6 +836,16 @@ public final class AffinityPool<T> implements AutoCloseable {
     // Helpers
     // ---------------------------------------------------------------------------------------------------------------
 
+    /** @return whether the close has started */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** @return whether borrowers are queued, waiting for a resource */
+    boolean hasWaiters() {
+        return !waiters.isEmpty();
+    }
+
     /** @return whether the calling thread is that worker's loop; always for -1 (off-loop work runs wherever it is) */
     boolean isOnWorker(int worker) {
         return worker < 0 || loops.currentWorker() == worker;
@@ -1067,13 +863,6 @@ public final class AffinityPool<T> implements AutoCloseable {
         catch (RejectedExecutionException loopShuttingDown) {
             task.run();
         }
-    }
-
-    /** Subscribes to {@code call}'s Mono on a worker's loop, without a hop when the subscriber is on it already. */
-    private <R> Mono<R> onLoop(int worker, Supplier<Mono<R>> call) {
-        return Mono.defer(() -> loops.currentWorker() == worker
-                ? call.get()
-                : Mono.defer(call).subscribeOn(loops.scheduler(worker)));
     }
 
     private SubPool<T> pool(int index) {
@@ -1119,7 +908,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (pool == overflowPool) {
             return spilled;
         }
-        return onLoop(pool.index, () -> Flux.fromIterable(pool.unparkIf(slot -> true))
+        return loops.onLoop(pool.index, () -> Flux.fromIterable(pool.unparkIf(slot -> true))
                 .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
                 .then())
                 .then(spilled);

@@ -7,11 +7,13 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
+import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
 
 /**
@@ -165,6 +167,13 @@ public final class WorkerLoops implements AutoCloseable {
     public int currentOrNextWorker() {
         int current = currentWorker();
         return current >= 0 ? current : nextWorker();
+    }
+
+    /** Subscribes to {@code call}'s Mono on a worker's loop, without a hop when the subscriber is on it already. */
+    <R> Mono<R> onLoop(int worker, Supplier<Mono<R>> call) {
+        return Mono.defer(() -> currentWorker() == worker
+                ? call.get()
+                : Mono.defer(call).subscribeOn(scheduler(worker)));
     }
 
     /** @return the event loop group the workers belong to */
