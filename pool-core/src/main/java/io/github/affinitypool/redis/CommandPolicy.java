@@ -71,8 +71,13 @@ final class CommandPolicy {
     /** Command name to the reason it is refused on the shared path. */
     private static final Map<String, Reason> SHARED_REFUSED = new HashMap<>();
 
-    /** CLIENT sub-commands that change the state of the connection. */
-    private static final Map<String, Reason> CLIENT_SUBCOMMANDS = new HashMap<>();
+    /**
+     * Per command, the sub-commands that change the state of the connection: CLIENT TRACKING and the like, and
+     * SCRIPT DEBUG, which hands the connection's next EVAL to Redis's Lua debugger (every later reply would be its).
+     */
+    private static final Map<String, Set<String>> STATEFUL_SUBCOMMANDS = Map.of(
+            "CLIENT", Set.of("TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO", "NO-EVICT", "NO-TOUCH"),
+            "SCRIPT", Set.of("DEBUG"));
 
     /** Command names whose effect on a lease is not {@link LeaseEffect#NONE}. */
     private static final Map<String, LeaseEffect> LEASE_EFFECTS = new HashMap<>();
@@ -98,10 +103,6 @@ final class CommandPolicy {
         }
         for (String name : new String[] { "WAIT", "WAITAOF" }) {
             SHARED_REFUSED.put(name, Reason.BLOCKING);
-        }
-        for (String sub : new String[] { "TRACKING", "REPLY", "CACHING", "SETNAME", "SETINFO", "NO-EVICT",
-                "NO-TOUCH" }) {
-            CLIENT_SUBCOMMANDS.put(sub, Reason.CONNECTION_STATE);
         }
 
         LEASE_EFFECTS.put("SELECT", LeaseEffect.SELECT);
@@ -147,15 +148,23 @@ final class CommandPolicy {
     }
 
     /**
-     * @param command a command name, upper case, sub-command included for CLIENT (for example {@code CLIENT TRACKING})
+     * @param command a command name, upper case, sub-command included for CLIENT and SCRIPT (for example
+     *        {@code CLIENT TRACKING})
      * @return the refusal for the shared path, or {@code null} when the command may run there
      */
     static RefusedCommandException sharedRefusal(String command) {
         Reason reason = SHARED_REFUSED.get(command);
-        if (reason == null && command.startsWith("CLIENT ")) {
-            reason = CLIENT_SUBCOMMANDS.get(command.substring("CLIENT ".length()));
+        if (reason == null && isStatefulSubcommand(command)) {
+            reason = Reason.CONNECTION_STATE;
         }
         return reason == null ? null : refusal(command, reason);
+    }
+
+    /** @return whether {@code command} ("CLIENT TRACKING", "SCRIPT DEBUG") is a sub-command that changes state */
+    private static boolean isStatefulSubcommand(String command) {
+        int space = command.indexOf(' ');
+        return space > 0 && STATEFUL_SUBCOMMANDS.getOrDefault(command.substring(0, space), Set.of())
+                .contains(command.substring(space + 1));
     }
 
     /**
@@ -168,9 +177,9 @@ final class CommandPolicy {
      */
     static RefusedCommandException sharedRefusal(ProtocolKeyword type, CommandArgs<?, ?> args) {
         String name = name(type);
-        if ("CLIENT".equals(name)) {
+        if (STATEFUL_SUBCOMMANDS.containsKey(name)) {
             String sub = firstArgument(args);
-            return sub == null ? null : sharedRefusal("CLIENT " + sub);
+            return sub == null ? null : sharedRefusal(name + " " + sub);
         }
         return sharedRefusal(name);
     }
@@ -292,12 +301,17 @@ final class CommandPolicy {
 
     /**
      * @return the milliseconds after {@code BLOCK} in XREAD/XREADGROUP arguments, or {@code -1} without BLOCK; only the
-     *         options before {@code STREAMS} count, as the keys and IDs after it may be spelled "BLOCK" too
+     *         options before {@code STREAMS} count, as the keys and IDs after it may be spelled "BLOCK" too, and the
+     *         group and consumer names after {@code GROUP} are skipped for the same reason
      */
     private static long blockArgument(CommandArgs<?, ?> args) {
         List<String> arguments = EncodedArguments.of(args);
         for (int i = 0; i < arguments.size() - 1 && !"STREAMS".equalsIgnoreCase(arguments.get(i)); i++) {
-            if ("BLOCK".equalsIgnoreCase(arguments.get(i))) {
+            String option = arguments.get(i);
+            if ("GROUP".equalsIgnoreCase(option)) {
+                i += 2;
+            }
+            else if ("BLOCK".equalsIgnoreCase(option)) {
                 try {
                     return Math.max(0, Long.parseLong(arguments.get(i + 1)));
                 }
@@ -338,15 +352,15 @@ final class CommandPolicy {
      */
     static LeaseEffect leaseEffect(ProtocolKeyword type, CommandArgs<?, ?> args) {
         if (type instanceof CommandType) {
-            if (type == CommandType.CLIENT) {
-                return clientEffect(args);
+            if (type == CommandType.CLIENT || type == CommandType.SCRIPT) {
+                return subcommandEffect(((CommandType) type).name(), args);
             }
             LeaseEffect effect = LEASE_EFFECTS_BY_TYPE.get(type);
             return effect == null ? LeaseEffect.NONE : effect;
         }
         String name = name(type);
-        if ("CLIENT".equals(name)) {
-            return clientEffect(args);
+        if (STATEFUL_SUBCOMMANDS.containsKey(name)) {
+            return subcommandEffect(name, args);
         }
         if ("MULTI".equals(name) && !"MULTI".equals(type.toString())) {
             // Lettuce's isMulti(), which tells the release to DISCARD, only notices a keyword whose toString() is
@@ -357,9 +371,9 @@ final class CommandPolicy {
         return effect == null ? LeaseEffect.NONE : effect;
     }
 
-    private static LeaseEffect clientEffect(CommandArgs<?, ?> args) {
+    private static LeaseEffect subcommandEffect(String name, CommandArgs<?, ?> args) {
         String sub = firstArgument(args);
-        return sub != null && CLIENT_SUBCOMMANDS.containsKey(sub) ? LeaseEffect.TAINT : LeaseEffect.NONE;
+        return sub != null && STATEFUL_SUBCOMMANDS.get(name).contains(sub) ? LeaseEffect.TAINT : LeaseEffect.NONE;
     }
 
     private static RefusedCommandException refusal(String command, Reason reason) {

@@ -177,8 +177,27 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         Objects.requireNonNull(work, "work must not be null");
         // Detached on termination for the reason given in SharedCommands: a finished command stays referenced from
         // Lettuce's timeout timer for a while, and must not keep the caller's whole request reachable with it.
-        return Flux.usingWhen(acquire(), lease -> work.apply(lease.reactive()), RedisLease::release,
-                (lease, error) -> lease.release(), RedisLease::release).onTerminateDetach();
+        return errorsOnCallersLoop(Flux.usingWhen(acquire(), lease -> work.apply(lease.reactive()),
+                RedisLease::release, (lease, error) -> lease.release(), RedisLease::release).onTerminateDetach());
+    }
+
+    /**
+     * Signals the errors of a lease's work on the loop its caller subscribed on, as its replies are (a timed-out
+     * command fails on Lettuce's computation thread: {@link EventLoopTasks#errorOn}); off-loop callers are left alone.
+     */
+    private <R> Flux<R> errorsOnCallersLoop(Flux<R> work) {
+        return Flux.defer(() -> {
+            int worker = loops.currentWorker();
+            return worker < 0 ? work : work.onErrorResume(error -> EventLoopTasks.errorManyOn(loops, worker, error));
+        });
+    }
+
+    /** Like {@link #errorsOnCallersLoop(Flux)}, for a {@link Mono}. */
+    private <R> Mono<R> errorsOnCallersLoop(Mono<R> work) {
+        return Mono.defer(() -> {
+            int worker = loops.currentWorker();
+            return worker < 0 ? work : work.onErrorResume(error -> EventLoopTasks.errorOn(loops, worker, error));
+        });
     }
 
     /**
@@ -246,9 +265,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         Objects.requireNonNull(watchKeys, "watchKeys must not be null");
         Objects.requireNonNull(commands, "commands must not be null");
         List<K> keys = List.copyOf(watchKeys);
-        return Mono.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.TRANSACTION)),
+        return errorsOnCallersLoop(Mono.usingWhen(
+                acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.TRANSACTION)),
                 scope -> LeaseWork.transaction(scope, keys, read, commands), LeaseWork.Scope::release,
-                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach();
+                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach());
     }
 
     /**
@@ -268,9 +288,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      */
     public <R> Flux<R> pipelined(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<R>> commands) {
         Objects.requireNonNull(commands, "commands must not be null");
-        return Flux.usingWhen(acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.PIPELINE)),
+        return errorsOnCallersLoop(Flux.usingWhen(
+                acquire().map(lease -> new LeaseWork.Scope<>(lease, ScopedConnection.Kind.PIPELINE)),
                 scope -> LeaseWork.pipelined(scope, commands), LeaseWork.Scope::release,
-                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach();
+                (scope, error) -> scope.release(), LeaseWork.Scope::release).onTerminateDetach());
     }
 
     /**

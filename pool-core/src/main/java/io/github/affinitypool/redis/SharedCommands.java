@@ -141,6 +141,7 @@ final class SharedCommands<K, V> implements InvocationHandler {
     private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
         StatefulRedisConnection<K, V> connection = slot.openConnection();
+        boolean callerOnLoop = slot.onItsLoop();
         if (flux) {
             if (connection == null) {
                 return slot.connection().flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
@@ -148,7 +149,8 @@ final class SharedCommands<K, V> implements InvocationHandler {
             }
             return flux(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
                     ? slot.replace(connection).flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
-                    : Flux.error(slot.failure(error))).onTerminateDetach();
+                    : callerOnLoop ? slot.failedOnItsLoopMany(slot.failure(error)) : Flux.error(slot.failure(error)))
+                    .onTerminateDetach();
         }
         // Detached on termination: Lettuce's command stays referenced by its timeout timer until the timer's next tick
         // (~100 ms) after it completed, and without the detach it would keep the whole finished request (subscriber
@@ -159,7 +161,8 @@ final class SharedCommands<K, V> implements InvocationHandler {
         }
         return mono(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
                 ? slot.replace(connection).flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure)
-                : Mono.error(slot.failure(error))).onTerminateDetach();
+                : callerOnLoop ? slot.failedOnItsLoop(slot.failure(error)) : Mono.error(slot.failure(error)))
+                .onTerminateDetach();
     }
 
     @SuppressWarnings("unchecked")
@@ -167,9 +170,14 @@ final class SharedCommands<K, V> implements InvocationHandler {
         return (Mono<Object>) call(method, connection, args);
     }
 
+    /**
+     * Buffered here whatever the caller's demand: Lettuce applies a reply's back-pressure to the whole connection (it
+     * stops reading the socket while a subscriber has undelivered elements), so one slow reader of a large reply would
+     * stall every other caller of the worker's shared connection until its own command timed out.
+     */
     @SuppressWarnings("unchecked")
     private static Flux<Object> flux(Method method, StatefulRedisConnection<?, ?> connection, Object[] args) {
-        return (Flux<Object>) call(method, connection, args);
+        return ((Flux<Object>) call(method, connection, args)).onBackpressureBuffer();
     }
 
     /**

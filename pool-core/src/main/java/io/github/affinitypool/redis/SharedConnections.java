@@ -13,6 +13,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.RedisCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.AffinityPoolListener;
@@ -212,6 +213,21 @@ final class SharedConnections<K, V> {
 
         int worker() {
             return worker;
+        }
+
+        /** @return whether the calling thread is this slot's worker's loop */
+        boolean onItsLoop() {
+            return loops.currentWorker() == worker;
+        }
+
+        /** @return {@code error}, signalled on this slot's loop: see {@link EventLoopTasks#errorOn} */
+        <T> Mono<T> failedOnItsLoop(Throwable error) {
+            return EventLoopTasks.errorOn(loops, worker, error);
+        }
+
+        /** @return {@code error}, signalled on this slot's loop: see {@link EventLoopTasks#errorOn} */
+        <T> Flux<T> failedOnItsLoopMany(Throwable error) {
+            return EventLoopTasks.errorManyOn(loops, worker, error);
         }
 
         /** Ends the back-off, if any: the next call connects. */

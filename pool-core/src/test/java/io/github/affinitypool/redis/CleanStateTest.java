@@ -211,6 +211,9 @@ class CleanStateTest extends PoolPerTest {
                         CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
                         new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON"))),
                 Arguments.of("CLIENT NO-EVICT ON", (LeaseCall) c -> c.clientNoEvict(true)),
+                Arguments.of("SCRIPT DEBUG YES", (LeaseCall) c -> c.dispatch(CommandType.SCRIPT,
+                        new StatusOutput<>(StringCodec.UTF8),
+                        new CommandArgs<>(StringCodec.UTF8).add("DEBUG").add("YES"))),
                 // Lettuce's isMulti() does not notice a MULTI whose keyword is spelled otherwise.
                 Arguments.of("MULTI sent as 'multi'", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("multi"),
                         new StatusOutput<>(StringCodec.UTF8))));

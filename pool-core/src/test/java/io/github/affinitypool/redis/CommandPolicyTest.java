@@ -25,7 +25,8 @@ class CommandPolicyTest {
     @CsvSource({ "MULTI,TRANSACTION", "EXEC,TRANSACTION", "DISCARD,TRANSACTION", "WATCH,TRANSACTION",
             "UNWATCH,TRANSACTION", "SELECT,CONNECTION_STATE", "SWAPDB,CONNECTION_STATE", "AUTH,CONNECTION_STATE",
             "HELLO,CONNECTION_STATE", "RESET,CONNECTION_STATE", "QUIT,CONNECTION_STATE",
-            "CLIENT TRACKING,CONNECTION_STATE", "CLIENT REPLY,CONNECTION_STATE", "SUBSCRIBE,PUSH_MODE",
+            "CLIENT TRACKING,CONNECTION_STATE", "CLIENT REPLY,CONNECTION_STATE", "SCRIPT DEBUG,CONNECTION_STATE",
+            "SUBSCRIBE,PUSH_MODE",
             "PSUBSCRIBE,PUSH_MODE", "SSUBSCRIBE,PUSH_MODE", "MONITOR,PUSH_MODE", "SYNC,PUSH_MODE", "PSYNC,PUSH_MODE",
             "REPLCONF,PUSH_MODE", "WAIT,BLOCKING", "WAITAOF,BLOCKING" })
     void refusesStateChangingAndConnectionScopedCommandsOnTheSharedPath(String command, Reason reason) {
@@ -98,6 +99,11 @@ class CommandPolicyTest {
         assertThat(blockMillis(CommandType.XREAD, args().add("STREAMS").addKey("BLOCK").add("0"))).isEqualTo(-1);
         assertThat(blockMillis(CommandType.XREADGROUP, args().add("GROUP").add("g").add("c").add("STREAMS")
                 .addKey("BLOCK").add(">"))).isEqualTo(-1);
+        // A group or consumer named BLOCK is no option either.
+        assertThat(blockMillis(CommandType.XREADGROUP, args().add("GROUP").add("BLOCK").add("c1").add("BLOCK")
+                .add(2000).add("STREAMS").addKey("s").add(">"))).isEqualTo(2000);
+        assertThat(blockMillis(CommandType.XREADGROUP, args().add("GROUP").add("g").add("BLOCK").add("STREAMS")
+                .addKey("s").add(">"))).isEqualTo(-1);
         assertThat(blockMillis(CommandType.WAIT, args().add(1).add(100))).isEqualTo(100);
         assertThat(blockMillis(CommandType.GET, args("k"))).isEqualTo(-1);
         assertThat(blockMillis(PoolFixtures.keyword("BZMPOP"), args().add(3).add(1).addKey("z").add("MIN")))
@@ -135,11 +141,18 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.TRACKING).add("ON")).command())
                 .isEqualTo("CLIENT TRACKING");
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.LIST))).isNull();
+        assertThat(CommandPolicy.sharedRefusal(CommandType.SCRIPT, args().add("DEBUG").add("YES")).command())
+                .isEqualTo("SCRIPT DEBUG");
+        assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("script"), args().add("debug").add("sync"))
+                .reason()).isEqualTo(Reason.CONNECTION_STATE);
+        assertThat(CommandPolicy.sharedRefusal(CommandType.SCRIPT, args().add("FLUSH"))).isNull();
         assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
                 .isNull();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
                 .isTrue();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isFalse();
+        assertThat(CommandPolicy.runsOnLease(CommandType.XREADGROUP, args().add("GROUP").add("BLOCK").add("c1")
+                .add("BLOCK").add(100).add("STREAMS").add("s").add(">"))).isTrue();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("BLOCK").add("0"))).isFalse();
         assertThat(CommandPolicy.sharedRefusal(CommandType.SYNC, null).reason()).isEqualTo(Reason.PUSH_MODE);
         assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("PSYNC"), args().add("?").add(-1)).command())
@@ -165,6 +178,12 @@ class CommandPolicyTest {
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.SETNAME).add("x")))
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);
+        assertThat(CommandPolicy.leaseEffect(CommandType.SCRIPT, args().add("DEBUG").add("YES")))
+                .isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("SCRIPT"), args().add("DEBUG").add("YES")))
+                .isEqualTo(LeaseEffect.TAINT);
+        assertThat(CommandPolicy.leaseEffect(CommandType.SCRIPT, args().add("LOAD").add("return 1")))
+                .isEqualTo(LeaseEffect.NONE);
         assertThat(CommandPolicy.leaseEffect(CommandType.BLPOP, args("k"))).isEqualTo(LeaseEffect.NONE);
         assertThat(CommandPolicy.leaseEffect(CommandType.GET, args("k"))).isEqualTo(LeaseEffect.NONE);
     }

@@ -78,6 +78,9 @@ class RefusedCommandsTest {
                 refused("CLIENT NO-EVICT", Reason.CONNECTION_STATE, c -> c.clientNoEvict(true)),
                 refused("CLIENT NO-TOUCH", Reason.CONNECTION_STATE,
                         c -> dispatch(c, CommandType.CLIENT, args().add("NO-TOUCH").add("ON"))),
+                // The Lua debugger would take over the connection's next EVAL, and every reply after it.
+                refused("SCRIPT DEBUG", Reason.CONNECTION_STATE,
+                        c -> dispatch(c, CommandType.SCRIPT, args().add("DEBUG").add("YES"))),
                 refused("SUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.SUBSCRIBE, args().addKey("ch"))),
                 refused("PSUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.PSUBSCRIBE, args().addKey("ch*"))),
                 refused("SSUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.SSUBSCRIBE, args().addKey("ch"))),

@@ -4,15 +4,20 @@ import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static io.github.affinitypool.redis.PoolFixtures.loopThread;
 import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,6 +34,8 @@ import io.netty.channel.EventLoop;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -219,6 +226,59 @@ class SharedCommandsTest {
             assertThat(ids.get(0)).isEqualTo(ids.get(2)).isNotEqualTo(ids.get(1));
             assertThat(new HashSet<>(names)).containsExactly("affinity-pool.spread.shared.w0");
             assertThat(pool.sharedConnections()).isEqualTo(4);
+        }
+    }
+
+    /**
+     * Lettuce stops reading a connection's socket while a subscriber of a reply has elements it did not request yet.
+     * On a shared connection a slow reader of a large reply (a slow HTTP client streaming a list) would stall every
+     * other caller of its worker until its own command timed out: the shared path buffers the reply instead.
+     */
+    @Test
+    void aSlowReaderOfALargeReplyHoldsUpNeitherItsWorkerNorItself(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("slow-reader")
+                .workers(1).commandTimeout(Duration.ofSeconds(2)).build()) {
+            RedisReactiveCommands<String, String> commands = pool.commands();
+            String[] values = new String[1000];
+            Arrays.fill(values, "x".repeat(1000));
+            for (int batch = 0; batch < 10; batch++) {
+                commands.rpush("big", values).block(TIMEOUT); // 10 MB: many socket reads
+            }
+            List<String> received = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            BaseSubscriber<String> slow = new BaseSubscriber<>() {
+                @Override
+                protected void hookOnSubscribe(Subscription subscription) {
+                    request(1);
+                }
+
+                @Override
+                protected void hookOnNext(String value) {
+                    received.add(value);
+                }
+
+                @Override
+                protected void hookOnError(Throwable error) {
+                    done.completeExceptionally(error);
+                }
+
+                @Override
+                protected void hookOnComplete() {
+                    done.complete(null);
+                }
+            };
+            commands.lrange("big", 0, -1).subscribe(slow);
+            await().atMost(TIMEOUT).until(() -> received.size() == 1);
+
+            // Another caller of the same worker is answered while the reader still asks for nothing more (held up,
+            // it would be answered only once the reader's command had timed out).
+            assertThat(commands.set("other", "v").then(commands.get("other")).block(TIMEOUT)).isEqualTo("v");
+            assertThat(done).isNotDone();
+            assertThat(received).hasSize(1);
+            // The reply was read whole meanwhile: the reader reads on later, without a timeout.
+            slow.request(Long.MAX_VALUE);
+            assertThat(done).succeedsWithin(TIMEOUT);
+            assertThat(received).hasSize(10_000);
         }
     }
 

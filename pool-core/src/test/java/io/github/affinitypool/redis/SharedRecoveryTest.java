@@ -8,10 +8,13 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,12 +24,14 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.channel.Channel;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.core.Locality;
 import io.github.affinitypool.core.RecordingListener;
+import io.github.affinitypool.core.WorkerLoops;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
@@ -193,6 +198,37 @@ class SharedRecoveryTest {
         }
     }
 
+    /**
+     * Lettuce fails a timed-out command on its computation thread; the caller on worker w must get the error on w's
+     * loop, as it would have got the reply, whatever it chains on it (a fallback, the HTTP response): on the shared
+     * path and on a lease.
+     */
+    @Test
+    void aCommandThatTimesOutFailsOnTheCallersLoop(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("timeout-loop")
+                .workers(2).commandTimeout(Duration.ofMillis(300)).build()) {
+            assertThat(pool.commands().ping().block(TIMEOUT)).isEqualTo("PONG");
+            // An exclusive connection open and idle on worker 0 before Redis freezes.
+            assertThat(onLoop(pool.loops(), 0, () -> pool.withConnection(c -> c.ping())).value()).isEqualTo("PONG");
+            redis.pause();
+            try {
+                Failure get = failureAndThread(pool.loops(), 0, () -> pool.commands().get("key"));
+                Failure range = failureAndThread(pool.loops(), 1, () -> pool.commands().lrange("list", 0, -1));
+
+                assertThat(get.error()).isInstanceOf(RedisCommandTimeoutException.class);
+                assertThat(get.thread()).isSameAs(loopThread(pool.loops(), 0));
+                assertThat(range.error()).isInstanceOf(RedisCommandTimeoutException.class);
+                assertThat(range.thread()).isSameAs(loopThread(pool.loops(), 1));
+                Failure leased = failureAndThread(pool.loops(), 0, () -> pool.withConnection(c -> c.get("key")));
+                assertThat(leased.error()).isInstanceOf(RedisCommandTimeoutException.class);
+                assertThat(leased.thread()).isSameAs(loopThread(pool.loops(), 0));
+            }
+            finally {
+                redis.resume();
+            }
+        }
+    }
+
     @Test
     void sharedConnectionThatStopsAnsweringAfterATimeoutIsClosedAndReplaced(RedisServer redis) {
         Duration commandTimeout = Duration.ofMillis(500);
@@ -274,6 +310,19 @@ class SharedRecoveryTest {
     private static long pingCalls(RedisServer redis) {
         String stats = redis.info("commandstats").getOrDefault("cmdstat_ping", "calls=0,");
         return Long.parseLong(stats.substring("calls=".length(), stats.indexOf(',')));
+    }
+
+    /** An error signal and the thread it came on. */
+    private record Failure(Throwable error, Thread thread) {
+    }
+
+    /** @return the error of {@code call} subscribed on the worker's loop, and the thread it came on */
+    private static Failure failureAndThread(WorkerLoops loops, int worker, Supplier<Publisher<?>> call) {
+        CompletableFuture<Failure> failed = new CompletableFuture<>();
+        loops.loop(worker).execute(() -> Flux.from(call.get()).subscribe(value -> {
+        }, error -> failed.complete(new Failure(error, Thread.currentThread())),
+                () -> failed.completeExceptionally(new AssertionError("expected the command to fail"))));
+        return failed.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
     private static Throwable failureOnLoop(RedisAffinityPool<String, String> pool, int worker) {
