@@ -113,7 +113,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * @param redisUri for example {@code redis://localhost:6379}, {@code redis://:secret@host:6379/2},
      *        {@code redis://user:secret@host:6379?clientName=orders}, {@code rediss://host:6380}
      * @return a builder for a pool of {@code String} keys and values (change with {@link Builder#codec(RedisCodec)})
-     * @throws IllegalArgumentException for a malformed URI (the message never contains the password)
+     * @throws IllegalArgumentException for a malformed URI (the message never contains the password), also for a user
+     *         name or password with a {@code /}, {@code ?}, {@code #} or {@code @} not percent-encoded ({@code %2F},
+     *         {@code %3F}, {@code %23}, {@code %40}; the encoded forms are decoded)
      */
     public static Builder<String, String> builder(String redisUri) {
         Objects.requireNonNull(redisUri, "redisUri must not be null");

@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.lettuce.core.RedisCommandExecutionException;
@@ -17,11 +18,33 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.StaticCredentialsProvider;
 
-/** Redis URI handling: per-connection copies, descriptions without credentials, readable connect errors. */
-final class RedisUris {
+/**
+ * Redis URI handling: per-connection copies, descriptions without credentials, readable connect errors.
+ * <p>
+ * Public only for the Spring Boot starter, which checks and masks {@code affinity-pool.redis.url} with
+ * {@link #userInfo(String)} and {@link #userInfoNeedsEncoding(String)} rather than with a copy of their rules; the rest
+ * stays internal.
+ */
+public final class RedisUris {
 
-    /** {@code scheme://userinfo@}: the user info is replaced when a raw URI string has to appear in a message. */
-    private static final Pattern USER_INFO = Pattern.compile("(?<=://)[^/@?#]*@");
+    /** A URI's {@code scheme://} (RFC 3986: a letter, then letters, digits, {@code + - .}). */
+    private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*://");
+
+    /**
+     * The characters at which a parser ends the user info ({@code / ? #}) or the host begins ({@code @}): in a user
+     * name or password they must be percent-encoded.
+     */
+    private static final String USER_INFO_DELIMITERS = "/?#@";
+
+    /** Why {@link #parse} refuses a URI whose user info holds one of them, and the fix; nothing of the URI itself. */
+    static final String USER_INFO_NEEDS_ENCODING = "the user info (up to the last '@') contains '/', '?', '#' or '@'; "
+            + "percent-encode them (%2F, %3F, %23, %40)";
+
+    /** What a masked user info is replaced by in a message. */
+    private static final String MASK = "****";
+
+    /** How many characters of a password in a row make a parser's message unfit to show, see {@link #showsPartOf}. */
+    private static final int REVEALING_RUN = 4;
 
     /**
      * The messages of the plain {@link RedisException}s with which Lettuce's {@code DefaultEndpoint} fails the commands
@@ -40,19 +63,123 @@ final class RedisUris {
     }
 
     /**
+     * Parses a URI string. Its user name and password are percent-decoded (by Lettuce), so that {@code /}, {@code ?},
+     * {@code #} and {@code @} can be given as {@code %2F}, {@code %3F}, {@code %23} and {@code %40}; unencoded they are
+     * refused, see {@link #userInfoNeedsEncoding}. The parser's error is not kept as the cause: its message may quote
+     * the URI, password included.
+     *
      * @param uri a Redis URI string, for example {@code redis://user:secret@host:6379/2}
      * @return the parsed URI
-     * @throws IllegalArgumentException for a malformed URI, with the credentials masked in the message
+     * @throws IllegalArgumentException for a malformed URI, with the user info masked in the message
      */
     static RedisURI parse(String uri) {
+        if (userInfoNeedsEncoding(uri)) {
+            throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + USER_INFO_NEEDS_ENCODING);
+        }
         RedisURI parsed;
         try {
             parsed = RedisURI.create(uri);
         }
         catch (RuntimeException ex) {
-            throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + mask(String.valueOf(ex.getMessage())));
+            throw new IllegalArgumentException("Malformed Redis URI '" + mask(uri) + "': " + parserReason(uri, ex));
         }
         return withImmediateCredentials(parsed);
+    }
+
+    /**
+     * Whether the user info of a URI string holds a {@code /}, {@code ?}, {@code #} or {@code @}. A parser takes the
+     * first three for the end of the user info and {@code @} for the start of the host, so such a password is read as
+     * host, port, path or fragment, and then shows in every message about the server. The review that found this:
+     * {@code redis://:s3cr#etPass@localhost:6400} connected to host {@code :s3cr} and every connect error named
+     * {@code redis://:s3cr:6379}; {@code redis://:s3cr/etPass@localhost:6400} failed with Lettuce's
+     * {@code For input string: "etPass@localhost:6400"}. A password from {@code openssl rand -base64} often has a
+     * {@code /}.
+     * <p>
+     * The user info is taken to end at the last {@code @} (as for {@link #mask}): an {@code @} in a query parameter
+     * (a client name) makes the URI refused too, and percent-encoding it there ({@code %40}, which Lettuce decodes as
+     * well) is the fix.
+     *
+     * @param uri a URI string
+     * @return whether it has a scheme, user info, and one of those characters in the user info
+     */
+    public static boolean userInfoNeedsEncoding(String uri) {
+        int start = userInfoStart(uri);
+        if (start <= 0) {
+            // No user info, or no scheme: the parser refuses the URI anyway, and that reason is the one to give.
+            return false;
+        }
+        int end = uri.lastIndexOf('@');
+        for (int i = start; i < end; i++) {
+            if (USER_INFO_DELIMITERS.indexOf(uri.charAt(i)) >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @param uri a URI string, possibly malformed
+     * @return its user info as {@link #mask} replaces it: from after {@code scheme://} (from the start when there is
+     *         no scheme) up to the last {@code @}; {@code null} when it has no {@code @}
+     */
+    public static String userInfo(String uri) {
+        int start = userInfoStart(uri);
+        return start < 0 ? null : uri.substring(start, uri.lastIndexOf('@'));
+    }
+
+    /** @return where {@link #userInfo} starts, or -1 when the URI has no {@code @} */
+    private static int userInfoStart(String uri) {
+        if (uri.lastIndexOf('@') < 0) {
+            return -1;
+        }
+        Matcher scheme = SCHEME.matcher(uri);
+        // A scheme has no '@', so it ends before the last one.
+        return scheme.find() ? scheme.end() : 0;
+    }
+
+    /**
+     * The parser's message about a URI, fit for an exception message. {@code java.net.URI} quotes the whole string
+     * ({@code Malformed escape pair at index 11: redis://:pa%ss@host}): that quote is masked. Lettuce also parses
+     * parts of it itself and may quote only a part (the review's {@code For input string: "etPass@localhost:6400"},
+     * before {@link #userInfoNeedsEncoding} refused such URIs): a message that still shows a piece of the password is
+     * replaced by a generic reason.
+     *
+     * @param uri the URI string that failed to parse
+     * @param error the parser's error
+     * @return the parser's message with the URI masked, or a generic reason
+     */
+    static String parserReason(String uri, RuntimeException error) {
+        String message = error.getMessage();
+        if (message == null) {
+            return error.getClass().getSimpleName();
+        }
+        String masked = message.replace(uri, mask(uri));
+        String userInfo = userInfo(uri);
+        if (userInfo != null && showsPartOf(masked, password(userInfo))) {
+            return "not a valid Redis URI (" + error.getClass().getSimpleName()
+                    + ", whose message is not shown as it may contain the password)";
+        }
+        return masked;
+    }
+
+    /** @return the password of a user info: after the first {@code :}, all of it without one (as Lettuce reads it) */
+    private static String password(String userInfo) {
+        return userInfo.substring(userInfo.indexOf(':') + 1);
+    }
+
+    /**
+     * @return whether the text contains {@value #REVEALING_RUN} characters in a row of the secret (all of a shorter
+     *         one): a message may quote a piece of a URI, cut where the parser stopped, so the whole secret is not
+     *         the only thing to look for; a coincidence only costs the parser's message
+     */
+    private static boolean showsPartOf(String text, String secret) {
+        int run = Math.min(secret.length(), REVEALING_RUN);
+        for (int i = 0; run > 0 && i + run <= secret.length(); i++) {
+            if (text.contains(secret.substring(i, i + run))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -89,9 +216,18 @@ final class RedisUris {
         return type.startsWith(RedisURI.class.getName() + "$") && type.contains("$$Lambda");
     }
 
-    /** @return the text with the user info of any {@code scheme://user:password@} replaced by {@code ****@} */
-    static String mask(String text) {
-        return USER_INFO.matcher(text).replaceAll("****@");
+    /**
+     * Masks a raw URI string for a message: its {@link #userInfo} becomes {@code ****}, as in
+     * {@code redis://****@localhost:6400}. The mask goes up to the last {@code @}, not to the first {@code /},
+     * {@code ?}, {@code #} or {@code @}: a password may hold those by mistake (they must be percent-encoded), and a
+     * mask that stopped there showed the rest of it. Masking too much only hides a user name.
+     *
+     * @param uri a URI string, possibly malformed
+     * @return the string with its user info replaced by {@code ****}, unchanged when it has no {@code @}
+     */
+    static String mask(String uri) {
+        int start = userInfoStart(uri);
+        return start < 0 ? uri : uri.substring(0, start) + MASK + uri.substring(uri.lastIndexOf('@'));
     }
 
     /**

@@ -2,10 +2,12 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
 
@@ -21,6 +23,12 @@ class HandshakeTest {
     static final String APP_PASSWORD = "app-S3cret-pw";
 
     private static final String WRONG_PASSWORD = "Wr0ng-pa55word-xyz";
+
+    /** With a '/', as {@code openssl rand -base64} often makes them. */
+    static final String SLASH_PASSWORD = "s3cr/etPass";
+
+    /** With a '#' and a '?'. */
+    static final String HASH_APP_PASSWORD = "app#S3cr?et";
 
     @Test
     void passwordAuthentication(RedisServer redis) {
@@ -124,6 +132,54 @@ class HandshakeTest {
             assertThat(pool.withConnection(c -> c.clientGetname()).blockLast(TIMEOUT))
                     .isEqualTo("affinity-pool.caf__orders.w0");
             assertThat(pool.name()).isEqualTo("Café Orders");
+        }
+    }
+
+    /**
+     * Passwords with characters that end a URI's user info. Unencoded, a parser read their rest as host, database or
+     * fragment, and the messages about the server showed it (the review's {@code redis://:s3cr#etPass@localhost:6400}
+     * became {@code redis://:s3cr:6379}); percent-encoded, Lettuce decodes them and they authenticate.
+     */
+    @Nested
+    @RedisTest(password = SLASH_PASSWORD, aclUsers = "app " + HASH_APP_PASSWORD + " ~* &* +@all")
+    class PasswordsWithUriDelimiters {
+
+        @Test
+        void percentEncodedTheyAuthenticate(RedisServer redis) {
+            assertThat(redis.uri()).isEqualTo("redis://:s3cr%2FetPass@" + redis.host() + ":" + redis.port());
+            try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("slash")
+                    .workers(1).build()) {
+                assertThat(pool.commands().aclWhoami().block(TIMEOUT)).isEqualTo("default");
+                assertThat(pool.withConnection(c -> c.set("encoded", "works")).blockLast(TIMEOUT)).isEqualTo("OK");
+                assertThat(pool.commands().get("encoded").block(TIMEOUT)).isEqualTo("works");
+                assertThat(pool.uri()).isEqualTo("redis://" + redis.host() + ":" + redis.port());
+            }
+            assertThat(redis.uriForUser("app")).startsWith("redis://app:app%23S3cr%3Fet@");
+            try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uriForUser("app"))
+                    .name("hash").workers(1).build()) {
+                assertThat(pool.commands().aclWhoami().block(TIMEOUT)).isEqualTo("app");
+                assertThat(pool.withConnection(c -> c.aclWhoami()).blockLast(TIMEOUT)).isEqualTo("app");
+                assertThat(pool.uri()).isEqualTo("redis://app@" + redis.host() + ":" + redis.port());
+            }
+        }
+
+        @Test
+        void unencodedTheyAreRefusedWithTheFixAndWithoutTheSecret(RedisServer redis) {
+            String server = redis.host() + ":" + redis.port();
+            // Before the fix the first failed with the URI unmasked and Lettuce's 'For input string:
+            // "etPass@127.0.0.1:<port>"'; the second was accepted, and the pool named its server redis://app:app:6379.
+            for (String[] uriAndMasked : new String[][] {
+                    { "redis://:" + SLASH_PASSWORD + "@" + server, "redis://****@" + server },
+                    { "redis://app:" + HASH_APP_PASSWORD + "@" + server + "/1", "redis://****@" + server + "/1" } }) {
+                assertThatThrownBy(() -> RedisAffinityPool.builder(uriAndMasked[0]).name("raw").workers(1).build())
+                        .as(uriAndMasked[0])
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("Malformed Redis URI '" + uriAndMasked[1] + "': the user info (up to the last '@') "
+                                + "contains '/', '?', '#' or '@'; percent-encode them (%2F, %3F, %23, %40)")
+                        .satisfies(error -> assertThat(fullTrace(error)).doesNotContain("s3cr").doesNotContain("S3cr")
+                                .doesNotContain("etPass").doesNotContain("app#").doesNotContain("app:"));
+            }
+            assertThat(redis.clientNames("affinity-pool.raw")).isEmpty();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.github.affinitypool.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
@@ -17,7 +18,9 @@ import reactor.core.publisher.Mono;
 /**
  * The two {@link RedisUris} rules the reliability suite (pool-sample-app, {@code sample.reliability}) found missing:
  * Lettuce's connection-state errors count as a lost connection, and constant credentials given as a {@link RedisURI}
- * (as the Spring Boot starter does) become immediate, so that messages name the ACL user.
+ * (as the Spring Boot starter does) become immediate, so that messages name the ACL user. And the one a review found
+ * missing: a URI string in a message is masked up to its last {@code @}, and a password with an unencoded {@code /},
+ * {@code ?}, {@code #} or {@code @} is refused before the parser reads its rest as host, database or fragment.
  */
 class RedisUrisTest {
 
@@ -66,5 +69,61 @@ class RedisUrisTest {
         uri.setCredentialsProvider(rotating);
         RedisUris.withImmediateCredentials(uri);
         assertThat(uri.getCredentialsProvider()).isSameAs(rotating);
+    }
+
+    @Test
+    void aUriInAMessageIsMaskedUpToItsLastAt() {
+        assertThat(RedisUris.mask("redis://:s3cr/etPass@localhost:6400")).isEqualTo("redis://****@localhost:6400");
+        assertThat(RedisUris.mask("redis://:s3cr#etPass@localhost:6400")).isEqualTo("redis://****@localhost:6400");
+        assertThat(RedisUris.mask("rediss://app:s3cr?et@Pass@localhost:6400/2"))
+                .isEqualTo("rediss://****@localhost:6400/2");
+        // Without a scheme the user info may start anywhere: all before the last '@' is masked.
+        assertThat(RedisUris.mask("default:s3cretPass@localhost:6400")).isEqualTo("****@localhost:6400");
+        assertThat(RedisUris.mask("redis:/:s3cr/etPass@localhost:6400")).isEqualTo("****@localhost:6400");
+        assertThat(RedisUris.mask(":s3cr://etPass@localhost:6400")).isEqualTo("****@localhost:6400");
+        assertThat(RedisUris.mask("redis://localhost:6400/2")).isEqualTo("redis://localhost:6400/2");
+    }
+
+    @Test
+    void anUnencodedSlashQuestionMarkHashOrAtInTheUserInfoIsRefusedWithTheFixAndWithoutTheSecret() {
+        for (String userInfo : new String[] { ":s3cr/etPass", ":s3cr#etPass", ":s3cr?etPass", ":s3cr@etPass",
+                "app:s3cr/etPass", "app/s3cr:etPass" }) {
+            String uri = "redis://" + userInfo + "@localhost:6400/2";
+            assertThatThrownBy(() -> RedisAffinityPool.builder(uri)).as(uri)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Malformed Redis URI 'redis://****@localhost:6400/2': the user info (up to the last "
+                            + "'@') contains '/', '?', '#' or '@'; percent-encode them (%2F, %3F, %23, %40)")
+                    .hasNoCause()
+                    .satisfies(error -> assertThat(error.getMessage()).doesNotContain("s3cr").doesNotContain("etPass"));
+        }
+        // The fix the message gives works: Lettuce percent-decodes the user name and the password.
+        RedisURI encoded = RedisUris.parse("redis://ap%2Fp:s3cr%2Fet%3FPa%23ss%40x@127.0.0.1:6400/2");
+        RedisCredentials credentials = ((RedisCredentialsProvider.ImmediateRedisCredentialsProvider) encoded
+                .getCredentialsProvider()).resolveCredentialsNow();
+        assertThat(credentials.getUsername()).isEqualTo("ap/p");
+        assertThat(new String(credentials.getPassword())).isEqualTo("s3cr/et?Pa#ss@x");
+        assertThat(RedisUris.describe(encoded)).isEqualTo("redis://ap/p@127.0.0.1:6400/2");
+    }
+
+    @Test
+    void theParsersMessageIsShownOnlyWithoutAnyPieceOfThePassword() {
+        // No scheme: the whole string was quoted unmasked, as the old mask needed a "://" before the user info.
+        assertThatThrownBy(() -> RedisUris.parse("default:s3cretPass@localhost:6400"))
+                .hasMessage("Malformed Redis URI '****@localhost:6400': Scheme default not supported");
+        assertThatThrownBy(() -> RedisUris.parse("redis:/:s3cr/etPass@localhost:6400"))
+                .hasMessage("Malformed Redis URI '****@localhost:6400': Invalid URI, cannot get host or socket part");
+        // java.net.URI quotes the whole string: masked with it.
+        assertThatThrownBy(() -> RedisUris.parse("redis://:s3cret%zzPass@localhost:6400"))
+                .hasMessage("Malformed Redis URI 'redis://****@localhost:6400': Malformed escape pair at index 15: "
+                        + "redis://****@localhost:6400")
+                .hasNoCause();
+        // Lettuce's Integer.parseInt of what it took for the database quoted a piece of the password (the review's
+        // case, which the check for '/' now refuses before the parser): such a message is not shown.
+        assertThat(RedisUris.parserReason("redis://:s3cr/etPass@localhost:6400",
+                new NumberFormatException("For input string: \"etPass@localhost:6400\"")))
+                .isEqualTo("not a valid Redis URI (NumberFormatException, whose message is not shown as it may "
+                        + "contain the password)");
+        assertThat(RedisUris.parserReason("redis://:s3cretPass@localhost:6400/x",
+                new NumberFormatException("For input string: \"x\""))).isEqualTo("For input string: \"x\"");
     }
 }

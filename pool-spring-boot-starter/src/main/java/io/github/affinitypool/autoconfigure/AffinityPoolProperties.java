@@ -20,8 +20,9 @@ public class AffinityPoolProperties {
     private boolean enabled = true;
 
     /**
-     * Redis URL, such as redis://user:password@host:6379/0 or rediss:// for TLS. When not set, Spring Boot's Redis
-     * connection details (spring.data.redis.*) are used if present, else redis://localhost:6379.
+     * Redis URL, such as redis://user:password@host:6379/0 or rediss:// for TLS; a '/', '?', '#' or '@' in the user
+     * name or password must be percent-encoded (%2F, %3F, %23, %40). When not set, Spring Boot's Redis connection
+     * details (spring.data.redis.*) are used if present, else redis://localhost:6379.
      */
     private String url;
 

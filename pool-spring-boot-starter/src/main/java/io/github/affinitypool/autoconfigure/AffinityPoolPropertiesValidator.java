@@ -2,6 +2,8 @@ package io.github.affinitypool.autoconfigure;
 
 import java.time.Duration;
 
+import io.github.affinitypool.redis.RedisUris;
+
 /**
  * Checks {@link AffinityPoolProperties} before any connection is opened, so a bad value stops start-up with a
  * message naming the property instead of failing later under load.
@@ -58,6 +60,15 @@ final class AffinityPoolPropertiesValidator {
 
     private static void validateConnection(AffinityPoolProperties properties) {
         String url = properties.getUrl();
+        // Before the parse, with the pool's own rule: a '/', '?' or '#' in the password ends the user info there, and
+        // its rest would be read as the host, the database or a fragment, and shown where those are (with '#' such a
+        // URL even started: 'redis://secret#x@host' connects to host 'secret').
+        if (url != null && RedisUris.userInfoNeedsEncoding(url)) {
+            throw new InvalidAffinityPoolPropertyException(P + "url", RedisUrls.mask(url),
+                    "the user info (up to the last '@') contains '/', '?', '#' or '@'",
+                    "Percent-encode them in the user name and password of " + P + "url ('/' as %2F, '?' as %3F, "
+                            + "'#' as %23, '@' as %40), for example redis://:pa%2Fss@localhost:6379.");
+        }
         if (url != null && !RedisUrls.isWellFormed(url)) {
             throw new InvalidAffinityPoolPropertyException(P + "url", RedisUrls.mask(url),
                     "not a Redis URL",

@@ -2,6 +2,8 @@ package io.github.affinitypool.autoconfigure;
 
 import java.net.URI;
 
+import io.github.affinitypool.redis.RedisUris;
+
 /**
  * Masks the credentials of a Redis URL so that it can appear in logs, failure reports and actuator output.
  */
@@ -13,26 +15,27 @@ final class RedisUrls {
     }
 
     /**
+     * The user info is the one {@link RedisUris#userInfo} finds (up to the last {@code @}), so that what the starter
+     * masks and what the pool masks and checks cannot drift apart: a mask that stopped at a {@code /}, {@code ?} or
+     * {@code #} would show the rest of a password holding one.
+     *
      * @param url a Redis URL, possibly malformed
      * @return the URL with any password (and the whole user-info when it cannot be parsed) replaced by a mask
      */
     static String mask(String url) {
-        if (url == null) {
-            return null;
-        }
-        int schemeEnd = url.indexOf("://");
-        int at = url.lastIndexOf('@');
-        if (at < 0) {
+        String userInfo = (url != null) ? RedisUris.userInfo(url) : null;
+        if (userInfo == null) {
             return url;
         }
-        if (schemeEnd < 0 || at < schemeEnd) {
-            // Malformed ("user:secret@host", "redis:/:secret@host"): where the password starts cannot be told.
+        int at = url.lastIndexOf('@');
+        int start = at - userInfo.length();
+        if (start == 0) {
+            // No scheme ("user:secret@host", "redis:/:secret@host"): where the password starts cannot be told.
             return MASK + url.substring(at);
         }
-        String userInfo = url.substring(schemeEnd + 3, at);
         int colon = userInfo.indexOf(':');
         String maskedUserInfo = (colon >= 0) ? userInfo.substring(0, colon) + ":" + MASK : MASK;
-        return url.substring(0, schemeEnd + 3) + maskedUserInfo + url.substring(at);
+        return url.substring(0, start) + maskedUserInfo + url.substring(at);
     }
 
     /**

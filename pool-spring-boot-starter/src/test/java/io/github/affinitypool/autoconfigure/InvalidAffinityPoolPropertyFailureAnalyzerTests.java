@@ -1,5 +1,7 @@
 package io.github.affinitypool.autoconfigure;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,6 +21,9 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  */
 class InvalidAffinityPoolPropertyFailureAnalyzerTests {
 
+    private static final String USER_INFO_NEEDS_ENCODING =
+            "the user info (up to the last '@') contains '/', '?', '#' or '@'";
+
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(AffinityPoolAutoConfiguration.class))
             .withPropertyValues("affinity-pool.redis.workers=2");
@@ -36,6 +41,19 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 arguments(p + "url=default:hunter2@localhost:6379", p + "url", "'******@localhost:6379'",
                         "not a Redis URL"),
                 arguments(p + "url=redis-socket:///tmp/redis.sock", p + "url", "'redis-socket:///tmp/redis.sock'",
+                        "not a Redis URL"),
+                // A '/', '?' or '#' in the password ended the user info there: what followed was read as the
+                // database, the query or a fragment ("redis://hunter2#x@..." even started, with hunter2 as the host).
+                arguments(p + "url=redis://:hunter2/x@localhost:6400", p + "url", "'redis://:******@localhost:6400'",
+                        USER_INFO_NEEDS_ENCODING),
+                arguments(p + "url=redis://hunter2#x@localhost:6400", p + "url", "'redis://******@localhost:6400'",
+                        USER_INFO_NEEDS_ENCODING),
+                arguments(p + "url=redis://app:hunter2?x@localhost:6400/1", p + "url",
+                        "'redis://app:******@localhost:6400/1'", USER_INFO_NEEDS_ENCODING),
+                arguments(p + "url=redis://:hunter2@x@localhost:6400", p + "url", "'redis://:******@localhost:6400'",
+                        USER_INFO_NEEDS_ENCODING),
+                // No scheme, but a "://" in the password: the mask started after it.
+                arguments(p + "url=default:hunter2://x@localhost:6379", p + "url", "'******@localhost:6379'",
                         "not a Redis URL"),
                 arguments(p + "connect-timeout=-1s", p + "connect-timeout", "'PT-1S'", "must be a positive duration"),
                 arguments(p + "health-timeout=0s", p + "health-timeout", "'PT0S'", "must be a positive duration"),
@@ -82,6 +100,24 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                     .isEqualTo("Invalid value " + value + " for property '" + property + "': " + reason + ".");
             assertThat(analysis.getAction()).contains(property);
             assertThat(analysis.getDescription() + analysis.getAction()).doesNotContain("hunter2");
+        });
+    }
+
+    @org.junit.jupiter.api.Test
+    void aPasswordWithAnUnencodedSlashStopsStartUpSayingHowToEncodeIt() {
+        runner.withPropertyValues("affinity-pool.redis.url=redis://:s3cr/etPass@localhost:6400").run(context -> {
+            FailureAnalysis analysis = new InvalidAffinityPoolPropertyFailureAnalyzer()
+                    .analyze(context.getStartupFailure());
+            assertThat(analysis.getDescription()).isEqualTo("Invalid value 'redis://:******@localhost:6400' for "
+                    + "property 'affinity-pool.redis.url': the user info (up to the last '@') contains '/', '?', "
+                    + "'#' or '@'.");
+            assertThat(analysis.getAction()).isEqualTo("Percent-encode them in the user name and password of "
+                    + "affinity-pool.redis.url ('/' as %2F, '?' as %3F, '#' as %23, '@' as %40), for example "
+                    + "redis://:pa%2Fss@localhost:6379.");
+            StringWriter trace = new StringWriter();
+            context.getStartupFailure().printStackTrace(new PrintWriter(trace));
+            assertThat(trace.toString()).contains("affinity-pool.redis.url").doesNotContain("s3cr")
+                    .doesNotContain("etPass");
         });
     }
 
