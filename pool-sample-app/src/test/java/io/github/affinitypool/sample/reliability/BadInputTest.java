@@ -57,6 +57,10 @@ class BadInputTest {
                 arguments(p + "url=redis://:" + PASSWORD + "@localhost:notaport",
                         "Invalid value 'redis://:******@localhost:notaport' for property 'affinity-pool.redis.url': "
                                 + "not a Redis URL"),
+                // A password with an unencoded '/' (as openssl rand -base64 makes them): what follows it would be
+                // read as the port and shown in the errors.
+                arguments(p + "url=redis://:x/" + PASSWORD + "@localhost:6379", "Invalid value 'redis://:******@localhost:6379' for property "
+                        + "'affinity-pool.redis.url': the user info (up to the last '@') contains '/', '?', '#' or '@'"),
                 arguments(p + "url=localhost:6379",
                         "Invalid value 'localhost:6379' for property 'affinity-pool.redis.url': not a Redis URL"),
                 arguments(p + "pool.acquire-timeout=-1s", "Invalid value 'PT-1S' for property "
