@@ -37,7 +37,8 @@ import reactor.core.publisher.Mono;
  *     <li>commands in flight (dispatched, reply not read yet), and whether one was cancelled or timed out;</li>
  *     <li>SELECT (select the URI's database back), WATCH (UNWATCH), an open MULTI (Lettuce's own
  *     {@link #isMulti()}: DISCARD);</li>
- *     <li>auto-flush off, a changed timeout, listeners added (restored locally);</li>
+ *     <li>auto-flush off, a changed timeout (which {@link CommandTimeouts} applies to the lease's commands),
+ *     listeners added (restored locally);</li>
  *     <li>commands after which the connection cannot be trusted (SUBSCRIBE, MONITOR, AUTH, HELLO, RESET, CLIENT
  *     TRACKING/REPLY/SETNAME, ...): closed.</li>
  * </ul>
@@ -60,6 +61,9 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
 
     private final Duration homeTimeout;
 
+    /** The pool's timeout source, which reads {@link #leaseTimeoutNanos} through each {@link TrackedCommand}. */
+    private final CommandTimeouts timeouts;
+
     private final RedisReactiveCommands<K, V> reactive;
 
     private final RedisAsyncCommands<K, V> async;
@@ -78,7 +82,12 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
 
     private volatile boolean autoFlushOff;
 
-    private volatile boolean timeoutChanged;
+    /**
+     * The timeout set by the lease with {@link #setTimeout(Duration)}, in nanoseconds, or
+     * {@link CommandTimeouts#NO_LEASE_TIMEOUT}. Written on the borrower's thread, read by the timeout source on the
+     * thread that dispatches each command.
+     */
+    private volatile long leaseTimeoutNanos = CommandTimeouts.NO_LEASE_TIMEOUT;
 
     private volatile List<Object> listeners;
 
@@ -97,6 +106,8 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
         this.homeDatabase = uri.getDatabase();
         this.homeTimeout = delegate.getTimeout();
         ClientOptions options = delegate.getOptions();
+        // The pool builds every client's options with it (RedisAffinityPool.Builder), after the user's customizers.
+        this.timeouts = (CommandTimeouts) options.getTimeoutOptions().getSource();
         this.reactive = new RedisReactiveCommandsImpl<>(this, delegate.getCodec(), options.getJsonParser());
         this.async = new RedisAsyncCommandsImpl<>(this, delegate.getCodec(), options.getJsonParser());
     }
@@ -172,9 +183,11 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
      * The outermost wrapper of a dispatched command, so it is the object Lettuce completes when the reply has been
      * read (or fails on timeout or a closed connection). It counts the command out before the result reaches the
      * subscriber, so a release triggered by that result already sees it done. A cancel by the subscriber (Lettuce
-     * cancels the inner command) leaves it counted until its reply has actually been read.
+     * cancels the inner command) leaves it counted until its reply has actually been read. It also hands the
+     * lease's timeout to the pool's timeout source when the command is written.
      */
-    private final class TrackedCommand<T> extends CommandWrapper<K, V, T> implements DemandAware.Sink {
+    private final class TrackedCommand<T> extends CommandWrapper<K, V, T>
+            implements DemandAware.Sink, CommandTimeouts.LeaseCommand {
 
         /** Whether the command unwatches every key when it succeeds (EXEC, DISCARD, UNWATCH). */
         private final boolean clearsWatch;
@@ -224,6 +237,11 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
                 poisoned = true;
             }
             IN_FLIGHT.decrementAndGet(PooledRedisConnection.this);
+        }
+
+        @Override
+        public long leaseTimeoutNanos() {
+            return leaseTimeoutNanos;
         }
 
         @Override
@@ -304,9 +322,9 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
             delegate.flushCommands();
             autoFlushOff = false;
         }
-        if (timeoutChanged) {
+        if (leaseTimeoutNanos != CommandTimeouts.NO_LEASE_TIMEOUT) {
+            leaseTimeoutNanos = CommandTimeouts.NO_LEASE_TIMEOUT;
             delegate.setTimeout(homeTimeout);
-            timeoutChanged = false;
         }
         List<Object> added = listeners;
         if (added != null) {
@@ -337,10 +355,18 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
         delegate.setAutoFlushCommands(autoFlush);
     }
 
+    /**
+     * Sets the timeout of the lease's commands dispatched from now on (those in flight keep theirs), until the
+     * release; a blocking command still gets its block time on top. {@link Duration#ZERO} means no timeout.
+     * <p>
+     * The Lettuce connection's own timeout would not do: the pool's timeout source replaces it for every command. It
+     * is set all the same, to validate the value and so that {@link #getTimeout()} reports it.
+     */
     @Override
     public void setTimeout(Duration timeout) {
-        timeoutChanged = true;
         delegate.setTimeout(timeout);
+        leaseTimeoutNanos = timeout.toNanos();
+        timeouts.leaseTimeoutChanged();
     }
 
     @Override

@@ -16,7 +16,9 @@ import io.github.affinitypool.core.Locality;
  * The connection lives on the event loop of {@link #worker()}; for a {@link Locality#LOCAL} lease that is the
  * borrower's own loop, so replies are decoded and emitted there. Release it exactly once with {@link #release()}
  * (idempotent) and do not use it afterwards; whatever state it was left in (open MULTI, WATCH, SELECT, auto-flush off,
- * a command still in flight) is reset or the connection closed before anyone else gets it.
+ * a timeout set with {@code setTimeout}, a command still in flight) is reset or the connection closed before anyone
+ * else gets it. A timeout set with {@code setTimeout} applies to the lease's commands issued after it, in place of
+ * the pool's command timeout.
  *
  * @param <K> key type
  * @param <V> value type

@@ -1,6 +1,7 @@
 package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
+import static io.github.affinitypool.redis.PoolFixtures.debugSleep;
 import static io.github.affinitypool.redis.PoolFixtures.loopThread;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -9,9 +10,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
 
 import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.StreamMessage;
+import io.lettuce.core.TransactionResult;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.XReadArgs.StreamOffset;
 import io.lettuce.core.codec.StringCodec;
@@ -19,6 +24,9 @@ import io.lettuce.core.output.KeyValueOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.Disposable;
 import reactor.test.StepVerifier;
 
@@ -28,6 +36,11 @@ import io.github.affinitypool.core.CloseReason;
 /**
  * Blocking commands called on {@code commands()} run transparently on an exclusive lease of the caller's worker: they
  * block only that connection, their timeout covers their block time, and a cancelled one closes its connection.
+ * <p>
+ * And the command timeout itself (300 ms here): a lease that sets its own with {@code setTimeout} gets it for its
+ * commands, a blocking one its block time on top. Each timeout is read off the message of Lettuce's
+ * {@link RedisCommandTimeoutException}, which names it. That the next borrower gets the pool's timeout again:
+ * {@code CleanStateTest}.
  */
 class BlockingCommandsTest extends PoolPerTest {
 
@@ -99,6 +112,88 @@ class BlockingCommandsTest extends PoolPerTest {
                 .dispatch(CommandType.BLPOP, new KeyValueOutput<String, String>(StringCodec.UTF8), args).blockFirst(TIMEOUT);
         assertThat(popped).isEqualTo(KeyValue.just("dispatched", "a"));
         assertThat(pool.stats().total().misses()).isEqualTo(1); // an exclusive connection was opened for it
+    }
+
+    /** Every way a lease's borrower can reach {@code setTimeout}. */
+    static Stream<Arguments> waysToSetALeasesTimeout() {
+        return Stream.of(
+                Arguments.of("reactive()", (TimeoutSetter) (lease, timeout) -> lease.reactive().setTimeout(timeout)),
+                Arguments.of("async()", (TimeoutSetter) (lease, timeout) -> lease.async().setTimeout(timeout)),
+                Arguments.of("connection()",
+                        (TimeoutSetter) (lease, timeout) -> lease.connection().setTimeout(timeout)),
+                Arguments.of("reactive().getStatefulConnection()", (TimeoutSetter) (lease, timeout) ->
+                        lease.reactive().getStatefulConnection().setTimeout(timeout)),
+                Arguments.of("async().getStatefulConnection()", (TimeoutSetter) (lease, timeout) ->
+                        lease.async().getStatefulConnection().setTimeout(timeout)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("waysToSetALeasesTimeout")
+    void aLeaseThatRaisedItsTimeoutRunsACommandLongerThanThePoolsTimeout(String way, TimeoutSetter setTimeout) {
+        awaitSharedConnections();
+        RedisLease<String, String> lease = pool.acquire().block(TIMEOUT);
+        setTimeout.accept(lease, Duration.ofSeconds(5));
+        assertThat(lease.connection().getTimeout()).isEqualTo(Duration.ofSeconds(5));
+        // 600 ms, twice the pool's command timeout.
+        assertThat(debugSleep(lease.reactive(), "0.6").block(TIMEOUT)).isEqualTo("OK");
+        lease.release().block(TIMEOUT);
+        // Nothing timed out, so the connection was kept.
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
+    }
+
+    @Test
+    void aLeaseThatLoweredItsTimeoutTimesOutAtIt() {
+        awaitSharedConnections();
+        StepVerifier.create(pool.withConnection(c -> {
+            c.setTimeout(Duration.ofMillis(100));
+            return debugSleep(c, "0.6");
+        })).expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisCommandTimeoutException.class)
+                .hasMessage("DEBUG. Command timed out after 100 millisecond(s)")).verify(TIMEOUT);
+    }
+
+    @Test
+    void aBlockingCommandOnALeaseGetsItsBlockTimeOnTopOfTheLeasesTimeout() {
+        awaitSharedConnections();
+        RedisLease<String, String> lease = pool.acquire().block(TIMEOUT);
+        lease.reactive().setTimeout(Duration.ofMillis(100));
+        redis.pause();
+        try {
+            // Nothing answers: BLPOP times out after its 200 ms block time plus the lease's 100 ms.
+            StepVerifier.create(lease.reactive().blpop(0.2, "empty"))
+                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisCommandTimeoutException.class)
+                            .hasMessage("BLPOP. Command timed out after 300 millisecond(s)"))
+                    .verify(TIMEOUT);
+        }
+        finally {
+            redis.resume();
+        }
+        lease.release().block(TIMEOUT);
+    }
+
+    @Test
+    void aRaisedTimeoutCoversTheCommandsQueuedInATransaction() {
+        awaitSharedConnections();
+        // A queued command completes only with EXEC's reply, so its timeout runs until then; Lettuce wraps it.
+        TransactionResult result = pool.transaction(c -> {
+            c.setTimeout(Duration.ofSeconds(5));
+            return debugSleep(c, "0.6");
+        }).block(TIMEOUT);
+        assertThat(result.wasDiscarded()).isFalse();
+        assertThat((Object) result.get(0)).isEqualTo("OK");
+        await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool.stats().total().acquired()).isZero());
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
+    }
+
+    /** Sets a lease's timeout one way. */
+    interface TimeoutSetter extends BiConsumer<RedisLease<String, String>, Duration> {
+    }
+
+    /**
+     * Waits for the shared connections the pool opens when it is built: a server frozen (DEBUG SLEEP, pause) during
+     * their handshake would time it out, and they would reconnect, logging a warning.
+     */
+    private void awaitSharedConnections() {
+        await().atMost(TIMEOUT).until(() -> pool.sharedStats().open() == 2);
     }
 
     private void awaitBlockedClients(int count) {

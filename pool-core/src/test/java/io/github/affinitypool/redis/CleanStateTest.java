@@ -2,6 +2,7 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static io.github.affinitypool.redis.PoolFixtures.clientLine;
+import static io.github.affinitypool.redis.PoolFixtures.debugSleep;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -125,6 +126,25 @@ class CleanStateTest extends PoolPerTest {
         // Would time out (1 s) if auto-flush were still off.
         assertThat(next.reactive().get("af:key").block(TIMEOUT)).isEqualTo("v");
         assertThat(clientId(next)).isEqualTo(id);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void aChangedTimeoutIsThePoolsAgainForTheNextLease() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        first.reactive().setTimeout(Duration.ofSeconds(5));
+        // Longer than the pool's 1 s: the lease's 5 s applied.
+        assertThat(debugSleep(first.reactive(), "1.2").block(TIMEOUT)).isEqualTo("OK");
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        assertThat(next.connection().getTimeout()).isEqualTo(Duration.ofSeconds(1));
+        StepVerifier.create(debugSleep(next.reactive(), "1.2"))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisCommandTimeoutException.class)
+                        .hasMessage("DEBUG. Command timed out after 1 second(s)"))
+                .verify(TIMEOUT);
         next.release().block(TIMEOUT);
     }
 

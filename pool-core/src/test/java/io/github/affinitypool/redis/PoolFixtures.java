@@ -7,6 +7,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
@@ -51,6 +56,18 @@ final class PoolFixtures {
     static String clientLine(RedisServer redis, long id) {
         return Stream.of(redis.command("CLIENT", "LIST").split("\n")).filter(line -> line.startsWith("id=" + id + " "))
                 .findFirst().orElse("");
+    }
+
+    /**
+     * {@code DEBUG SLEEP}: a command that takes as long as asked, and freezes the whole server meanwhile (the test
+     * servers allow DEBUG from localhost). Lettuce's {@code debugSleep} takes whole seconds only.
+     *
+     * @param seconds how long, e.g. {@code "0.6"}
+     * @return OK, once the server slept
+     */
+    static Mono<String> debugSleep(RedisReactiveCommands<String, String> commands, String seconds) {
+        return commands.<String>dispatch(CommandType.DEBUG, new StatusOutput<>(StringCodec.UTF8),
+                new CommandArgs<>(StringCodec.UTF8).add("SLEEP").add(seconds)).next();
     }
 
     /** @return a command keyword that is not a Lettuce {@code CommandType} */
