@@ -1,15 +1,18 @@
 package io.github.affinitypool.redis;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import io.lettuce.core.RedisAsyncCommandsImpl;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisReactiveCommandsImpl;
 import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.api.push.PushListener;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.protocol.RedisCommand;
 
@@ -114,15 +117,47 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
         return new ArrayList<>(commands);
     }
 
+    /*
+     * The connection's controls are scoped too: a timeout, auto-flush or listener changed late would be the next
+     * borrower's, as the connection is back in the pool by then.
+     */
+
+    @Override
+    public synchronized void setTimeout(Duration timeout) {
+        refuseWhenEnded("setTimeout");
+        super.setTimeout(timeout);
+    }
+
+    @Override
+    public synchronized void setAutoFlushCommands(boolean autoFlush) {
+        refuseWhenEnded("setAutoFlushCommands");
+        super.setAutoFlushCommands(autoFlush);
+    }
+
+    @Override
+    public synchronized void addListener(PushListener listener) {
+        refuseWhenEnded("addListener");
+        super.addListener(listener);
+    }
+
+    @Override
+    public synchronized void addListener(RedisConnectionStateListener listener) {
+        refuseWhenEnded("addListener");
+        super.addListener(listener);
+    }
+
+    /** Caller holds the lock. */
+    private void refuseWhenEnded(String what) {
+        if (ended) {
+            throw endedRefusal(what);
+        }
+    }
+
     /** Caller holds the lock. */
     private IllegalStateException refusal(RedisCommand<K, V, ?> command) {
         String name = CommandPolicy.name(command.getType());
         if (ended) {
-            String what = kind == Kind.TRANSACTION ? "transaction" : "pipeline";
-            return new IllegalStateException(name + " was issued after the " + what + " had ended; issue every command "
-                    + "of a " + what + " from the function you pass to RedisAffinityPool."
-                    + (kind == Kind.TRANSACTION ? "transaction" : "pipelined") + "(...), before the publisher it returns "
-                    + "completes");
+            return endedRefusal(name);
         }
         if (kind == Kind.TRANSACTION) {
             if (execSent) {
@@ -137,6 +172,14 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
             }
         }
         return null;
+    }
+
+    private IllegalStateException endedRefusal(String name) {
+        String what = kind == Kind.TRANSACTION ? "transaction" : "pipeline";
+        return new IllegalStateException(name + " was issued after the " + what + " had ended; issue every command "
+                + "of a " + what + " from the function you pass to RedisAffinityPool."
+                + (kind == Kind.TRANSACTION ? "transaction" : "pipelined") + "(...), before the publisher it returns "
+                + "completes");
     }
 
     @Override

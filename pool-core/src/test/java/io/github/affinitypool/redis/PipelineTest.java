@@ -2,6 +2,7 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -123,6 +124,29 @@ class PipelineTest extends PoolPerTest {
                         .hasMessageStartingWith("SET was issued after the pipeline had ended"))
                 .verify(TIMEOUT);
         assertThat(pool.commands().exists("pipe:late").block(TIMEOUT)).isZero();
+    }
+
+    @Test
+    void aConnectionControlCalledAfterThePipelineEndedIsRefusedAndLeavesTheNextLeaseAlone() {
+        AtomicReference<RedisReactiveCommands<String, String>> kept = new AtomicReference<>();
+        long id = pool.pipelined(c -> {
+            kept.set(c);
+            return c.clientId();
+        }).blockLast(TIMEOUT);
+        Duration poolTimeout = pool.withConnection(c -> Mono.just(c.getStatefulConnection().getTimeout()))
+                .blockLast(TIMEOUT);
+
+        assertThatThrownBy(() -> kept.get().setTimeout(Duration.ofMinutes(5))).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("setTimeout was issued after the pipeline had ended");
+        assertThatThrownBy(() -> kept.get().getStatefulConnection().setAutoFlushCommands(false))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("setAutoFlushCommands was issued after the pipeline had ended");
+
+        // The same connection, as the pool left it.
+        assertThat(pool.withConnection(c -> Mono.just(c.getStatefulConnection().getTimeout())
+                .zipWith(c.clientId(), (timeout, clientId) -> timeout + " " + clientId)).blockLast(TIMEOUT))
+                .isEqualTo(poolTimeout + " " + id);
+        assertThat(pool.withConnection(c -> c.set("pipe:flushed", "y")).blockLast(TIMEOUT)).isEqualTo("OK");
     }
 
     private int totalFlushes() {
