@@ -51,8 +51,10 @@ public final class AffinityRecorder {
         long totalRequests = 0;
         long totalSame = 0;
         for (int slot = 0; slot <= loops.size(); slot++) {
-            long r = requests.get(slot);
+            // Same-loop replies first: a reply counted between the two reads then raises only the requests, and
+            // the ratio never goes above 1 (each reply counts its request before its same-loop mark).
             long s = sameLoop.get(slot);
+            long r = requests.get(slot);
             totalRequests += r;
             totalSame += s;
             if (slot < loops.size() || r > 0) {

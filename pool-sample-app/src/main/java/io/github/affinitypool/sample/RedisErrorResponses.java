@@ -22,9 +22,12 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 @RestControllerAdvice
 class RedisErrorResponses {
 
-    /** Error replies that say Redis cannot serve now, rather than that the operation does not fit the data. */
+    /**
+     * Error replies that say Redis cannot serve now, rather than that the operation does not fit the data: among them
+     * the writes it refuses while too few replicas are in sync (NOREPLICAS) or after a failed snapshot (MISCONF).
+     */
     private static final List<String> UNAVAILABLE_REPLIES = List.of("LOADING", "BUSY", "OOM", "MASTERDOWN",
-            "TRYAGAIN", "READONLY");
+            "TRYAGAIN", "READONLY", "NOREPLICAS", "MISCONF");
 
     @ExceptionHandler({ RedisConnectionException.class, RedisCommandTimeoutException.class,
             PoolExhaustedException.class, PoolClosedException.class })

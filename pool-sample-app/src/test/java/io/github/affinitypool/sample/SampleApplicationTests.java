@@ -86,6 +86,22 @@ class SampleApplicationTests extends RedisBackedSampleTest {
         assertThat(redis.command("LLEN", "a-list")).isEqualTo("1");
     }
 
+    /** Redis refusing writes for now (too few replicas in sync) is a 503, like READONLY: not a 409 about the data. */
+    @Test
+    void aWriteRedisCannotTakeNowIsA503() {
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
+        try {
+            Answer put = answer(client().put().uri("/kv/no-replicas").contentType(MediaType.TEXT_PLAIN)
+                    .bodyValue("v"));
+            assertThat(put.status()).isEqualTo(503);
+            assertThat(put.body()).contains("NOREPLICAS");
+        }
+        finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertThat(redis.command("EXISTS", "no-replicas")).isEqualTo("0");
+    }
+
     @Test
     void anEventChannelWithALineBreakIsA400() {
         Answer answer = answer(client().get().uri("/events/{channel}", "forged\nevent: x")

@@ -37,7 +37,7 @@ public final class AffinityPoolActuatorAutoConfiguration {
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass({ ReactiveHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
     @ConditionalOnBean(RedisAffinityPool.class)
-    @ConditionalOnEnabledHealthIndicator("redisAffinityPool")
+    @ConditionalOnEnabledHealthIndicator("redisaffinitypool")
     @SuppressWarnings("rawtypes")
     static class HealthConfiguration
             extends CompositeReactiveHealthContributorConfiguration<RedisAffinityPoolHealthIndicator, RedisAffinityPool> {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
@@ -59,7 +60,8 @@ public class RedisPoolEndpoint {
                 pool.clientOptions().getSocketOptions().getConnectTimeout(), config.maxOpen(),
                 config.maxIdlePerWorker(), config.minIdlePerWorker(), config.maxLifetime(), config.maxIdleTime(),
                 config.acquireTimeout(), config.maxPendingAcquires(), config.validateAfterIdle(),
-                config.evictionInterval(), config.idleOrder().name().toLowerCase(), config.maxConcurrentConnects());
+                config.evictionInterval(), config.idleOrder().name().toLowerCase(Locale.ROOT),
+                config.maxConcurrentConnects());
     }
 
     /**

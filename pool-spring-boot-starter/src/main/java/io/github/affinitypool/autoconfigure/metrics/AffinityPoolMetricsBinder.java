@@ -41,12 +41,19 @@ public final class AffinityPoolMetricsBinder {
      * @param <K> key type
      * @param <V> value type
      * @return the built pool
+     * @throws IllegalStateException when an open pool of that name is measured in the registry already: Micrometer
+     *         would hand this pool the other one's gauges, and closing either would remove them
      */
     public <K, V> RedisAffinityPool<K, V> build(String poolName, RedisAffinityPool.Builder<K, V> builder) {
         builder.name(poolName);
         MeterRegistry meterRegistry = registry.getIfAvailable();
         if (meterRegistry == null) {
             return builder.build();
+        }
+        if (!meterRegistry.find(AffinityPoolMeters.PREFIX + ".allocated").tag("name", poolName).gauges().isEmpty()) {
+            throw new IllegalStateException("A Redis affinity pool named '" + poolName + "' is open and measured in "
+                    + "this MeterRegistry already; give each pool a name of its own (RedisAffinityPool.Builder.name, "
+                    + "affinity-pool.redis.name), as the name is the 'name' tag of its meters");
         }
         RedisAffinityPool<K, V> pool = builder.listener(new AffinityPoolMeters(meterRegistry, poolName, "command"))
                 .pubSubListener(new AffinityPoolMeters(meterRegistry, poolName, "pubsub"))

@@ -1,6 +1,7 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -34,6 +35,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 import static org.awaitility.Awaitility.await;
 
@@ -283,6 +285,41 @@ class AffinityPoolActuatorTests {
                         .tag("worker", "0").gauge().value()).isEqualTo(2.0);
             }
         });
+    }
+
+    @Test
+    void aSecondOpenPoolUnderTheSameNameIsRefusedRatherThanSharingTheFirstOnesGauges() {
+        runner(redis.uri()).run(context -> {
+            AffinityPoolMetricsBinder binder = context.getBean(AffinityPoolMetricsBinder.class);
+            assertThatThrownBy(() -> binder.build("orders", RedisAffinityPool.builder(redis.uri()).workers(1)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("A Redis affinity pool named 'orders' is open and measured in this MeterRegistry "
+                            + "already; give each pool a name of its own (RedisAffinityPool.Builder.name, "
+                            + "affinity-pool.redis.name), as the name is the 'name' tag of its meters");
+            // The auto-configured pool keeps its gauges: 3 per kind of pool (workers and overflow) and shared ones.
+            assertThat(context.getBean(MeterRegistry.class).find("redis.pool.acquired").tag("name", "orders")
+                    .tag("kind", "command").gauges()).hasSize(3);
+        });
+    }
+
+    @Test
+    void theHealthIndicatorIsTurnedOffWithItsCanonicalPropertyName() {
+        runner(redis.uri()).withPropertyValues("management.health.redisaffinitypool.enabled=false")
+                .run(context -> assertThat(context).doesNotHaveBean("redisAffinityPoolHealthContributor"));
+    }
+
+    @Test
+    void theEndpointNamesTheIdleOrderAsThePropertyDoesInAnyLocale() {
+        Locale saved = Locale.getDefault();
+        Locale.setDefault(Locale.forLanguageTag("tr-TR")); // where "FIFO".toLowerCase() is "fıfo"
+        try {
+            runner(redis.uri()).withPropertyValues("affinity-pool.redis.pool.idle-order=fifo")
+                    .run(context -> assertThat(context.getBean(RedisPoolEndpoint.class).snapshot().configuration()
+                            .idleOrder()).isEqualTo("fifo"));
+        }
+        finally {
+            Locale.setDefault(saved);
+        }
     }
 
     @Test
