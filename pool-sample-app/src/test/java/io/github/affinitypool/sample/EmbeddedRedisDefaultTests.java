@@ -1,5 +1,6 @@
 package io.github.affinitypool.sample;
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 import io.github.affinitypool.autoconfigure.InvalidAffinityPoolPropertyException;
@@ -76,10 +77,32 @@ class EmbeddedRedisDefaultTests {
         await().atMost(Duration.ofSeconds(10)).until(() -> redisServerChildren() == before);
     }
 
+    @Test
+    void aStartUpThatFailsBeforeTheContextExistsStopsTheEmbeddedRedisItStarted() {
+        long before = redisServerChildren();
+        // Binding spring.main.* fails after the embedded Redis started and before any context exists.
+        assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
+                "--spring.main.banner-mode=sideways")).hasMessage("Cannot bind to SpringApplication");
+        await().atMost(Duration.ofSeconds(10)).until(() -> redisServerChildren() == before);
+    }
+
+    @Test
+    void theCountOfRedisServersSeesARunningOne() {
+        long before = redisServerChildren();
+        try (RedisServer redis = RedisServer.builder().start()) {
+            assertThat(redisServerChildren()).isEqualTo(before + 1);
+        }
+    }
+
+    /**
+     * Children whose executable is a Redis binary: not only "redis-server", as Debian's /usr/bin/redis-server is a link
+     * to redis-check-rdb (the binary decides what to be by the name it was started under), and the JDK reports the
+     * link's target, in the command line too; embedded-redis's copies are named redis-server-VERSION.
+     */
     private static long redisServerChildren() {
-        return ProcessHandle.current().children().filter(child -> child.info().command()
-                .map(command -> command.endsWith("redis-server") || command.contains("redis-server-"))
-                .orElse(false)).count();
+        return ProcessHandle.current().children().filter(child -> child.isAlive() && child.info().command()
+                .map(command -> Path.of(command).getFileName().toString().startsWith("redis-")).orElse(false))
+                .count();
     }
 
     @Test

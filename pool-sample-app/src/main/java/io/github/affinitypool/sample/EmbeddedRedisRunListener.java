@@ -6,16 +6,15 @@ import java.util.stream.Stream;
 
 import io.github.affinitypool.testing.RedisServer;
 import org.apache.commons.logging.Log;
-
-import org.springframework.boot.EnvironmentPostProcessor;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.SpringApplication;
-import org.springframework.boot.context.event.ApplicationFailedEvent;
+import org.springframework.boot.SpringApplicationRunListener;
+import org.springframework.boot.bootstrap.ConfigurableBootstrapContext;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyState;
-import org.springframework.boot.logging.DeferredLogFactory;
-import org.springframework.context.ApplicationListener;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
@@ -27,11 +26,16 @@ import org.springframework.core.env.MapPropertySource;
  * sentinel, cluster, master/replica) set, or {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis
  * the user configured is never replaced (the sample has no Spring Data Redis, so the starter then reports such a
  * property as unread instead of connecting to localhost). Other {@code spring.data.redis.*} settings (a timeout, a
- * client name) configure no server, so the embedded one still starts. It runs before the application context exists,
- * so a Redis configured only there (a Testcontainers {@code @ServiceConnection}, a {@code @DynamicPropertySource})
- * needs that switch set to false.
+ * client name) configure no server, so the embedded one still starts. It starts before the application context
+ * exists, so a Redis configured only there (a Testcontainers {@code @ServiceConnection}, a
+ * {@code @DynamicPropertySource}) needs that switch set to false.
+ * <p>
+ * A run listener rather than an environment post-processor because it must hear of every failed start-up: Spring
+ * Boot tells each run listener, also when the failure came before the context existed (binding {@code spring.main.*},
+ * a bad banner), whereas an application listener added while the environment is prepared misses those, and the
+ * detached server would outlive the JVM.
  */
-class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor, Ordered {
+class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered {
 
     static final String ENABLED_PROPERTY = "sample.embedded-redis.enabled";
 
@@ -41,29 +45,49 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
             .map(name -> ConfigurationPropertyName.of("spring.data.redis." + name))
             .toList();
 
-    private final Log logger;
+    private static final Log logger = LogFactory.getLog(EmbeddedRedisRunListener.class);
 
-    EmbeddedRedisEnvironmentPostProcessor(DeferredLogFactory logFactory) {
-        this.logger = logFactory.getLog(EmbeddedRedisEnvironmentPostProcessor.class);
+    /** The server this run started, once it has; handed to the context as a lifecycle bean. */
+    private volatile RedisServer server;
+
+    /**
+     * @param application the application being run
+     * @param args its arguments
+     */
+    EmbeddedRedisRunListener(SpringApplication application, String[] args) {
     }
 
     @Override
-    public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
+    public void environmentPrepared(ConfigurableBootstrapContext bootstrapContext, ConfigurableEnvironment environment) {
         if (!environment.getProperty(ENABLED_PROPERTY, Boolean.class, true) || isRedisConfigured(environment)) {
             return;
         }
         // Detached: neither a Ctrl-C in the terminal nor the JVM-exit hook stops it before the application is done
         // with it; a lifecycle bean stops it after the pool has closed, so a shutdown logs no connection errors.
-        RedisServer server = RedisServer.builder().detached().start();
+        RedisServer started = RedisServer.builder().detached().start();
+        server = started;
         environment.getPropertySources().addFirst(new MapPropertySource("embeddedRedis",
-                Map.of("affinity-pool.redis.url", server.uri())));
-        application.addInitializers(context -> context.getBeanFactory()
-                .registerSingleton("embeddedRedisServer", new EmbeddedRedisLifecycle(server)));
-        // A start-up that fails never reaches the lifecycle's stop.
-        application.addListeners((ApplicationListener<ApplicationFailedEvent>) failed -> server.close());
-        logger.info("No Redis configured: started embedded redis-server " + server.version() + " on "
-                + server.host() + ":" + server.port() + " (stops with the application; set affinity-pool.redis.url "
+                Map.of("affinity-pool.redis.url", started.uri())));
+        logger.info("No Redis configured: started embedded redis-server " + started.version() + " on "
+                + started.host() + ":" + started.port() + " (stops with the application; set affinity-pool.redis.url "
                 + "to use your own)");
+    }
+
+    @Override
+    public void contextPrepared(ConfigurableApplicationContext context) {
+        RedisServer started = server;
+        if (started != null) {
+            context.getBeanFactory().registerSingleton("embeddedRedisServer", new EmbeddedRedisLifecycle(started));
+        }
+    }
+
+    /** A start-up that fails never reaches the lifecycle's stop, with or without a context. */
+    @Override
+    public void failed(ConfigurableApplicationContext context, Throwable exception) {
+        RedisServer started = server;
+        if (started != null) {
+            started.close();
+        }
     }
 
     private static boolean isRedisConfigured(ConfigurableEnvironment environment) {
@@ -84,7 +108,8 @@ class EmbeddedRedisEnvironmentPostProcessor implements EnvironmentPostProcessor,
 
     @Override
     public int getOrder() {
-        // After the config data (application.yml, command line) is loaded, so a configured URL is seen.
+        // After Spring Boot's own run listener, whose environment-prepared event loads the config data
+        // (application.yml, command line) and initialises logging: a configured URL is seen, and the line is logged.
         return Ordered.LOWEST_PRECEDENCE;
     }
 }
