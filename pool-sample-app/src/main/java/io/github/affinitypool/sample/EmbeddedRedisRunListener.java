@@ -58,7 +58,8 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
     }
 
     @Override
-    public void environmentPrepared(ConfigurableBootstrapContext bootstrapContext, ConfigurableEnvironment environment) {
+    public void environmentPrepared(ConfigurableBootstrapContext bootstrapContext,
+            ConfigurableEnvironment environment) {
         if (!environment.getProperty(ENABLED_PROPERTY, Boolean.class, true) || isRedisConfigured(environment)) {
             return;
         }
