@@ -13,6 +13,13 @@ import java.util.Objects;
  */
 public final class AffinityPoolConfig {
 
+    /**
+     * The longest duration the pools take (about 292 years): their timers count in nanoseconds, in a {@code long}.
+     * Anything longer would overflow, so it is refused when the configuration is built, not on the first acquire.
+     */
+    public static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE);
+
+
     private final int maxOpen;
     private final int maxIdlePerWorker;
     private final int minIdlePerWorker;
@@ -401,11 +408,18 @@ public final class AffinityPoolConfig {
         private static void notNegative(String field, Duration value) {
             Objects.requireNonNull(value, field + " must not be null");
             check(!value.isNegative(), field + " must be ≥ 0, was " + value);
+            notTooLong(field, value);
         }
 
         private static void positive(String field, Duration value) {
             Objects.requireNonNull(value, field + " must not be null");
             check(!value.isNegative() && !value.isZero(), field + " must be > 0, was " + value);
+            notTooLong(field, value);
+        }
+
+        private static void notTooLong(String field, Duration value) {
+            check(value.compareTo(MAX_DURATION) <= 0, field + " must be at most " + MAX_DURATION.toDays()
+                    + " days (292 years), was " + value);
         }
 
         private static void notBlank(String field, String value) {

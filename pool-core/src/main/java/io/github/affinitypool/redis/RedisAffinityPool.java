@@ -845,6 +845,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             if (value.isZero() || value.isNegative()) {
                 throw new IllegalArgumentException(name + " must be > 0, was " + value);
             }
+            if (value.compareTo(AffinityPoolConfig.MAX_DURATION) > 0) {
+                throw new IllegalArgumentException(name + " must be at most " + AffinityPoolConfig.MAX_DURATION.toDays()
+                        + " days (292 years), was " + value);
+            }
             return value;
         }
 

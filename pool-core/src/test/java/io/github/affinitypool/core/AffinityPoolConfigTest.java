@@ -78,6 +78,17 @@ class AffinityPoolConfigTest {
     }
 
     @Test
+    void durationsTheTimersCannotCountAreRejected() {
+        // Longer than a long counts in nanoseconds: each would fail later, with an ArithmeticException.
+        assertRejected(config -> config.acquireTimeout(Duration.ofDays(200_000)),
+                "acquireTimeout must be at most 106751 days (292 years), was PT4800000H");
+        assertRejected(config -> config.maxLifetime(Duration.ofDays(200_000)),
+                "maxLifetime must be at most 106751 days (292 years), was PT4800000H");
+        assertThat(AffinityPoolConfig.builder().maxIdleTime(AffinityPoolConfig.MAX_DURATION).build().maxIdleTime())
+                .isEqualTo(AffinityPoolConfig.MAX_DURATION);
+    }
+
+    @Test
     void inconsistentIdleBoundsAreRejectedNamingBothFields() {
         assertRejected(config -> config.maxIdlePerWorker(2).minIdlePerWorker(3),
                 "minIdlePerWorker (3) must be ≤ maxIdlePerWorker (2)");

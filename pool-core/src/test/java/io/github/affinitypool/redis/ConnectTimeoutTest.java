@@ -2,6 +2,7 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.time.Duration;
@@ -40,6 +41,16 @@ class ConnectTimeoutTest {
     void close() {
         pool.close();
         port.close();
+    }
+
+    @Test
+    void timeoutsTheTimersCannotCountAreRefusedByTheBuilder() {
+        RedisAffinityPool.Builder<String, String> builder = RedisAffinityPool.builder("redis://localhost:6400");
+        assertThatThrownBy(() -> builder.connectTimeout(Duration.ofDays(200_000)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("connectTimeout must be at most 106751 days (292 years), was PT4800000H");
+        assertThatThrownBy(() -> builder.commandTimeout(Duration.ofDays(200_000)))
+                .hasMessage("commandTimeout must be at most 106751 days (292 years), was PT4800000H");
     }
 
     @Test

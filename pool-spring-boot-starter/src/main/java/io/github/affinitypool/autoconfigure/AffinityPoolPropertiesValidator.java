@@ -2,6 +2,7 @@ package io.github.affinitypool.autoconfigure;
 
 import java.time.Duration;
 
+import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.redis.RedisUris;
 
 /**
@@ -100,12 +101,24 @@ final class AffinityPoolPropertiesValidator {
             throw new InvalidAffinityPoolPropertyException(P + property, value, "must be a positive duration",
                     "Set " + P + property + " to a positive duration such as 2s or 500ms.");
         }
+        notTooLong(property, value);
     }
 
     private static void notNegative(String property, Duration value) {
         if (value == null || value.isNegative()) {
             throw new InvalidAffinityPoolPropertyException(P + property, value, "must not be negative",
                     "Set " + P + property + " to 0 (check on every borrow) or a positive duration such as 30s.");
+        }
+        notTooLong(property, value);
+    }
+
+    /** The pool's timers count in nanoseconds: a longer duration would overflow them (ArithmeticException). */
+    private static void notTooLong(String property, Duration value) {
+        if (value.compareTo(AffinityPoolConfig.MAX_DURATION) > 0) {
+            throw new InvalidAffinityPoolPropertyException(P + property, value,
+                    "must be at most " + AffinityPoolConfig.MAX_DURATION.toDays() + " days",
+                    "Set " + P + property + " to a shorter duration; " + AffinityPoolConfig.MAX_DURATION.toDays()
+                            + "d (292 years) is the longest the pool's timers count.");
         }
     }
 }

@@ -38,6 +38,8 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 arguments(p + "shared-connections-per-worker=0", p + "shared-connections-per-worker", "'0'",
                         "must be at least 1"),
                 arguments(p + "command-timeout=0s", p + "command-timeout", "'PT0S'", "must be a positive duration"),
+                arguments(p + "command-timeout=200000d", p + "command-timeout", "'PT4800000H'",
+                        "must be at most 106751 days"),
                 arguments(p + "url=default:hunter2@localhost:6379", p + "url", "'******@localhost:6379'",
                         "not a Redis URL"),
                 arguments(p + "url=redis-socket:///tmp/redis.sock", p + "url", "'redis-socket:///tmp/redis.sock'",
