@@ -79,18 +79,21 @@ final class JmhRun {
             Score one = scores.get(pool + "/1");
             Score two = scores.get(pool + "/2");
             md.append("| ").append(LABELS.get(pool)).append(" | ").append(cell(one)).append(" | ").append(cell(two))
-                    .append(" | ").append(two == null ? "–" : String.format(Locale.ROOT, "%.1f", 2 * 1000 / two.nanos()))
+                    .append(" | ")
+                    .append(two == null ? "–" : String.format(Locale.ROOT, "%.1f", 2 * 1000 / two.nanos()))
                     .append(" |\n");
         }
         md.append('\n').append("Environment of this run: ")
                 .append(Files.readString(results.resolve("jmh-environment.txt")).strip().replace("\n", "; "))
                 .append(".\n\n");
         md.append("| target | measured | verdict |\n| --- | --- | --- |\n");
-        target(md, scores, "≥ 2× the throughput of the shared `SimpleDequePool` at 2 threads", "reactor-pool-shared", 2, 2.0);
+        target(md, scores, "≥ 2× the throughput of the shared `SimpleDequePool` at 2 threads",
+                "reactor-pool-shared", 2, 2.0);
         for (int threads : new int[] { 1, 2 }) {
             target(md, scores, "ahead of commons-pool2 at " + threads + " thread" + (threads == 1 ? "" : "s"),
                     "commons-pool2", threads, 1.0);
-            target(md, scores, "ahead of Lettuce `BoundedAsyncPool` at " + threads + " thread" + (threads == 1 ? "" : "s"),
+            target(md, scores,
+                    "ahead of Lettuce `BoundedAsyncPool` at " + threads + " thread" + (threads == 1 ? "" : "s"),
                     "lettuce-bounded-async", threads, 1.0);
         }
         GeneratedSections.rewrite(doc, Map.of("jmh", md.toString()));

@@ -34,8 +34,8 @@ public final class RunBenchmarks {
             JmhRun.run(root.resolve("pool-benchmarks/target/benchmarks.jar"), results);
         }
         if (only.equals("all") || only.equals("load")) {
-            LoadBenchmark.Options options = LoadBenchmark.Options.parse(root.resolve("pool-benchmarks/target/load-logs"),
-                    args);
+            LoadBenchmark.Options options = LoadBenchmark.Options.parse(
+                    root.resolve("pool-benchmarks/target/load-logs"), args);
             load(options, results, root);
         }
         JmhRun.report(results, doc);

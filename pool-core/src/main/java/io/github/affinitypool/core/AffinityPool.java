@@ -34,9 +34,9 @@ import reactor.pool.PooledRef;
  * <p>
  * Internally there is one reactor-pool per worker, whose resources are opened on that worker's loop, plus one shared
  * overflow pool for borrowers that are not on a worker loop. All of them share one allocation strategy, which caps the
- * resources open across all pools at {@link AffinityPoolConfig#maxOpen()}, and none of them has a wait queue of its own:
- * an acquire is served at once or fails fast, and this class joins the pools with an acquire chain and one FIFO queue of
- * waiting borrowers. An acquire on worker {@code w} tries, in order:
+ * resources open across all pools at {@link AffinityPoolConfig#maxOpen()}, and none of them has a wait queue of its
+ * own: an acquire is served at once or fails fast, and this class joins the pools with an acquire chain and one FIFO
+ * queue of waiting borrowers. An acquire on worker {@code w} tries, in order:
  * <ol>
  *     <li>{@code w}'s pool: a resource {@code w} spilled above {@code maxIdlePerWorker}, an idle resource, or a new one
  *     if the cap allows ({@link Locality#LOCAL});</li>
@@ -281,7 +281,8 @@ public final class AffinityPool<T> implements AutoCloseable {
             if (takeSpilled(borrower, candidate)) {
                 return;
             }
-            // Only the first candidate may open a resource; the others are worth trying only when they hold an idle one.
+            // Only the first candidate may open a resource;
+            // the others are worth trying only when they hold an idle one.
             if (step == 0 || candidate.pooledIdle() > 0) {
                 candidate.pool.acquire().subscribe(new Attempt(borrower, candidate));
                 return;
@@ -365,8 +366,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
-     * Takes the first fresh resource parked on the pool (on its worker's loop only) or spilled from it for the borrower,
-     * closing the stale ones on the way.
+     * Takes the first fresh resource parked on the pool (on its worker's loop only) or spilled from it for the
+     * borrower, closing the stale ones on the way.
      */
     private boolean takeIdle(Borrower<T> borrower, SubPool<T> pool, boolean spilled) {
         long now = clock.millis();
@@ -390,7 +391,10 @@ public final class AffinityPool<T> implements AutoCloseable {
         checkAndAssign(borrower, pool, ref, opened, opened ? 0 : clock.millis(), locality(borrower, pool));
     }
 
-    /** Validates a reused resource that was idle long enough, then assigns it; a failed check sends the borrower back to the chain. */
+    /**
+     * Validates a reused resource that was idle long enough, then assigns it; a failed check sends the borrower back to
+     * the chain.
+     */
     private void checkAndAssign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened, long now,
             Locality locality) {
         Slot<T> slot = ref.poolable();
@@ -660,8 +664,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
-     * Parks a resource released on its own worker's loop, within {@code maxIdlePerWorker}; the next acquire on that loop
-     * takes it without going through reactor-pool.
+     * Parks a resource released on its own worker's loop, within {@code maxIdlePerWorker}; the next acquire on that
+     * loop takes it without going through reactor-pool.
      *
      * @return false when the resource must go the slow way: released elsewhere, an overflow resource, or in excess
      */
@@ -686,8 +690,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
-     * Returns a resource to its own pool, or spills it to the overflow when the pool keeps {@code maxIdlePerWorker} idle
-     * already.
+     * Returns a resource to its own pool, or spills it to the overflow when the pool keeps {@code maxIdlePerWorker}
+     * idle already.
      */
     private Mono<Void> returnToPool(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
         if (pool.returning.incrementAndGet() + pool.idle() > config.maxIdlePerWorker()) {
@@ -712,9 +716,9 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /**
      * Puts an excess idle resource in the overflow rather than closing it, so that a load needing more resources than
-     * the idle bound keeps them instead of closing and reopening one per lease (the churn that a small idle bound causes
-     * in pools that close the excess at once). Borrowers take spilled resources before opening new ones, the owning
-     * worker's own first; what stays unused for an eviction interval is drained by the worker's maintenance.
+     * the idle bound keeps them instead of closing and reopening one per lease (the churn that a small idle bound
+     * causes in pools that close the excess at once). Borrowers take spilled resources before opening new ones, the
+     * owning worker's own first; what stays unused for an eviction interval is drained by the worker's maintenance.
      */
     private void spill(SubPool<T> pool, PooledRef<Slot<T>> ref, long idleSince) {
         ref.poolable().markIdle(idleSince);
@@ -791,7 +795,8 @@ public final class AffinityPool<T> implements AutoCloseable {
                 })
                 .doOnError(error -> {
                     pool.open.decrementAndGet();
-                    log.debug("Pool '{}': opening a {} on worker {} failed", name, config.resourceNoun(), worker, error);
+                    log.debug("Pool '{}': opening a {} on worker {} failed", name, config.resourceNoun(), worker,
+                            error);
                 });
     }
 
@@ -914,7 +919,10 @@ public final class AffinityPool<T> implements AutoCloseable {
                 .then(spilled);
     }
 
-    /** The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's worker. */
+    /**
+     * The {@link Mono} returned by {@link #acquire()}: each subscription is one borrower, on the subscribing thread's
+     * worker.
+     */
     private final class AcquireMono extends Mono<Lease<T>> {
 
         /** Where {@link #acquire()} was called, when leak detection is on; else {@code null}. */

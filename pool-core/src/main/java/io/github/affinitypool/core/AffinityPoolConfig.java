@@ -71,7 +71,8 @@ public final class AffinityPoolConfig {
     /**
      * Resolves the worker-dependent defaults and checks the settings that depend on them.
      *
-     * @throws IllegalArgumentException naming the field when {@code maxIdlePerWorker} exceeds the resolved {@code maxOpen}
+     * @throws IllegalArgumentException naming the field when {@code maxIdlePerWorker} exceeds the resolved
+     *                                  {@code maxOpen}
      */
     AffinityPoolConfig resolve(int workers) {
         Builder resolved = toBuilder();
@@ -127,7 +128,10 @@ public final class AffinityPoolConfig {
         return validateAfterIdle;
     }
 
-    /** @return the interval of background eviction, validation of idle resources and refilling {@link #minIdlePerWorker()} */
+    /**
+     * @return the interval of background eviction, validation of idle resources and refilling
+     *         {@link #minIdlePerWorker()}
+     */
     public Duration evictionInterval() {
         return evictionInterval;
     }
@@ -162,7 +166,10 @@ public final class AffinityPoolConfig {
         return resourceNoun;
     }
 
-    /** @return the prefix of the properties messages tell the user to raise, for example {@code affinity-pool.redis.pool} */
+    /**
+     * @return the prefix of the properties messages tell the user to raise, for example
+     *         {@code affinity-pool.redis.pool}
+     */
     public String propertyPrefix() {
         return propertyPrefix;
     }
@@ -175,7 +182,8 @@ public final class AffinityPoolConfig {
     @Override
     public String toString() {
         return "AffinityPoolConfig{maxOpen=" + maxOpen + ", maxIdlePerWorker=" + maxIdlePerWorker
-                + ", minIdlePerWorker=" + minIdlePerWorker + ", maxLifetime=" + maxLifetime + ", maxIdleTime=" + maxIdleTime
+                + ", minIdlePerWorker=" + minIdlePerWorker + ", maxLifetime=" + maxLifetime
+                + ", maxIdleTime=" + maxIdleTime
                 + ", acquireTimeout=" + acquireTimeout + ", maxPendingAcquires=" + maxPendingAcquires
                 + ", validateAfterIdle=" + validateAfterIdle + ", evictionInterval=" + evictionInterval
                 + ", idleOrder=" + idleOrder + ", maxConcurrentConnects=" + maxConcurrentConnects
@@ -366,7 +374,9 @@ public final class AffinityPoolConfig {
             return this;
         }
 
-        /** The clock resource ages and idle times are measured with, replaceable in tests. Default the UTC system clock. */
+        /**
+         * The clock resource ages and idle times are measured with, replaceable in tests. Default the UTC system clock.
+         */
         public Builder clock(Clock clock) {
             this.clock = clock;
             return this;
@@ -423,7 +433,8 @@ public final class AffinityPoolConfig {
         }
 
         private static void notBlank(String field, String value) {
-            check(value != null && !value.isBlank(), field + " must not be blank, was " + (value == null ? null : "'" + value + "'"));
+            check(value != null && !value.isBlank(),
+                    field + " must not be blank, was " + (value == null ? null : "'" + value + "'"));
         }
 
         private static void check(boolean valid, String message) {

@@ -193,7 +193,9 @@ final class Borrower<T> implements Subscription {
         home.pending.incrementAndGet();
     }
 
-    /** @return whether this call took the borrower out of the queue (exactly one call does, per {@link #enterQueue()}) */
+    /**
+     * @return whether this call took the borrower out of the queue (exactly one call does, per {@link #enterQueue()})
+     */
     boolean leaveQueue() {
         if (QUEUED.compareAndSet(this, 1, 0)) {
             home.pending.decrementAndGet();

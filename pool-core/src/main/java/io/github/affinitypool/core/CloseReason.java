@@ -36,7 +36,10 @@ public enum CloseReason {
         this.stale = stale;
     }
 
-    /** @return whether this reason counts as "stale" in {@link PoolStats#staleClosed()}: expired or failed a health check */
+    /**
+     * @return whether this reason counts as "stale" in {@link PoolStats#staleClosed()}: expired or failed a health
+     *         check
+     */
     public boolean isStale() {
         return stale;
     }

@@ -11,9 +11,9 @@ import reactor.core.publisher.Mono;
  * or a burst does not open a storm of connections), and so that resources opened but not yet closed never exceed
  * {@code maxOpen}.
  * <p>
- * The second bound is what makes the {@code maxOpen} cap exact. reactor-pool returns a resource's permit before it calls
- * the destroy handler, so between the two a new resource could be opened while the old one is not closed yet; the gate
- * holds such an opening back until {@link #closed()} reports that the old resource's close has started.
+ * The second bound is what makes the {@code maxOpen} cap exact. reactor-pool returns a resource's permit before it
+ * calls the destroy handler, so between the two a new resource could be opened while the old one is not closed yet; the
+ * gate holds such an opening back until {@link #closed()} reports that the old resource's close has started.
  * <p>
  * Lock-free: a queue of deferred openings drained by whichever thread wins the work-in-progress counter.
  */

@@ -26,7 +26,9 @@ final class PermitStrategy implements AllocationStrategy {
         return Math.max(0, maxOpen - granted.get());
     }
 
-    /** Grants at most one permit per call, which is all reactor-pool asks for when it opens a resource for a borrower. */
+    /**
+     * Grants at most one permit per call, which is all reactor-pool asks for when it opens a resource for a borrower.
+     */
     @Override
     public int getPermits(int desired) {
         if (desired <= 0) {

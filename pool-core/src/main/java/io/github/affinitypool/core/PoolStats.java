@@ -7,9 +7,9 @@ import java.util.Map;
  * Counters of one worker pool, of the overflow, or their total. Resource counts ({@code open}, {@code idle},
  * {@code acquired}) belong to the pool that holds the resource (a resource a worker spilled above its idle bound is
  * held by the overflow), closes to the pool that opened it; borrower counts ({@code pending},
- * {@code timeouts}, {@code hits}, {@code misses} and the locality counters) to the borrower's worker, off-loop borrowers
- * being counted under the overflow pool. A worker's {@code hits / (hits + misses)} is thus the share of its borrowers
- * that found a resource open already.
+ * {@code timeouts}, {@code hits}, {@code misses} and the locality counters) to the borrower's worker, off-loop
+ * borrowers being counted under the overflow pool. A worker's {@code hits / (hits + misses)} is thus the share of its
+ * borrowers that found a resource open already.
  *
  * @param open resources open or being opened
  * @param idle resources idle in the pool

@@ -101,7 +101,9 @@ final class PooledLease<T> implements Lease<T> {
         }
     }
 
-    /** The release as a {@link Mono} of its own: releases are as hot as acquires, and a {@code defer} costs two objects. */
+    /**
+     * The release as a {@link Mono} of its own: releases are as hot as acquires, and a {@code defer} costs two objects.
+     */
     private final class ReleaseMono extends Mono<Void> {
 
         @Override

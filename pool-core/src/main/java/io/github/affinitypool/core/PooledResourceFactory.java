@@ -16,8 +16,8 @@ import reactor.core.publisher.Mono;
 public interface PooledResourceFactory<T> {
 
     /**
-     * Opens a resource whose I/O lives on the given worker's loop; the returned {@link Mono} is subscribed on that loop.
-     * It must not block: a blocking call on the loop the resource needs would deadlock until it times out.
+     * Opens a resource whose I/O lives on the given worker's loop; the returned {@link Mono} is subscribed on that
+     * loop. It must not block: a blocking call on the loop the resource needs would deadlock until it times out.
      *
      * @param worker index of the worker the resource belongs to
      * @param loop that worker's event loop
@@ -36,8 +36,8 @@ public interface PooledResourceFactory<T> {
 
     /**
      * Cheap check without I/O (for example "is the channel still open"), run before a resource is handed out, on
-     * release and in background eviction, on any thread. A resource for which this returns {@code false} is never handed
-     * out and is closed.
+     * release and in background eviction, on any thread. A resource for which this returns {@code false} is never
+     * handed out and is closed.
      *
      * @param resource the resource to check
      * @return whether the resource can still be used; {@code true} by default

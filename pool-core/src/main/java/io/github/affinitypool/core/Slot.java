@@ -60,7 +60,9 @@ final class Slot<T> {
         return idleSince;
     }
 
-    /** Starts the idle time, just before the resource goes back to its pool; a lease's end also ends any earlier check. */
+    /**
+     * Starts the idle time, just before the resource goes back to its pool; a lease's end also ends any earlier check.
+     */
     void markIdle(long since) {
         idleSince = since;
     }
@@ -80,7 +82,10 @@ final class Slot<T> {
         closeReason.compareAndSet(null, reason);
     }
 
-    /** @return the recorded reason, or {@link CloseReason#POOL_CLOSED} when reactor-pool closed it on its own at disposal */
+    /**
+     * @return the recorded reason, or {@link CloseReason#POOL_CLOSED} when reactor-pool closed it on its own at
+     *         disposal
+     */
     CloseReason closeReason() {
         CloseReason reason = closeReason.get();
         return reason != null ? reason : CloseReason.POOL_CLOSED;

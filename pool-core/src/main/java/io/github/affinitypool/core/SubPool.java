@@ -24,7 +24,9 @@ final class SubPool<T> {
 
     final int index;
     final InstrumentedPool<Slot<T>> pool;
-    /** Resources open or being opened; reactor-pool's own count is the shared strategy's, so it cannot tell pools apart. */
+    /**
+     * Resources open or being opened; reactor-pool's own count is the shared strategy's, so it cannot tell pools apart.
+     */
     final AtomicInteger open = new AtomicInteger();
     /** Borrowers of this worker (off-loop ones for the overflow pool) waiting in the queue. */
     final AtomicInteger pending = new AtomicInteger();
@@ -34,16 +36,17 @@ final class SubPool<T> {
     /** Whether a task that hands the parked resources to waiting borrowers is on its way to the worker's loop. */
     final AtomicBoolean spillScheduled = new AtomicBoolean();
     /**
-     * Idle resources released on the worker's own loop and kept there, outside reactor-pool, so that the next acquire on
-     * that loop takes one without a compare-and-set or a subscriber chain. Touched only on the worker's loop; reactor-pool
-     * counts them as acquired.
+     * Idle resources released on the worker's own loop and kept there, outside reactor-pool, so that the next acquire
+     * on that loop takes one without a compare-and-set or a subscriber chain. Touched only on the worker's loop;
+     * reactor-pool counts them as acquired.
      */
     private final ArrayDeque<PooledRef<Slot<T>>> parked = new ArrayDeque<>();
     /** The size of {@link #parked}, written on the worker's loop only and published for the other threads. */
     private volatile int parkedCount;
     /**
-     * This pool's idle resources in excess of {@code maxIdlePerWorker}: its share of the overflow, which any borrower may
-     * take (this worker's own first), until the worker's maintenance drains them. Reactor-pool counts them as acquired.
+     * This pool's idle resources in excess of {@code maxIdlePerWorker}: its share of the overflow, which any borrower
+     * may take (this worker's own first), until the worker's maintenance drains them. Reactor-pool counts them as
+     * acquired.
      */
     private final ConcurrentLinkedDeque<PooledRef<Slot<T>>> spilled = new ConcurrentLinkedDeque<>();
     /** The size of {@link #spilled}, counted in before a resource is added and out after one is taken. */

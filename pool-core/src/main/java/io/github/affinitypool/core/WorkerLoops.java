@@ -23,8 +23,8 @@ import reactor.netty.resources.LoopResources;
  * {@link FastThreadLocal} when the instance is created, so {@link #currentWorker()} answers in O(1) instead of
  * scanning {@code inEventLoop()} over every loop.
  * <ul>
- *     <li><em>Integrated</em> ({@link #integrated(LoopResources, boolean)}): the loops of an existing group, for example
- *     the WebFlux server's; they are never shut down by this class.</li>
+ *     <li><em>Integrated</em> ({@link #integrated(LoopResources, boolean)}): the loops of an existing group, for
+ *     example the WebFlux server's; they are never shut down by this class.</li>
  *     <li><em>Standalone</em> ({@link #standalone(String, int)}): a small {@link LoopResources} created and owned by
  *     this instance, disposed by {@link #close()}.</li>
  * </ul>
@@ -122,8 +122,8 @@ public final class WorkerLoops implements AutoCloseable {
     private void awaitTagging(CountDownLatch tagged) {
         try {
             if (!tagged.await(TAGGING_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("Event loops of " + group + " did not run the worker tagging task within "
-                        + TAGGING_TIMEOUT.toSeconds() + " s");
+                throw new IllegalStateException("Event loops of " + group
+                        + " did not run the worker tagging task within " + TAGGING_TIMEOUT.toSeconds() + " s");
             }
         }
         catch (InterruptedException ex) {

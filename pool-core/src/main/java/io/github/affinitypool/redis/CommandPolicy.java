@@ -84,7 +84,9 @@ final class CommandPolicy {
 
     private static final Map<CommandType, LeaseEffect> LEASE_EFFECTS_BY_TYPE = new EnumMap<>(CommandType.class);
 
-    /** Command types that may block in Redis (the blocking pops, XREAD/XREADGROUP, WAIT, WAITAOF when Lettuce has it). */
+    /**
+     * Command types that may block in Redis (the blocking pops, XREAD/XREADGROUP, WAIT, WAITAOF when Lettuce has it).
+     */
     private static final Set<CommandType> BLOCKING_TYPES = EnumSet.noneOf(CommandType.class);
 
     /** Reactive-API method name to the command it sends, for the methods refused whatever their arguments. */
@@ -94,7 +96,8 @@ final class CommandPolicy {
         for (String name : new String[] { "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH" }) {
             SHARED_REFUSED.put(name, Reason.TRANSACTION);
         }
-        for (String name : new String[] { "SELECT", "SWAPDB", "AUTH", "HELLO", "RESET", "QUIT", "READONLY", "READWRITE" }) {
+        for (String name : new String[] { "SELECT", "SWAPDB", "AUTH", "HELLO", "RESET", "QUIT", "READONLY",
+                "READWRITE" }) {
             SHARED_REFUSED.put(name, Reason.CONNECTION_STATE);
         }
         for (String name : new String[] { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",

@@ -62,7 +62,8 @@ final class LeaseWork {
         RedisReactiveCommands<K, V> user = scope.connection.reactive();
         Mono<String> watch = watchKeys.isEmpty() ? Mono.empty() : own.watch(keyArray(watchKeys));
         Mono<Optional<T>> readStep = read == null ? Mono.just(Optional.empty())
-                : Mono.defer(() -> Objects.requireNonNull(read.apply(user), "the transaction's read function returned null"))
+                : Mono.defer(() -> Objects.requireNonNull(read.apply(user),
+                        "the transaction's read function returned null"))
                         .map(Optional::of);
         return watch.then(readStep)
                 .flatMap(value -> own.multi().then(Mono.defer(() -> queueAndExec(scope.connection,
@@ -74,7 +75,8 @@ final class LeaseWork {
      * Subscribes to the caller's commands (each one dispatched, and answered QUEUED, while subscribing), then sends
      * EXEC, unless the caller's publisher already failed: then the release's DISCARD aborts the transaction.
      */
-    private static <K, V> Mono<TransactionResult> queueAndExec(ScopedConnection<K, V> connection, Publisher<?> commands) {
+    private static <K, V> Mono<TransactionResult> queueAndExec(ScopedConnection<K, V> connection,
+            Publisher<?> commands) {
         Queued queued = new Queued();
         commands.subscribe(queued);
         Throwable early = queued.failure;

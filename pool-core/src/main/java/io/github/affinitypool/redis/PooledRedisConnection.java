@@ -139,8 +139,8 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
      */
     @Override
     public RedisCommands<K, V> sync() {
-        throw new UnsupportedOperationException("sync() is not available on a pooled Redis connection: a blocking call on "
-                + "an event loop deadlocks; use reactive() or async()");
+        throw new UnsupportedOperationException("sync() is not available on a pooled Redis connection: a blocking call "
+                + "on an event loop deadlocks; use reactive() or async()");
     }
 
     @Override

@@ -57,9 +57,9 @@ import io.github.affinitypool.core.WorkerLoops;
  * Pub/Sub runs on separate connections, at most one per worker ({@link Builder#pubSubMaxOpen(int)}):
  * {@link #subscribe(Object[])} and {@link #psubscribe(Object[])} multiplex every subscription of a worker over its
  * connection and deliver messages on the subscriber's loop.
- * Every connection is opened with {@code connectAsync} on its worker's own lightweight Lettuce {@code RedisClient}, with
- * the handshake from the Redis URI (AUTH/HELLO with password or ACL user, SELECT, CLIENT SETNAME), auto-reconnect off
- * (the pool replaces broken connections) and a command timeout.
+ * Every connection is opened with {@code connectAsync} on its worker's own lightweight Lettuce {@code RedisClient},
+ * with the handshake from the Redis URI (AUTH/HELLO with password or ACL user, SELECT, CLIENT SETNAME), auto-reconnect
+ * off (the pool replaces broken connections) and a command timeout.
  *
  * @param <K> key type
  * @param <V> value type
@@ -139,13 +139,13 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * emitted on that connection's loop.
      * <p>
      * Blocking commands — BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP, XREAD/XREADGROUP with
-     * BLOCK — run transparently on an exclusive lease of the caller's worker (as with {@link #withConnection}), released
-     * when the reply arrives; cancelling one closes that connection (a late reply must not reach the next borrower).
-     * Their command timeout is the pool's plus the time they may block (none when they may block forever).
+     * BLOCK — run transparently on an exclusive lease of the caller's worker (as with {@link #withConnection}),
+     * released when the reply arrives; cancelling one closes that connection (a late reply must not reach the next
+     * borrower). Their command timeout is the pool's plus the time they may block (none when they may block forever).
      * <p>
-     * Refused, as an error of the returned publisher ({@link RefusedCommandException}): MULTI/EXEC/DISCARD/WATCH/UNWATCH
-     * (use {@link #transaction(Function)}), SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT, READONLY/READWRITE, CLIENT
-     * TRACKING/REPLY/CACHING/SETNAME/SETINFO/NO-EVICT/NO-TOUCH, the SUBSCRIBE family (use
+     * Refused, as an error of the returned publisher ({@link RefusedCommandException}):
+     * MULTI/EXEC/DISCARD/WATCH/UNWATCH (use {@link #transaction(Function)}), SELECT, SWAPDB, AUTH, HELLO, RESET, QUIT,
+     * READONLY/READWRITE, CLIENT TRACKING/REPLY/CACHING/SETNAME/SETINFO/NO-EVICT/NO-TOUCH, the SUBSCRIBE family (use
      * {@link #subscribe(Object[])}), MONITOR and SYNC/PSYNC/REPLCONF, WAIT/WAITAOF (they count the acknowledgements of
      * the connection's own writes); and, thrown, {@code setTimeout}
      * and {@code getStatefulConnection} (there is no single connection to flush or time out: flushes are coalesced
@@ -222,7 +222,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * @param commands issues the transaction's commands on the leased connection
      * @return EXEC's result
      */
-    public Mono<TransactionResult> transaction(Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<?>> commands) {
+    public Mono<TransactionResult> transaction(
+            Function<? super RedisReactiveCommands<K, V>, ? extends Publisher<?>> commands) {
         Objects.requireNonNull(commands, "commands must not be null");
         return transaction(List.of(), null, (c, ignored) -> commands.apply(c));
     }
@@ -251,7 +252,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *         c -> c.get("balance").map(Long::parseLong),                           // read, watched
      *         (c, balance) -> c.set("balance", Long.toString(balance - 10)))        // queued
      *      .filter(result -> !result.wasDiscarded())
-     *      .repeatWhenEmpty(...)                                                     // retry on a conflict, as you like
+     *      .repeatWhenEmpty(...)                                                    // retry on a conflict, as you like
      * }</pre>
      * An empty {@code read} aborts: nothing is queued, no MULTI is sent, and the returned Mono completes empty.
      *
@@ -304,8 +305,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      * <p>
      * Messages published before Redis confirmed the SUBSCRIBE are not received ({@link #subscribeLater(Object[])} tells
      * when it has). A subscriber that requests less than
-     * arrives keeps up to {@link Builder#pubSubBufferSize(int)} undelivered messages; beyond that the <em>oldest</em> is
-     * dropped and counted ({@link PubSubStats#dropped()}), so a slow subscriber never holds up the others. When the
+     * arrives keeps up to {@link Builder#pubSubBufferSize(int)} undelivered messages; beyond that the <em>oldest</em>
+     * is dropped and counted ({@link PubSubStats#dropped()}), so a slow subscriber never holds up the others. When the
      * Pub/Sub connection is lost the {@code Flux} fails with a {@link RedisPoolConnectionException} naming the pool,
      * the worker and the server (after the messages already buffered); subscribe again (for example with
      * {@code retryWhen}) to resubscribe. When the pool closes, the {@code Flux} completes.
@@ -386,7 +387,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         return pubSub.stats();
     }
 
-    /** @return a snapshot of the shared connections behind {@link #commands()}: open, connecting, unavailable, per worker */
+    /**
+     * @return a snapshot of the shared connections behind {@link #commands()}: open, connecting, unavailable, per
+     *         worker
+     */
     public SharedStats sharedStats() {
         return shared.stats();
     }
@@ -471,7 +475,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 .onErrorResume(ignored -> Mono.empty())
                 .then(pool.closeAsync()).onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
-                .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout))).onErrorResume(ignored -> Mono.empty())
+                .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout)))
+                .onErrorResume(ignored -> Mono.empty())
                 .then(ownsLoops ? loops.loopResources().disposeLater(Duration.ZERO, closeTimeout) : Mono.<Void>empty())
                 .doOnTerminate(closed::tryEmitEmpty)
                 .cache();
@@ -519,17 +524,19 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *     <li>{@link #name(String) name}: {@code "default"};</li>
      *     <li>loops: standalone with one worker per available processor, unless {@link #workers(int)},
      *     {@link #loopResources(LoopResources, boolean)} or {@link #workerLoops(WorkerLoops)} says otherwise;</li>
-     *     <li>{@link #poolConfig(AffinityPoolConfig) poolConfig}: {@code AffinityPoolConfig.builder().build()} (max-open
-     *     workers × 4, max-idle-per-worker 2, min-idle 0, max-lifetime 30 min, max-idle-time 5 min, acquire-timeout
-     *     2 s, max-pending 1000, validate-after-idle 30 s, eviction-interval 30 s, LIFO, max-concurrent-connects =
-     *     workers, close-timeout 10 s);</li>
+     *     <li>{@link #poolConfig(AffinityPoolConfig) poolConfig}: {@code AffinityPoolConfig.builder().build()}
+     *     (max-open workers × 4, max-idle-per-worker 2, min-idle 0, max-lifetime 30 min, max-idle-time 5 min,
+     *     acquire-timeout 2 s, max-pending 1000, validate-after-idle 30 s, eviction-interval 30 s, LIFO,
+     *     max-concurrent-connects = workers, close-timeout 10 s);</li>
      *     <li>{@link #sharedConnectionsPerWorker(int) sharedConnectionsPerWorker}: 1;</li>
      *     <li>{@link #commandTimeout(Duration) commandTimeout}: 5 s (also the handshake timeout);</li>
      *     <li>{@link #connectTimeout(Duration) connectTimeout}: unset, so the socket options' (Lettuce's 10 s);</li>
-     *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults (each call adds a customizer);</li>
+     *     <li>{@link #clientOptions(UnaryOperator) clientOptions}: Lettuce's defaults (each call adds a
+     *     customizer);</li>
      *     <li>{@link #clientResources(Consumer) clientResources}: none (Lettuce's command latency recorder off);</li>
      *     <li>{@link #listener(AffinityPoolListener) listener}: none (each call adds one);</li>
-     *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per worker);</li>
+     *     <li>{@link #pubSubMaxOpen(int) pubSubMaxOpen}: the number of workers (one Pub/Sub connection per
+     *     worker);</li>
      *     <li>{@link #pubSubBufferSize(int) pubSubBufferSize}: 1024;</li>
      *     <li>{@link #pubSubListener(AffinityPoolListener) pubSubListener}: none (each call adds one);</li>
      *     <li>{@link #sharedListener(AffinityPoolListener) sharedListener}: none (each call adds one);</li>
@@ -636,8 +643,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
         /**
          * Integrated mode: pin connections to the loops of {@code loopResources.onServer(preferNative)}, typically the
-         * WebFlux server's ({@code ReactorResourceFactory.getLoopResources()} with {@link LoopResources#DEFAULT_NATIVE}).
-         * The loops stay owned by the caller.
+         * WebFlux server's ({@code ReactorResourceFactory.getLoopResources()} with
+         * {@link LoopResources#DEFAULT_NATIVE}). The loops stay owned by the caller.
          */
         public Builder<K, V> loopResources(LoopResources loopResources, boolean preferNative) {
             this.loopResources = Objects.requireNonNull(loopResources, "loopResources must not be null");
@@ -684,9 +691,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
 
         /**
          * How long a command may wait for its reply before it fails with {@code RedisCommandTimeoutException} (Lettuce
-         * {@link TimeoutOptions}), so a frozen Redis fails commands instead of hanging them; also the handshake timeout.
-         * A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) gets this plus the time it may block in Redis, and no
-         * timeout when it may block forever. Default 5 s.
+         * {@link TimeoutOptions}), so a frozen Redis fails commands instead of hanging them; also the handshake
+         * timeout. A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) gets this plus the time it may block in Redis,
+         * and no timeout when it may block forever. Default 5 s.
          */
         public Builder<K, V> commandTimeout(Duration commandTimeout) {
             this.commandTimeout = positive("commandTimeout", commandTimeout);
@@ -712,9 +719,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          * Adds a customizer of Lettuce's {@link ClientOptions} (socket options, SSL options, protocol version, ...);
          * customizers run in the order added, each on the builder the one before returned. Afterwards the pool
          * enforces {@code autoReconnect(false)} (it replaces broken connections itself),
-         * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and {@link TimeoutOptions} that time
-         * out every command after {@code commandTimeout}, a blocking command after {@code commandTimeout} plus the time
-         * it may block (never, when it may block forever). Default: Lettuce's defaults.
+         * {@code publishOnScheduler(false)} (replies stay on the connection's loop) and {@link TimeoutOptions} that
+         * time out every command after {@code commandTimeout}, a blocking command after {@code commandTimeout} plus the
+         * time it may block (never, when it may block forever). Default: Lettuce's defaults.
          */
         public Builder<K, V> clientOptions(UnaryOperator<ClientOptions.Builder> customizer) {
             this.clientOptions.add(Objects.requireNonNull(customizer, "customizer must not be null"));
@@ -786,9 +793,9 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         /**
          * Receives the shared connections' events (metrics with {@code kind=shared}): {@code opened(worker)} for every
          * connect, first or after a loss, and {@code closed(worker, reason)}: {@code UNUSABLE} when a call found its
-         * connection broken (Redis restarted, network error), {@code VALIDATION_FAILED} when a connection gave no answer
-         * to the health-check PING that a command timeout starts, {@code POOL_CLOSED}. Adds to the listeners, like
-         * {@link #listener(AffinityPoolListener)}. Default none.
+         * connection broken (Redis restarted, network error), {@code VALIDATION_FAILED} when a connection gave no
+         * answer to the health-check PING that a command timeout starts, {@code POOL_CLOSED}. Adds to the listeners,
+         * like {@link #listener(AffinityPoolListener)}. Default none.
          */
         public Builder<K, V> sharedListener(AffinityPoolListener sharedListener) {
             this.sharedListeners.add(Objects.requireNonNull(sharedListener, "sharedListener must not be null"));
@@ -885,15 +892,17 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                 pubSubUris.add(RedisUris.copy(uri, explicitName ? clientName : clientName + ".pubsub.w" + worker,
                         commandTimeout));
             }
-            SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec, List.copyOf(sharedUris),
-                    sharedConnectionsPerWorker, commandTimeout, AffinityPoolListener.guarded(sharedListeners, name));
+            SharedConnections<K, V> shared = new SharedConnections<>(name, loops, clients, codec,
+                    List.copyOf(sharedUris), sharedConnectionsPerWorker, commandTimeout,
+                    AffinityPoolListener.guarded(sharedListeners, name));
             Duration validateTimeout = commandTimeout.compareTo(Duration.ofSeconds(1)) < 0 ? commandTimeout
                     : Duration.ofSeconds(1);
-            RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec, List.copyOf(leased),
-                    loops, validateTimeout, shared::serverReachable);
+            RedisConnectionFactory<K, V> factory = new RedisConnectionFactory<>(name, clients, codec,
+                    List.copyOf(leased), loops, validateTimeout, shared::serverReachable);
             AffinityPool<StatefulRedisConnection<K, V>> pool;
             try {
-                pool = AffinityPool.create(name, loops, factory, poolConfig, AffinityPoolListener.guarded(listeners, name));
+                pool = AffinityPool.create(name, loops, factory, poolConfig,
+                        AffinityPoolListener.guarded(listeners, name));
             }
             catch (RuntimeException ex) {
                 clients.shutdownAsync(Duration.ofSeconds(2));
@@ -903,8 +912,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
                     pubSubMaxOpen > 0 ? pubSubMaxOpen : loops.size(), pubSubBufferSize,
                     AffinityPoolListener.guarded(pubSubListeners, name),
                     poolConfig.evictionInterval(), commandTimeout);
-            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, RedisUris.describe(uri), loops, owned, clients,
-                    shared, pool, pubSub, commandTimeout, poolConfig.closeTimeout());
+            RedisAffinityPool<K, V> built = new RedisAffinityPool<>(name, RedisUris.describe(uri), loops, owned,
+                    clients, shared, pool, pubSub, commandTimeout, poolConfig.closeTimeout());
             shared.warmUp();
             return built;
         }

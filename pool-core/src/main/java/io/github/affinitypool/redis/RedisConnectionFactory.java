@@ -67,9 +67,11 @@ final class RedisConnectionFactory<K, V> implements PooledResourceFactory<Statef
                     serverReachable.run();
                     return new PooledRedisConnection<>(connection, poolName, worker, uri);
                 })
-                .onErrorMap(error -> !(error instanceof RedisPoolConnectionException), error -> new RedisPoolConnectionException(
-                        poolName, worker, "Redis pool '" + poolName + "' (worker " + worker + "): cannot connect to "
-                                + RedisUris.describe(uri) + ": " + RedisUris.reason(error), RedisUris.unwrap(error)));
+                .onErrorMap(error -> !(error instanceof RedisPoolConnectionException),
+                        error -> new RedisPoolConnectionException(poolName, worker,
+                                "Redis pool '" + poolName + "' (worker " + worker + "): cannot connect to "
+                                        + RedisUris.describe(uri) + ": " + RedisUris.reason(error),
+                                RedisUris.unwrap(error)));
     }
 
     /**

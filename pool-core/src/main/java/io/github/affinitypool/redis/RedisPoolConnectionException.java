@@ -6,7 +6,8 @@ import io.lettuce.core.RedisConnectionException;
  * A connection of a {@link RedisAffinityPool} could not be opened, or a shared connection is unavailable while the pool
  * reconnects it. The message names the pool, the worker, the Redis URI (never its password) and the cause reported
  * by Redis or the network, for example
- * {@code Redis pool 'default' (worker 1): cannot connect to redis://localhost:6400: WRONGPASS invalid username-password pair or user is disabled.}
+ * {@code Redis pool 'default' (worker 1): cannot connect to redis://localhost:6400: WRONGPASS invalid username-password
+ * pair or user is disabled.}
  */
 public class RedisPoolConnectionException extends RedisConnectionException {
 

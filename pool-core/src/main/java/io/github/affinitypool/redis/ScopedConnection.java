@@ -52,7 +52,8 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
         super(connection);
         this.connection = connection;
         this.kind = kind;
-        this.reactive = new RedisReactiveCommandsImpl<>(this, connection.getCodec(), connection.getOptions().getJsonParser());
+        this.reactive = new RedisReactiveCommandsImpl<>(this, connection.getCodec(),
+                connection.getOptions().getJsonParser());
     }
 
     /** @return the leased connection underneath (its commands are tracked but not scoped) */
@@ -161,10 +162,11 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
         }
         if (kind == Kind.TRANSACTION) {
             if (execSent) {
-                return new IllegalStateException(name + " was issued after EXEC: in a transaction every command's result "
-                        + "arrives only with EXEC's reply, so a command sent in reaction to another command's result would "
-                        + "run outside the transaction; issue all commands without waiting for each other (Flux.merge, "
-                        + "Mono.when), and read values before MULTI with transaction(watchKeys, read, commands)");
+                return new IllegalStateException(name + " was issued after EXEC: in a transaction every command's "
+                        + "result arrives only with EXEC's reply, so a command sent in reaction to another command's "
+                        + "result would run outside the transaction; issue all commands without waiting for each other "
+                        + "(Flux.merge, Mono.when), and read values before MULTI with transaction(watchKeys, read, "
+                        + "commands)");
             }
             if ("MULTI".equals(name) || "EXEC".equals(name) || "DISCARD".equals(name)) {
                 return new IllegalStateException(name + " is sent by RedisAffinityPool.transaction(...) itself; return "

@@ -218,7 +218,8 @@ final class SharedCommands<K, V> implements InvocationHandler {
     private Object delegate(Method method, Object[] args) {
         StatefulRedisConnection<K, V> connection = shared.pick().openConnection();
         if (connection == null) {
-            throw new IllegalStateException(method.getName() + "() needs a connected shared connection; none is open yet");
+            throw new IllegalStateException(
+                    method.getName() + "() needs a connected shared connection; none is open yet");
         }
         return call(method, connection, args);
     }

@@ -67,8 +67,8 @@ final class SharedConnections<K, V> {
     private volatile boolean closed;
 
     @SuppressWarnings("unchecked")
-    SharedConnections(String poolName, WorkerLoops loops, WorkerClients clients, RedisCodec<K, V> codec, List<RedisURI> uris,
-            int perWorker, Duration commandTimeout, AffinityPoolListener listener) {
+    SharedConnections(String poolName, WorkerLoops loops, WorkerClients clients, RedisCodec<K, V> codec,
+            List<RedisURI> uris, int perWorker, Duration commandTimeout, AffinityPoolListener listener) {
         this.poolName = poolName;
         this.loops = loops;
         this.clients = clients;
@@ -90,7 +90,8 @@ final class SharedConnections<K, V> {
         for (Slot[] workerSlots : slots) {
             for (Slot slot : workerSlots) {
                 slot.connection().subscribe(connection -> {
-                }, error -> logger.debug("Redis pool '{}': shared connection warm-up failed: {}", poolName, error.toString()));
+                }, error -> logger.debug("Redis pool '{}': shared connection warm-up failed: {}", poolName,
+                        error.toString()));
             }
         }
     }

@@ -53,17 +53,20 @@ final class TransportCheck {
         }
         throw new IllegalStateException("Transport mismatch: the worker loops run " + reactorChannel.getSimpleName()
                 + " (Reactor Netty) but Lettuce would open " + lettuceChannel.getSimpleName()
-                + ", which cannot be registered on them. " + advice(transport(reactorChannel), transport(lettuceChannel)));
+                + ", which cannot be registered on them. "
+                + advice(transport(reactorChannel), transport(lettuceChannel)));
     }
 
     private static String advice(String reactor, String lettuce) {
         if ("nio".equals(reactor)) {
             // Reactor Netty chose NIO (native disabled or preferNative=false): switch Lettuce's native transport off.
-            return "Start the JVM with -D" + lettuceProperty(lettuce) + "=false so that Lettuce uses NIO as well, or let "
+            return "Start the JVM with -D" + lettuceProperty(lettuce)
+                    + "=false so that Lettuce uses NIO as well, or let "
                     + "Reactor Netty use the native transport (-D" + REACTOR_NATIVE + "=true and preferNative=true).";
         }
         if ("nio".equals(lettuce)) {
-            return "Start the JVM with -D" + REACTOR_NATIVE + "=false (or pass preferNative=false) so that Reactor Netty "
+            return "Start the JVM with -D" + REACTOR_NATIVE
+                    + "=false (or pass preferNative=false) so that Reactor Netty "
                     + "uses NIO as well, or put the " + reactor + " native transport on the classpath for Lettuce too.";
         }
         // Two different native transports (for example epoll and io_uring): switch off the one Lettuce prefers.

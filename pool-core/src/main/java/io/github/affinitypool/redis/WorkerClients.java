@@ -58,7 +58,8 @@ final class WorkerClients {
         this.computation = new DefaultEventExecutorGroup(COMPUTATION_THREADS,
                 new DefaultThreadFactory("affinity-redis-" + poolName + "-computation", true));
         this.timer = new HashedWheelTimer(new DefaultThreadFactory("affinity-redis-" + poolName + "-timer", true));
-        this.eventBus = new DefaultEventBus(Schedulers.fromExecutorService(computation, "affinity-redis-" + poolName + "-events"));
+        this.eventBus = new DefaultEventBus(
+                Schedulers.fromExecutorService(computation, "affinity-redis-" + poolName + "-events"));
         NettyCustomizer customizer = new FlushCoalescing(userCustomizer);
         List<DefaultClientResources> perWorker = new ArrayList<>(loops.size());
         List<RedisClient> perWorkerClients = new ArrayList<>(loops.size());
@@ -114,7 +115,8 @@ final class WorkerClients {
                 .thenCompose(ignored -> {
                     List<CompletableFuture<Void>> resourceShutdowns = new ArrayList<>(resources.size());
                     for (DefaultClientResources workerResources : resources) {
-                        resourceShutdowns.add(toCompletable(workerResources.shutdown(0, millis, TimeUnit.MILLISECONDS)));
+                        resourceShutdowns.add(
+                                toCompletable(workerResources.shutdown(0, millis, TimeUnit.MILLISECONDS)));
                     }
                     return CompletableFuture.allOf(resourceShutdowns.toArray(new CompletableFuture<?>[0]));
                 })

@@ -102,7 +102,8 @@ class AffinityPoolAcquireTest {
         fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1));
         PoolFixture.Borrowed held = fixture.borrow(0);
         AtomicReference<Thread> deliveredOn = new AtomicReference<>();
-        Mono<Lease<StubResource>> waiter = fixture.acquireOn(2).doOnNext(lease -> deliveredOn.set(Thread.currentThread()));
+        Mono<Lease<StubResource>> waiter = fixture.acquireOn(2)
+                .doOnNext(lease -> deliveredOn.set(Thread.currentThread()));
 
         StepVerifier.create(waiter)
                 .then(() -> await().atMost(PoolFixture.WAIT).until(() -> fixture.total().pending() == 1))
@@ -234,8 +235,8 @@ class AffinityPoolAcquireTest {
         StepVerifier.create(fixture.acquireOn(1))
                 .expectErrorSatisfies(error -> {
                     assertThat(error).isInstanceOf(AcquireTimeoutException.class).hasMessage(
-                            "Redis pool 'default' (worker 1): no connection within 200 ms (open 1/1, idle 0, pending 1); "
-                                    + "raise affinity-pool.redis.pool.max-open or acquire-timeout");
+                            "Redis pool 'default' (worker 1): no connection within 200 ms (open 1/1, idle 0, "
+                                    + "pending 1); raise affinity-pool.redis.pool.max-open or acquire-timeout");
                     AcquireTimeoutException timeout = (AcquireTimeoutException) error;
                     assertThat(timeout.poolName()).isEqualTo("default");
                     assertThat(timeout.worker()).isEqualTo(1);
@@ -299,7 +300,8 @@ class AffinityPoolAcquireTest {
 
     @Test
     void withNoPendingAllowedAnAcquireThatCannotBeServedFailsAtOnce() {
-        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0).acquireTimeout(Duration.ofSeconds(30)));
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(0)
+                .acquireTimeout(Duration.ofSeconds(30)));
         fixture.borrow(0);
 
         StepVerifier.create(fixture.acquireOn(2))
@@ -314,7 +316,8 @@ class AffinityPoolAcquireTest {
 
     @Test
     void oneBorrowerMoreThanMaxPendingAcquiresFailsAtOnce() {
-        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(2).acquireTimeout(Duration.ofSeconds(30)));
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).maxPendingAcquires(2)
+                .acquireTimeout(Duration.ofSeconds(30)));
         fixture.borrow(0);
         fixture.acquireOn(1).subscribe(null, error -> { });
         fixture.acquireOn(2).subscribe(null, error -> { });
@@ -337,7 +340,8 @@ class AffinityPoolAcquireTest {
         IllegalStateException refused = new IllegalStateException("connection refused");
         fixture.factory.openError = refused;
 
-        StepVerifier.create(fixture.acquireOn(0)).expectErrorMatches(error -> error == refused).verify(PoolFixture.WAIT);
+        StepVerifier.create(fixture.acquireOn(0)).expectErrorMatches(error -> error == refused)
+                .verify(PoolFixture.WAIT);
         assertThat(fixture.total().open()).isZero();
         assertThat(fixture.listener.events).contains("failed 0 ERROR");
 

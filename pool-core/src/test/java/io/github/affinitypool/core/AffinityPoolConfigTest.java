@@ -44,7 +44,8 @@ class AffinityPoolConfigTest {
 
     @Test
     void explicitSizesSurviveResolution() {
-        AffinityPoolConfig resolved = AffinityPoolConfig.builder().maxOpen(5).maxConcurrentConnects(1).build().resolve(3);
+        AffinityPoolConfig resolved = AffinityPoolConfig.builder().maxOpen(5).maxConcurrentConnects(1).build()
+                .resolve(3);
 
         assertThat(resolved.maxOpen()).isEqualTo(5);
         assertThat(resolved.maxConcurrentConnects()).isEqualTo(1);
@@ -54,9 +55,11 @@ class AffinityPoolConfigTest {
     void toBuilderCopiesEverySetting() {
         MutableClock clock = new MutableClock();
         AffinityPoolConfig config = AffinityPoolConfig.builder().maxOpen(9).maxIdlePerWorker(3).minIdlePerWorker(1)
-                .maxLifetime(Duration.ofMinutes(1)).maxIdleTime(Duration.ofSeconds(50)).acquireTimeout(Duration.ofSeconds(1))
+                .maxLifetime(Duration.ofMinutes(1)).maxIdleTime(Duration.ofSeconds(50))
+                .acquireTimeout(Duration.ofSeconds(1))
                 .maxPendingAcquires(7).validateAfterIdle(Duration.ZERO).evictionInterval(Duration.ofSeconds(5))
-                .idleOrder(IdleOrder.FIFO).maxConcurrentConnects(2).closeTimeout(Duration.ZERO).leakDetectionThreshold(Duration.ofSeconds(3)).poolLabel("Pool")
+                .idleOrder(IdleOrder.FIFO).maxConcurrentConnects(2).closeTimeout(Duration.ZERO)
+                .leakDetectionThreshold(Duration.ofSeconds(3)).poolLabel("Pool")
                 .resourceNoun("session").propertyPrefix("app.pool").clock(clock).build();
 
         assertThat(config.toBuilder().build()).hasToString(config.toString());

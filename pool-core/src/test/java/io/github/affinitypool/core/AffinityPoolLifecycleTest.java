@@ -149,7 +149,8 @@ class AffinityPoolLifecycleTest {
                 leases.add(fixture.borrow(-1));
             }
             Flux.fromIterable(leases)
-                    .flatMap(borrowed -> borrowed.lease().release().subscribeOn(fixture.loops.scheduler(borrowed.lease().worker())))
+                    .flatMap(borrowed -> borrowed.lease().release()
+                            .subscribeOn(fixture.loops.scheduler(borrowed.lease().worker())))
                     .blockLast(PoolFixture.WAIT);
             // Releases racing on different loops may spill one more than needed, never keep one too many.
             PoolStats overflow = fixture.pool.stats().overflow();
@@ -233,7 +234,8 @@ class AffinityPoolLifecycleTest {
 
     @Test
     void minIdlePerWorkerIsFilledAtStartAndRefilledAfterEviction() {
-        fixture.start(config -> config.minIdlePerWorker(2).maxIdleTime(Duration.ofMinutes(5)).evictionInterval(EVICTION));
+        fixture.start(config -> config.minIdlePerWorker(2).maxIdleTime(Duration.ofMinutes(5))
+                .evictionInterval(EVICTION));
         await().atMost(PoolFixture.WAIT).untilAsserted(() -> assertThat(fixture.pool.stats().workers())
                 .extracting(PoolStats::idle).containsExactly(2, 2));
         List<StubResource> firstGeneration = new ArrayList<>(fixture.factory.created);
@@ -314,7 +316,8 @@ class AffinityPoolLifecycleTest {
         StubResource silent = fixture.warm(0);
         fixture.factory.validation = null;
 
-        Lease<StubResource> lease = fixture.acquireOn(0).onErrorResume(AcquireTimeoutException.class, timeout -> Mono.empty())
+        Lease<StubResource> lease = fixture.acquireOn(0)
+                .onErrorResume(AcquireTimeoutException.class, timeout -> Mono.empty())
                 .block(PoolFixture.WAIT);
 
         // The borrower's timeout and the validation's race: either way it never gets the silent resource.
@@ -509,14 +512,16 @@ class AffinityPoolLifecycleTest {
         assertThat(refused).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("subscribe to closeAsync() instead");
         fixture.pool.close();
-        assertThatThrownBy(() -> fixture.pool.acquire().block(PoolFixture.WAIT)).isInstanceOf(PoolClosedException.class);
+        assertThatThrownBy(() -> fixture.pool.acquire().block(PoolFixture.WAIT))
+                .isInstanceOf(PoolClosedException.class);
     }
 
     @Test
     void withResourceReleasesOnCompleteErrorAndCancel() {
         fixture.start(config -> config);
 
-        assertThat(fixture.pool.withResource(resource -> Mono.just(resource.id)).blockLast(PoolFixture.WAIT)).isEqualTo(1);
+        assertThat(fixture.pool.withResource(resource -> Mono.just(resource.id)).blockLast(PoolFixture.WAIT))
+                .isEqualTo(1);
         StepVerifier.create(fixture.pool.withResource(resource -> Mono.error(new IllegalStateException("boom"))))
                 .expectErrorMessage("boom")
                 .verify(PoolFixture.WAIT);

@@ -102,7 +102,8 @@ class AffinityPoolRaceTest {
         int worker = random.nextInt(-1, 4);
         Mono<Void> use = fixture.pool
                 .withResource(resource -> random.nextBoolean()
-                        // Completing on the worker's own loop parks the resource there; elsewhere it goes to reactor-pool.
+                        // Completing on the worker's own loop parks the resource there;
+                        // elsewhere it goes to reactor-pool.
                         ? Mono.delay(Duration.ofNanos(random.nextLong(500_000)), worker >= 0 && random.nextBoolean()
                                 ? fixture.loops.scheduler(worker) : Schedulers.parallel())
                         : Mono.just((long) resource.id))

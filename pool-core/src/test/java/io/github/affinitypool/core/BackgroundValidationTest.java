@@ -24,7 +24,8 @@ class BackgroundValidationTest {
 
     @Test
     void idleResourcesAreCheckedAndTheUnhealthyOnesClosedBeforeAnyoneBorrowsThem() {
-        fixture.start(config -> config.validateAfterIdle(Duration.ofMinutes(1)).evictionInterval(Duration.ofMillis(50)));
+        fixture.start(config -> config.validateAfterIdle(Duration.ofMinutes(1))
+                .evictionInterval(Duration.ofMillis(50)));
         StubResource parked = fixture.warmOnLoop(0);
         StubResource inReactorPool = fixture.warm(1);
         fixture.factory.validation = resource -> resource != inReactorPool;

@@ -30,7 +30,8 @@ class LoopSchedulerTest {
     @Test
     void runsInlineOnItsLoopAndHopsOtherwise() throws InterruptedException {
         LoopScheduler scheduler = loops.scheduler(1);
-        Thread loopThread = Mono.fromCallable(Thread::currentThread).subscribeOn(scheduler).block(Duration.ofSeconds(5));
+        Thread loopThread = Mono.fromCallable(Thread::currentThread).subscribeOn(scheduler)
+                .block(Duration.ofSeconds(5));
         AtomicReference<Thread> ranOn = new AtomicReference<>();
         CountDownLatch ran = new CountDownLatch(1);
 

@@ -22,8 +22,9 @@ final class MutableClock extends Clock {
     }
 
     /**
-     * Runs {@code action} once, inline, at the next read of this clock on {@code thread}: a way to make another thread's
-     * work happen at a chosen point of the pool's code, for races that timing alone hits once in a thousand runs.
+     * Runs {@code action} once, inline, at the next read of this clock on {@code thread}: a way to make another
+     * thread's work happen at a chosen point of the pool's code, for races that timing alone hits once in a thousand
+     * runs.
      */
     void onNextReadOn(Thread thread, Runnable action) {
         hookThread = thread;

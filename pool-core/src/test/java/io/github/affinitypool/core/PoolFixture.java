@@ -56,7 +56,9 @@ final class PoolFixture implements AutoCloseable {
         borrowed.lease().release().block(WAIT);
     }
 
-    /** Releases on the resource's own loop, as a request handler on that loop would: the resource stays parked there. */
+    /**
+     * Releases on the resource's own loop, as a request handler on that loop would: the resource stays parked there.
+     */
     void releaseOnLoop(Borrowed borrowed) {
         borrowed.lease().release().subscribeOn(loops.scheduler(borrowed.lease().worker())).block(WAIT);
     }

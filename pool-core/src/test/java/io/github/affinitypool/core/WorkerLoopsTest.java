@@ -30,8 +30,8 @@ class WorkerLoopsTest {
     @Test
     void offLoopCallersGetTheWorkersInTurn() {
         try (WorkerLoops loops = WorkerLoops.standalone("loops-test", 3)) {
-            assertThat(new int[] {loops.currentOrNextWorker(), loops.nextWorker(), loops.nextWorker(), loops.nextWorker()})
-                    .containsExactly(0, 1, 2, 0);
+            assertThat(new int[] {loops.currentOrNextWorker(), loops.nextWorker(), loops.nextWorker(),
+                    loops.nextWorker()}).containsExactly(0, 1, 2, 0);
         }
     }
 

@@ -109,7 +109,8 @@ class BlockingCommandsTest extends PoolPerTest {
         pool.commands().rpush("dispatched", "a").block(TIMEOUT);
         CommandArgs<String, String> args = new CommandArgs<>(StringCodec.UTF8).addKey("dispatched").add(1);
         Object popped = pool.commands()
-                .dispatch(CommandType.BLPOP, new KeyValueOutput<String, String>(StringCodec.UTF8), args).blockFirst(TIMEOUT);
+                .dispatch(CommandType.BLPOP, new KeyValueOutput<String, String>(StringCodec.UTF8), args)
+                .blockFirst(TIMEOUT);
         assertThat(popped).isEqualTo(KeyValue.just("dispatched", "a"));
         assertThat(pool.stats().total().misses()).isEqualTo(1); // an exclusive connection was opened for it
     }

@@ -47,7 +47,8 @@ class CancellationTest {
                         long cancelAfterMicros = random.nextInt(4) == 0 ? Long.MAX_VALUE : random.nextLong(0, 3000);
                         Mono<?> maybeCancelled = cancelAfterMicros == Long.MAX_VALUE ? operation
                                 : operation.doOnCancel(cancelled::incrementAndGet)
-                                        .take(Duration.ofNanos(cancelAfterMicros * 1000), pool.loops().scheduler(worker));
+                                        .take(Duration.ofNanos(cancelAfterMicros * 1000),
+                                                pool.loops().scheduler(worker));
                         return maybeCancelled.subscribeOn(pool.loops().scheduler(worker))
                                 .doOnSuccess(ignored -> completed.incrementAndGet())
                                 .onErrorResume(error -> {

@@ -267,7 +267,9 @@ class CleanStateTest extends PoolPerTest {
         assertTheNextTransactionOnTheSameConnectionRuns(id);
     }
 
-    /** Another client changed w:key since the previous lease watched it: the transaction runs only if it was unwatched. */
+    /**
+     * Another client changed w:key since the previous lease watched it: the transaction runs only if it was unwatched.
+     */
     private void assertTheNextTransactionOnTheSameConnectionRuns(long id) {
         RedisLease<String, String> next = acquire();
         assertThat(clientId(next)).isEqualTo(id);
@@ -309,7 +311,8 @@ class CleanStateTest extends PoolPerTest {
     }
 
     private void awaitBlockedClients(int count) {
-        await().atMost(Duration.ofSeconds(5)).until(() -> String.valueOf(count).equals(redis.info("clients").get("blocked_clients")));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> String.valueOf(count).equals(redis.info("clients").get("blocked_clients")));
     }
 
     private static long clientId(RedisLease<String, String> lease) {

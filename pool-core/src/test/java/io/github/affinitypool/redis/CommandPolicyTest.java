@@ -136,20 +136,21 @@ class CommandPolicyTest {
 
     @Test
     void dispatchedCommandsAreClassifiedByKeywordAndSubCommand() {
-        assertThat(CommandPolicy.sharedRefusal(CommandType.SUBSCRIBE, args("channel")).reason()).isEqualTo(Reason.PUSH_MODE);
+        assertThat(CommandPolicy.sharedRefusal(CommandType.SUBSCRIBE, args("channel")).reason())
+                .isEqualTo(Reason.PUSH_MODE);
         assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("reset"), null).command()).isEqualTo("RESET");
-        assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.TRACKING).add("ON")).command())
-                .isEqualTo("CLIENT TRACKING");
+        assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.TRACKING).add("ON"))
+                .command()).isEqualTo("CLIENT TRACKING");
         assertThat(CommandPolicy.sharedRefusal(CommandType.CLIENT, args().add(CommandKeyword.LIST))).isNull();
         assertThat(CommandPolicy.sharedRefusal(CommandType.SCRIPT, args().add("DEBUG").add("YES")).command())
                 .isEqualTo("SCRIPT DEBUG");
         assertThat(CommandPolicy.sharedRefusal(PoolFixtures.keyword("script"), args().add("debug").add("sync"))
                 .reason()).isEqualTo(Reason.CONNECTION_STATE);
         assertThat(CommandPolicy.sharedRefusal(CommandType.SCRIPT, args().add("FLUSH"))).isNull();
-        assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
-                .isNull();
-        assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS").add("s").add("$")))
-                .isTrue();
+        assertThat(CommandPolicy.sharedRefusal(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS")
+                .add("s").add("$"))).isNull();
+        assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("BLOCK").add(100).add("STREAMS")
+                .add("s").add("$"))).isTrue();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREAD, args().add("STREAMS").add("s").add("$"))).isFalse();
         assertThat(CommandPolicy.runsOnLease(CommandType.XREADGROUP, args().add("GROUP").add("BLOCK").add("c1")
                 .add("BLOCK").add(100).add("STREAMS").add("s").add(">"))).isTrue();
@@ -177,7 +178,8 @@ class CommandPolicyTest {
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.SETNAME).add("x")))
                 .isEqualTo(LeaseEffect.TAINT);
-        assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID))).isEqualTo(LeaseEffect.NONE);
+        assertThat(CommandPolicy.leaseEffect(CommandType.CLIENT, args().add(CommandKeyword.ID)))
+                .isEqualTo(LeaseEffect.NONE);
         assertThat(CommandPolicy.leaseEffect(CommandType.SCRIPT, args().add("DEBUG").add("YES")))
                 .isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(PoolFixtures.keyword("SCRIPT"), args().add("DEBUG").add("YES")))

@@ -60,15 +60,17 @@ class HandshakeTest {
             StepVerifier.create(pool.commands().ping())
                     .expectErrorSatisfies(error -> {
                         assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
-                                .hasMessageStartingWith("Redis pool 'wrong' (worker 0): shared connection to redis://127.0.0.1:"
-                                        + redis.port() + " is unavailable: WRONGPASS invalid username-password pair");
+                                .hasMessageStartingWith("Redis pool 'wrong' (worker 0): shared connection to "
+                                        + "redis://127.0.0.1:" + redis.port()
+                                        + " is unavailable: WRONGPASS invalid username-password pair");
                         assertThat(fullTrace(error)).doesNotContain(WRONG_PASSWORD).doesNotContain(PASSWORD);
                     })
                     .verify(TIMEOUT);
             StepVerifier.create(pool.acquire())
                     .expectErrorSatisfies(error -> {
                         assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
-                                .hasMessage("Redis pool 'wrong' (worker 0): cannot connect to redis://127.0.0.1:" + redis.port()
+                                .hasMessage("Redis pool 'wrong' (worker 0): cannot connect to redis://127.0.0.1:"
+                                        + redis.port()
                                         + ": WRONGPASS invalid username-password pair or user is disabled.");
                         assertThat(fullTrace(error)).doesNotContain(WRONG_PASSWORD);
                     })
@@ -79,10 +81,12 @@ class HandshakeTest {
     @Test
     void wrongAclPasswordNamesTheUserButNotThePassword(RedisServer redis) {
         String uri = redis.uriForUser("app").replace(APP_PASSWORD, WRONG_PASSWORD);
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(uri).name("wrong-acl").workers(1).build()) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(uri).name("wrong-acl").workers(1)
+                .build()) {
             StepVerifier.create(pool.commands().ping())
                     .expectErrorSatisfies(error -> {
-                        assertThat(error).hasMessageContaining("shared connection to redis://app@127.0.0.1:" + redis.port())
+                        assertThat(error)
+                                .hasMessageContaining("shared connection to redis://app@127.0.0.1:" + redis.port())
                                 .hasMessageContaining("WRONGPASS");
                         assertThat(fullTrace(error)).doesNotContain(WRONG_PASSWORD);
                     })
@@ -92,7 +96,8 @@ class HandshakeTest {
 
     @Test
     void selectIsolatesDatabases(RedisServer redis) {
-        try (RedisAffinityPool<String, String> db3 = RedisAffinityPool.builder(redis.uri(3)).name("db3").workers(2).build();
+        try (RedisAffinityPool<String, String> db3 = RedisAffinityPool.builder(redis.uri(3)).name("db3")
+                .workers(2).build();
                 RedisAffinityPool<String, String> db0 = RedisAffinityPool.builder(redis.uri()).name("db0").workers(2)
                         .build()) {
             assertThat(db3.commands().set("isolated", "in-3").block(TIMEOUT)).isEqualTo("OK");
@@ -111,16 +116,18 @@ class HandshakeTest {
     void clientNamesIdentifyThePoolsConnections(RedisServer redis) {
         try (RedisAffinityPool<String, String> derived = RedisAffinityPool.builder(redis.uri()).name("Named Pool")
                 .workers(2).build();
-                RedisAffinityPool<String, String> explicit = RedisAffinityPool.builder(redis.uri() + "?clientName=orders")
-                        .name("explicit").workers(1).build()) {
+                RedisAffinityPool<String, String> explicit = RedisAffinityPool
+                        .builder(redis.uri() + "?clientName=orders").name("explicit").workers(1).build()) {
             PoolFixtures.onLoop(derived.loops(), 1, () -> derived.commands().ping());
             assertThat(PoolFixtures.onLoop(derived.loops(), 1, () -> derived.commands().clientGetname()).value())
                     .isEqualTo("affinity-pool.named_pool.shared.w1");
             assertThat(PoolFixtures.onLoop(derived.loops(), 1,
-                    () -> derived.withConnection(c -> c.clientGetname())).value()).isEqualTo("affinity-pool.named_pool.w1");
+                    () -> derived.withConnection(c -> c.clientGetname())).value())
+                    .isEqualTo("affinity-pool.named_pool.w1");
             assertThat(explicit.commands().clientGetname().block(TIMEOUT)).isEqualTo("orders");
             assertThat(redis.clientNames("affinity-pool.named_pool.shared.w"))
-                    .containsExactlyInAnyOrder("affinity-pool.named_pool.shared.w0", "affinity-pool.named_pool.shared.w1");
+                    .containsExactlyInAnyOrder("affinity-pool.named_pool.shared.w0",
+                            "affinity-pool.named_pool.shared.w1");
         }
     }
 

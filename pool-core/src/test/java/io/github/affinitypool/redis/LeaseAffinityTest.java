@@ -28,8 +28,8 @@ class LeaseAffinityTest {
     @ParameterizedTest(name = "{0} workers")
     @ValueSource(ints = { 2, 4 })
     void localLeaseEmitsRepliesOnTheCallersWorkerLoop(int workers, RedisServer redis) {
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("lease-pin-" + workers)
-                .workers(workers).build()) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri())
+                .name("lease-pin-" + workers).workers(workers).build()) {
             WorkerLoops loops = pool.loops();
             for (int worker = 0; worker < workers; worker++) {
                 String key = "lease:" + workers + ":" + worker;
@@ -55,8 +55,8 @@ class LeaseAffinityTest {
 
     @Test
     void asyncCommandsOfALocalLeaseCompleteOnItsLoop(RedisServer redis) throws Exception {
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("lease-async").workers(2)
-                .build()) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("lease-async")
+                .workers(2).build()) {
             Thread loop1 = loopThread(pool.loops(), 1);
             CompletableFuture<Thread> completedOn = new CompletableFuture<>();
             pool.loops().loop(1).execute(() -> pool.acquire().subscribe(lease -> lease.async().incr("lease:async")
@@ -70,12 +70,13 @@ class LeaseAffinityTest {
 
     @Test
     void releaseIsIdempotentAndSyncIsRefused(RedisServer redis) {
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("lease-release").workers(1)
-                .build()) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("lease-release")
+                .workers(1).build()) {
             RedisLease<String, String> lease = pool.acquire().block(TIMEOUT);
             assertThat(pool.stats().total().acquired()).isEqualTo(1);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> lease.connection().sync())
-                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("use reactive() or async()");
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("use reactive() or async()");
             Mono.when(lease.release(), lease.release()).block(TIMEOUT);
             lease.release().block(TIMEOUT);
             assertThat(pool.stats().total().acquired()).isZero();

@@ -101,7 +101,8 @@ class PipelineTest extends PoolPerTest {
         })).expectErrorMessage("boom").verify(TIMEOUT);
         assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
 
-        StepVerifier.create(pool.pipelined(c -> Flux.concat(c.set("pipe:e", "1"), Mono.error(new IllegalArgumentException("late")))))
+        StepVerifier.create(pool.pipelined(c -> Flux.concat(c.set("pipe:e", "1"),
+                Mono.error(new IllegalArgumentException("late")))))
                 .expectNext("OK").expectErrorMessage("late").verify(TIMEOUT);
         assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("%s", pool.stats()).isEqualTo(id);
 

@@ -55,8 +55,8 @@ class PubSubFaultTest {
                 int worker = i % 2;
                 Throwable error = before.get(i).error.get();
                 assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
-                        .hasMessageStartingWith("Redis pool 'fault' (worker " + worker + "): Pub/Sub connection to redis://127.0.0.1:"
-                                + redis.port() + " lost")
+                        .hasMessageStartingWith("Redis pool 'fault' (worker " + worker
+                                + "): Pub/Sub connection to redis://127.0.0.1:" + redis.port() + " lost")
                         .hasMessageEndingWith("; subscribe again to resubscribe");
                 assertThat(((RedisPoolConnectionException) error).worker()).isEqualTo(worker);
                 assertThat(before.get(i).threads()).containsExactly(loopThread(pool.loops(), worker));
@@ -68,8 +68,8 @@ class PubSubFaultTest {
             // While Redis is down a subscribe fails at once, naming the server.
             StepVerifier.create(pool.subscribe("alerts").subscribeOn(pool.loops().scheduler(0)))
                     .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
-                            .hasMessageStartingWith("Redis pool 'fault' (worker 0): cannot open a Pub/Sub connection to "
-                                    + "redis://127.0.0.1:" + redis.port() + ": "))
+                            .hasMessageStartingWith("Redis pool 'fault' (worker 0): cannot open a Pub/Sub connection "
+                                    + "to redis://127.0.0.1:" + redis.port() + ": "))
                     .verify(TIMEOUT);
             assertThat(pool.pubSubStats().open()).isZero();
 
@@ -77,10 +77,13 @@ class PubSubFaultTest {
 
             // Resubscribe, the way an application would: retry until Redis answers.
             Retry untilRedisAnswers = Retry.fixedDelay(100, Duration.ofMillis(50));
-            PubSubRecorder channel = PubSubRecorder.onWorker(pool, 1, pool.subscribe("alerts").retryWhen(untilRedisAnswers));
-            PubSubRecorder pattern = PubSubRecorder.onWorker(pool, 1, pool.psubscribe("alert*").retryWhen(untilRedisAnswers));
+            PubSubRecorder channel = PubSubRecorder.onWorker(pool, 1,
+                    pool.subscribe("alerts").retryWhen(untilRedisAnswers));
+            PubSubRecorder pattern = PubSubRecorder.onWorker(pool, 1,
+                    pool.psubscribe("alert*").retryWhen(untilRedisAnswers));
             await().atMost(TIMEOUT).until(() -> numsub(redis, "alerts") == 1 && patternClients(redis) == 1);
-            assertThat(pool.commands().publish("alerts", "back").retryWhen(untilRedisAnswers).block(TIMEOUT)).isEqualTo(2L);
+            assertThat(pool.commands().publish("alerts", "back").retryWhen(untilRedisAnswers).block(TIMEOUT))
+                    .isEqualTo(2L);
             await().atMost(TIMEOUT).until(() -> channel.count() == 1 && pattern.count() == 1);
             assertThat(channel.messages()).containsExactly(new PubSubMessage<>("alerts", null, "back"));
             assertThat(pattern.messages()).containsExactly(new PubSubMessage<>("alerts", "alert*", "back"));
@@ -112,7 +115,8 @@ class PubSubFaultTest {
     }
 
     @Test
-    void aFrozenRedisFailsTheSubscribersOfAQuietConnectionWithinTheCheckIntervalAndTheCommandTimeout(RedisServer redis) {
+    void aFrozenRedisFailsTheSubscribersOfAQuietConnectionWithinTheCheckIntervalAndTheCommandTimeout(
+            RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = healthChecked(redis, ProtocolVersion.RESP3).build()) {
             List<PubSubRecorder> subscribers = List.of(PubSubRecorder.onWorker(pool, 0, pool.subscribe("quiet")),
                     PubSubRecorder.onWorker(pool, 1, pool.psubscribe("qui*")));
@@ -128,8 +132,9 @@ class PubSubFaultTest {
 
             for (int worker = 0; worker < 2; worker++) {
                 assertThat(subscribers.get(worker).error.get()).isInstanceOf(RedisPoolConnectionException.class)
-                        .hasMessage("Redis pool 'checked' (worker " + worker + "): Pub/Sub connection to redis://127.0.0.1:"
-                                + redis.port() + " lost: no answer to a health-check PING within 500 ms; subscribe again "
+                        .hasMessage("Redis pool 'checked' (worker " + worker
+                                + "): Pub/Sub connection to redis://127.0.0.1:" + redis.port()
+                                + " lost: no answer to a health-check PING within 500 ms; subscribe again "
                                 + "to resubscribe");
                 assertThat(subscribers.get(worker).threads()).containsExactly(loopThread(pool.loops(), worker));
             }
@@ -168,7 +173,8 @@ class PubSubFaultTest {
     }
 
     /** A pool whose quiet Pub/Sub connections are checked every 100 ms with a 500 ms PING timeout. */
-    private static RedisAffinityPool.Builder<String, String> healthChecked(RedisServer redis, ProtocolVersion protocol) {
+    private static RedisAffinityPool.Builder<String, String> healthChecked(RedisServer redis,
+            ProtocolVersion protocol) {
         return RedisAffinityPool.builder(redis.uri()).name("checked").workers(2)
                 .poolConfig(AffinityPoolConfig.builder().evictionInterval(Duration.ofMillis(100)).build())
                 .commandTimeout(Duration.ofMillis(500))
@@ -176,7 +182,8 @@ class PubSubFaultTest {
     }
 
     private static String pubSubClientId(RedisServer redis) {
-        return redis.command("CLIENT", "LIST").lines().filter(line -> line.contains(" name=affinity-pool.checked.pubsub."))
+        return redis.command("CLIENT", "LIST").lines()
+                .filter(line -> line.contains(" name=affinity-pool.checked.pubsub."))
                 .map(line -> line.substring(0, line.indexOf(' '))).findFirst().orElseThrow();
     }
 

@@ -196,7 +196,8 @@ class PubSubTest {
 
     @Test
     void closingThePoolCompletesSubscribersAndRefusesNewOnes(RedisServer redis) {
-        RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("closing").workers(1).build();
+        RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("closing").workers(1)
+                .build();
         PubSubRecorder recorder = new PubSubRecorder();
         pool.subscribe("closing").subscribe(recorder);
         await().atMost(TIMEOUT).until(() -> numsub(redis, "closing") == 1);

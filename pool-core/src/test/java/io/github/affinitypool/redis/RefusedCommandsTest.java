@@ -64,7 +64,8 @@ class RefusedCommandsTest {
                 refused("AUTH", Reason.CONNECTION_STATE, c -> c.auth("secret")),
                 refused("QUIT", Reason.CONNECTION_STATE, RedisReactiveCommands::quit),
                 refused("READONLY", Reason.CONNECTION_STATE, RedisReactiveCommands::readOnly),
-                refused("CLIENT TRACKING", Reason.CONNECTION_STATE, c -> c.clientTracking(TrackingArgs.Builder.enabled())),
+                refused("CLIENT TRACKING", Reason.CONNECTION_STATE,
+                        c -> c.clientTracking(TrackingArgs.Builder.enabled())),
                 refused("CLIENT SETNAME", Reason.CONNECTION_STATE, c -> c.clientSetname("other")),
                 refused("HELLO", Reason.CONNECTION_STATE, c -> dispatch(c, CommandType.HELLO, args().add(3))),
                 refused("RESET", Reason.CONNECTION_STATE, c -> dispatch(c, PoolFixtures.keyword("RESET"), args())),
@@ -86,7 +87,8 @@ class RefusedCommandsTest {
                 refused("SSUBSCRIBE", Reason.PUSH_MODE, c -> dispatch(c, CommandType.SSUBSCRIBE, args().addKey("ch"))),
                 refused("MONITOR", Reason.PUSH_MODE, c -> dispatch(c, CommandType.MONITOR, args())),
                 refused("WAIT", Reason.BLOCKING, c -> c.waitForReplication(1, 100)),
-                refused("WAITAOF", Reason.BLOCKING, c -> dispatch(c, PoolFixtures.keyword("WAITAOF"), args().add(1).add(0).add(0))));
+                refused("WAITAOF", Reason.BLOCKING,
+                        c -> dispatch(c, PoolFixtures.keyword("WAITAOF"), args().add(1).add(0).add(0))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -113,8 +115,9 @@ class RefusedCommandsTest {
     @Test
     void transactionRefusalNamesTheExclusiveApi() {
         StepVerifier.create(pool.commands().multi())
-                .expectErrorMessage("MULTI is not available on the shared commands(): it needs a connection of its own for "
-                        + "the transaction; use RedisAffinityPool.transaction(...), or withConnection(...) / acquire()")
+                .expectErrorMessage("MULTI is not available on the shared commands(): it needs a connection of its own "
+                        + "for the transaction; use RedisAffinityPool.transaction(...), or withConnection(...) / "
+                        + "acquire()")
                 .verify(TIMEOUT);
     }
 
@@ -122,8 +125,8 @@ class RefusedCommandsTest {
     void connectionControlsAreRefusedByThrowing() {
         assertThatThrownBy(() -> pool.commands().setTimeout(Duration.ofSeconds(1)))
                 .isInstanceOf(RefusedCommandException.class)
-                .hasMessageStartingWith("setTimeout is not available on the shared commands(): the command timeout is set "
-                        + "once with RedisAffinityPool.builder(..).commandTimeout(..)");
+                .hasMessageStartingWith("setTimeout is not available on the shared commands(): the command timeout is "
+                        + "set once with RedisAffinityPool.builder(..).commandTimeout(..)");
         assertThatThrownBy(() -> pool.commands().getStatefulConnection())
                 .isInstanceOf(RefusedCommandException.class)
                 .hasMessageContaining("use acquire() for a connection of your own");

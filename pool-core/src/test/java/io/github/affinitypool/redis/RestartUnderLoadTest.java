@@ -56,16 +56,19 @@ class RestartUnderLoadTest {
             Load leased = new Load(pool, () -> pool.withConnection(c -> c.incr("restart:leased")).then());
             ClientCounter clients = new ClientCounter(redis, "affinity-pool.restart.");
             try {
-                await().atMost(Duration.ofSeconds(10)).until(() -> shared.successes.get() > 200 && leased.successes.get() > 200);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> shared.successes.get() > 200 && leased.successes.get() > 200);
 
                 redis.kill();
-                await().atMost(Duration.ofSeconds(10)).until(() -> shared.errors.get() > 50 && leased.errors.get() > 50);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> shared.errors.get() > 50 && leased.errors.get() > 50);
                 long sharedBefore = shared.successes.get();
                 long leasedBefore = leased.successes.get();
                 redis.start();
 
                 await().atMost(Duration.ofSeconds(15)).until(
-                        () -> shared.successes.get() > sharedBefore + 200 && leased.successes.get() > leasedBefore + 200);
+                        () -> shared.successes.get() > sharedBefore + 200
+                                && leased.successes.get() > leasedBefore + 200);
             }
             finally {
                 shared.stop();
@@ -91,7 +94,8 @@ class RestartUnderLoadTest {
             assertThat(shared.errorTypes).containsKey(RedisPoolConnectionException.class.getSimpleName());
             // Both paths serve again on every worker.
             for (int worker = 0; worker < WORKERS; worker++) {
-                assertThat(PoolFixtures.onLoop(pool.loops(), worker, () -> pool.commands().ping()).value()).isEqualTo("PONG");
+                assertThat(PoolFixtures.onLoop(pool.loops(), worker, () -> pool.commands().ping()).value())
+                        .isEqualTo("PONG");
                 assertThat(PoolFixtures.onLoop(pool.loops(), worker, () -> pool.withConnection(c -> c.ping())).value())
                         .isEqualTo("PONG");
             }
@@ -135,10 +139,13 @@ class RestartUnderLoadTest {
         private void record(Throwable error, long nanos) {
             errors.incrementAndGet();
             slowestErrorNanos.accumulateAndGet(nanos, Math::max);
-            errorTypes.computeIfAbsent(error.getClass().getSimpleName(), ignored -> new AtomicInteger()).incrementAndGet();
-            // I/O errors of the broken socket arrive as RedisPoolConnectionException ("... connection to ... lost: ...").
+            errorTypes.computeIfAbsent(error.getClass().getSimpleName(), ignored -> new AtomicInteger())
+                    .incrementAndGet();
+            // I/O errors of the broken socket arrive as RedisPoolConnectionException
+            // ("... connection to ... lost: ...").
             boolean expected = (error instanceof RedisException || error instanceof PoolExhaustedException
-                    || error instanceof PoolClosedException) && error.getMessage() != null && !error.getMessage().isBlank()
+                    || error instanceof PoolClosedException) && error.getMessage() != null
+                    && !error.getMessage().isBlank()
                     && (!(error instanceof RedisPoolConnectionException)
                             || error.getMessage().startsWith("Redis pool 'restart' (worker "));
             if (!expected) {

@@ -153,7 +153,8 @@ class SharedCommandsTest {
             assertThat(commands.mset(values).block(TIMEOUT)).isEqualTo("OK");
             onLoop(loops, 0, commands::ping); // worker 0's shared connection is connected
             EventLoop loop0 = loops.loop(0);
-            Channel channel = flushesAndWrites.keySet().stream().filter(c -> c.eventLoop() == loop0).findFirst().orElseThrow();
+            Channel channel = flushesAndWrites.keySet().stream().filter(c -> c.eventLoop() == loop0)
+                    .findFirst().orElseThrow();
             int[] counts = flushesAndWrites.get(channel);
             int[] before = loop0.submit(() -> counts.clone()).get(10, TimeUnit.SECONDS);
 

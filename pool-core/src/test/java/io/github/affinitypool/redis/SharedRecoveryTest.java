@@ -68,9 +68,12 @@ class SharedRecoveryTest {
                 // Either the command was written before the loss was noticed (connection ... lost: ...), or the
                 // reconnect was refused (shared connection ... is unavailable: Connection refused ...).
                 if (error instanceof RedisPoolConnectionException && !error.getMessage().startsWith(
-                        "Redis pool 'replace' (worker 0): connection to redis://127.0.0.1:" + redis.port() + " lost: ")) {
-                    assertThat(error).hasMessageStartingWith("Redis pool 'replace' (worker 0): shared connection to redis://127.0.0.1:"
-                            + redis.port() + " is unavailable: ").hasMessageContaining("Connection refused");
+                        "Redis pool 'replace' (worker 0): connection to redis://127.0.0.1:" + redis.port()
+                                + " lost: ")) {
+                    assertThat(error)
+                            .hasMessageStartingWith("Redis pool 'replace' (worker 0): shared connection to "
+                                    + "redis://127.0.0.1:" + redis.port() + " is unavailable: ")
+                            .hasMessageContaining("Connection refused");
                 }
             }
 
@@ -153,8 +156,8 @@ class SharedRecoveryTest {
         RecordingListener leases = new RecordingListener();
         RecordingListener shared = new RecordingListener();
         RecordingListener pubSub = new RecordingListener();
-        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("listeners").workers(1)
-                .listener(failing).listener(leases).sharedListener(failing).sharedListener(shared)
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("listeners")
+                .workers(1).listener(failing).listener(leases).sharedListener(failing).sharedListener(shared)
                 .pubSubListener(failing).pubSubListener(pubSub).build()) {
             assertThat(onLoop(pool.loops(), 0, () -> pool.commands().echo("shared")).value()).isEqualTo("shared");
             assertThat(onLoop(pool.loops(), 0, () -> pool.withConnection(c -> c.echo("leased")).single()).value())
@@ -267,8 +270,9 @@ class SharedRecoveryTest {
                     .isSameAs(loopThread(pool.loops(), 0));
             assertThat(pingCalls(redis) - pingsBefore).as("health-check PINGs").isEqualTo(1);
             assertThat(listener.events).containsExactly("opened 0", "closed 0 VALIDATION_FAILED", "opened 0");
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(redis.clientNames("affinity-pool.silent."))
-                    .containsExactly("affinity-pool.silent.shared.w0"));
+            await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(redis.clientNames("affinity-pool.silent."))
+                            .containsExactly("affinity-pool.silent.shared.w0"));
         }
     }
 

@@ -49,7 +49,8 @@ public final class SharedVsLeaseThroughput {
             run(pool, "warm-up leases", leased, 2);
             double sharedOps = run(pool, "commands()", shared, seconds);
             double leasedOps = run(pool, "exclusive leases", leased, seconds);
-            System.out.printf("%nGET, %d callers on %d workers, %d s each, max-open %d:%n  commands():        %,.0f ops/s%n"
+            System.out.printf("%nGET, %d callers on %d workers, %d s each, max-open %d:%n"
+                    + "  commands():        %,.0f ops/s%n"
                     + "  exclusive leases:  %,.0f ops/s%n  ratio:             %.2fx%n", CALLERS, WORKERS, seconds,
                     pool.poolConfig().maxOpen(), sharedOps, leasedOps, sharedOps / leasedOps);
         }

@@ -100,8 +100,8 @@ class SocketOptionsTest {
             PubSubRecorder subscriber = PubSubRecorder.onWorker(pool, 0, pool.subscribe("sockets"));
             await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 1);
             assertThat(subscriber.error.get()).isNull();
-            assertThat(channels).allSatisfy(channel -> assertThat(channel.config().getOption(ChannelOption.SO_KEEPALIVE))
-                    .isTrue());
+            assertThat(channels).allSatisfy(
+                    channel -> assertThat(channel.config().getOption(ChannelOption.SO_KEEPALIVE)).isTrue());
             return channels.stream().map(reader).toList();
         }
     }

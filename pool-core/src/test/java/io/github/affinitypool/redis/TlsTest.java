@@ -77,8 +77,8 @@ class TlsTest {
             for (Channel channel : channels) {
                 List<String> handlers = channel.pipeline().names();
                 String ssl = channel.pipeline().context(SslHandler.class).name();
-                assertThat(handlers.indexOf(FlushCoalescing.HANDLER_NAME)).as("coalescing right behind TLS in %s", handlers)
-                        .isEqualTo(handlers.indexOf(ssl) + 1);
+                assertThat(handlers.indexOf(FlushCoalescing.HANDLER_NAME))
+                        .as("coalescing right behind TLS in %s", handlers).isEqualTo(handlers.indexOf(ssl) + 1);
             }
         }
     }

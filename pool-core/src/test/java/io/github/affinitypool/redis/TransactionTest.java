@@ -113,7 +113,8 @@ class TransactionTest extends PoolPerTest {
 
     @Test
     void aFailureBeforeExecDiscardsTheTransaction() {
-        StepVerifier.create(pool.transaction(c -> Flux.merge(c.incr("tx:never"), Mono.error(new IllegalArgumentException("boom")))))
+        StepVerifier.create(pool.transaction(c -> Flux.merge(c.incr("tx:never"),
+                Mono.error(new IllegalArgumentException("boom")))))
                 .expectErrorMessage("boom")
                 .verify(TIMEOUT);
         StepVerifier.create(pool.transaction(c -> {
@@ -136,8 +137,8 @@ class TransactionTest extends PoolPerTest {
         assertThat(pool.commands().exists("tx:second").block(TIMEOUT)).isZero();
 
         StepVerifier.create(pool.transaction(c -> c.exec()))
-                .expectErrorMessage("EXEC is sent by RedisAffinityPool.transaction(...) itself; return an error from your "
-                        + "function to abort the transaction (the pool then sends DISCARD)")
+                .expectErrorMessage("EXEC is sent by RedisAffinityPool.transaction(...) itself; return an error from "
+                        + "your function to abort the transaction (the pool then sends DISCARD)")
                 .verify(TIMEOUT);
     }
 

@@ -22,7 +22,8 @@ class TransportCheckTest {
 
     @Test
     void sameChannelClassPasses() {
-        assertThatNoException().isThrownBy(() -> TransportCheck.verify(EpollSocketChannel.class, EpollSocketChannel.class));
+        assertThatNoException()
+                .isThrownBy(() -> TransportCheck.verify(EpollSocketChannel.class, EpollSocketChannel.class));
         assertThatNoException().isThrownBy(() -> TransportCheck.verify(NioSocketChannel.class, NioSocketChannel.class));
     }
 
@@ -30,8 +31,8 @@ class TransportCheckTest {
     void nioLoopsWithNativeLettuceNameLettucesSwitch() {
         assertThatIllegalStateException()
                 .isThrownBy(() -> TransportCheck.verify(NioSocketChannel.class, EpollSocketChannel.class))
-                .withMessageStartingWith("Transport mismatch: the worker loops run NioSocketChannel (Reactor Netty) but "
-                        + "Lettuce would open EpollSocketChannel")
+                .withMessageStartingWith("Transport mismatch: the worker loops run NioSocketChannel (Reactor Netty) "
+                        + "but Lettuce would open EpollSocketChannel")
                 .withMessageContaining("-Dio.lettuce.core.epoll=false");
     }
 
@@ -56,7 +57,8 @@ class TransportCheckTest {
         LoopResources nio = LoopResources.create("transport-check", 1, 1, true);
         try {
             assertThatIllegalStateException()
-                    .isThrownBy(() -> RedisAffinityPool.builder("redis://127.0.0.1:1").loopResources(nio, false).build())
+                    .isThrownBy(() -> RedisAffinityPool.builder("redis://127.0.0.1:1").loopResources(nio, false)
+                            .build())
                     .withMessageContaining("NioSocketChannel")
                     .withMessageContaining("-Dio.lettuce.core.epoll=false");
         }

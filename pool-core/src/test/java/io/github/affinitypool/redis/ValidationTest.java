@@ -24,10 +24,12 @@ class ValidationTest {
     void connectionFailingThePingOnBorrowIsReplaced(RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uriForUser("checked"))
                 .name("validate").workers(1)
-                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1).validateAfterIdle(Duration.ZERO).build())
+                .poolConfig(AffinityPoolConfig.builder().maxOpen(1).maxIdlePerWorker(1)
+                        .validateAfterIdle(Duration.ZERO).build())
                 .build()) {
             long first = pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT);
-            assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("validated and reused").isEqualTo(first);
+            assertThat(pool.withConnection(c -> c.clientId()).blockLast(TIMEOUT)).as("validated and reused")
+                    .isEqualTo(first);
 
             // The idle connection now answers PING with NOPERM: the validation fails.
             assertThat(redis.command("ACL", "SETUSER", "checked", "-ping")).isEqualTo("OK");

@@ -62,7 +62,8 @@ public final class AffinityRecorder {
                         ratio(s, r)));
             }
         }
-        return new Report(workers, new WorkerAffinity("total", totalRequests, totalSame, ratio(totalSame, totalRequests)));
+        return new Report(workers,
+                new WorkerAffinity("total", totalRequests, totalSame, ratio(totalSame, totalRequests)));
     }
 
     private static double ratio(long same, long requests) {

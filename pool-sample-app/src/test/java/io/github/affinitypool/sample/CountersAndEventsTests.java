@@ -111,7 +111,8 @@ class CountersAndEventsTests extends RedisBackedSampleTest {
         try {
             // Publish only once Redis confirmed the subscriptions of every worker that has subscribers.
             await().atMost(Duration.ofSeconds(20)).until(() -> pool.pubSubStats().subscribers() == subscribers
-                    && numsub(channel) == pool.pubSubStats().workers().stream().filter(w -> w.subscribers() > 0).count());
+                    && numsub(channel) == pool.pubSubStats().workers().stream()
+                            .filter(w -> w.subscribers() > 0).count());
             // One Redis subscriber (Pub/Sub connection) per worker with subscribers, however many subscribers.
             long connections = numsub(channel);
             for (String message : List.of("first", "second")) {

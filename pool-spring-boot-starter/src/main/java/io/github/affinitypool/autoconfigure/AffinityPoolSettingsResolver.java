@@ -32,7 +32,8 @@ final class AffinityPoolSettingsResolver {
             RedisUriSource uriSource, SslBundles sslBundles, Environment environment) {
         Mode mode = resolveMode(properties.getMode(), serverLoops);
         int workers = (mode == Mode.INTEGRATED) ? serverLoops.workers()
-                : (properties.getWorkers() != null) ? properties.getWorkers() : Runtime.getRuntime().availableProcessors();
+                : (properties.getWorkers() != null) ? properties.getWorkers()
+                : Runtime.getRuntime().availableProcessors();
         AffinityPoolPropertiesValidator.validate(properties, workers);
         ServerLoops loops = (mode == Mode.INTEGRATED) ? serverLoops : null;
         SslBundle namedBundle = namedSslBundle(properties.getSsl().getBundle(), sslBundles);
@@ -103,7 +104,8 @@ final class AffinityPoolSettingsResolver {
             // Lettuce's message may echo the URL, password included: report the masked one only.
             throw new InvalidAffinityPoolPropertyException(AffinityPoolProperties.PREFIX + ".url", RedisUrls.mask(url),
                     "not a valid Redis URL",
-                    "Set " + AffinityPoolProperties.PREFIX + ".url to redis://[[user]:password@]host[:port][/database].");
+                    "Set " + AffinityPoolProperties.PREFIX
+                            + ".url to redis://[[user]:password@]host[:port][/database].");
         }
     }
 }

@@ -4,7 +4,10 @@ import io.lettuce.core.SslOptions;
 
 import org.springframework.boot.ssl.SslBundle;
 
-/** Lettuce's {@link SslOptions} from a Spring Boot {@link SslBundle}, as Spring Data Redis's auto-configuration reads it. */
+/**
+ * Lettuce's {@link SslOptions} from a Spring Boot {@link SslBundle}, as Spring Data Redis's auto-configuration reads
+ * it.
+ */
 final class LettuceSslOptions {
 
     private LettuceSslOptions() {

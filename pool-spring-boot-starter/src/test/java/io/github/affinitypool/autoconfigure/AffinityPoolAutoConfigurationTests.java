@@ -76,7 +76,8 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.loops().isOwned()).isTrue();
                     assertThat(pool.sharedConnections()).isEqualTo(processors);
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(5));
-                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofSeconds(10));
+                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout())
+                            .isEqualTo(Duration.ofSeconds(10));
                     AffinityPoolConfig config = pool.poolConfig();
                     assertThat(config.maxOpen()).isEqualTo(processors * 4);
                     assertThat(config.maxIdlePerWorker()).isEqualTo(2);
@@ -117,7 +118,8 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(pool.loops().size()).isEqualTo(3);
                     assertThat(pool.sharedConnections()).isEqualTo(3 * 2);
                     assertThat(pool.commandTimeout()).isEqualTo(Duration.ofSeconds(3));
-                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofMillis(1500));
+                    assertThat(pool.clientOptions().getSocketOptions().getConnectTimeout())
+                            .isEqualTo(Duration.ofMillis(1500));
                     AffinityPoolConfig config = pool.poolConfig();
                     assertThat(config.maxOpen()).isEqualTo(9);
                     assertThat(config.maxIdlePerWorker()).isEqualTo(3);

@@ -52,7 +52,8 @@ class AffinityPoolSslTests {
 
     private ApplicationContextRunner runner() {
         return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(SslAutoConfiguration.class, AffinityPoolAutoConfiguration.class))
+                .withConfiguration(
+                        AutoConfigurations.of(SslAutoConfiguration.class, AffinityPoolAutoConfiguration.class))
                 .withPropertyValues("affinity-pool.redis.workers=1",
                         "spring.ssl.bundle.pem.redis.truststore.certificate=file:" + tls.certificate().certificate());
     }
@@ -119,7 +120,8 @@ class AffinityPoolSslTests {
 
     private static void assertPingsOverTls(RedisAffinityPool<?, ?> pool) {
         assertThat(pool.commands().ping().block(Duration.ofSeconds(10))).isEqualTo("PONG");
-        assertThat(pool.withConnection(commands -> commands.ping()).blockLast(Duration.ofSeconds(10))).isEqualTo("PONG");
+        assertThat(pool.withConnection(commands -> commands.ping()).blockLast(Duration.ofSeconds(10)))
+                .isEqualTo("PONG");
         assertThat(pool.uri()).startsWith("rediss://");
     }
 }

@@ -125,7 +125,8 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
 
     @org.junit.jupiter.api.Test
     void minIdleTimesWorkersMustFitMaxOpen() {
-        runner.withPropertyValues("affinity-pool.redis.pool.max-open=3", "affinity-pool.redis.pool.min-idle-per-worker=2")
+        runner.withPropertyValues("affinity-pool.redis.pool.max-open=3",
+                "affinity-pool.redis.pool.min-idle-per-worker=2")
                 .run(context -> {
                     FailureAnalysis analysis = new InvalidAffinityPoolPropertyFailureAnalyzer()
                             .analyze(context.getStartupFailure());

@@ -57,7 +57,8 @@ class ReferenceDocumentationTests {
 
     @Test
     void configurationReferenceListsEveryPropertyWithItsDefault() throws IOException {
-        Map<String, String> documented = firstTable(DOCS.resolve("configuration.md"), "| property | default | meaning |");
+        Map<String, String> documented = firstTable(DOCS.resolve("configuration.md"),
+                "| property | default | meaning |");
         Map<String, Map<String, Object>> properties = propertiesFromMetadata();
         assertThat(documented.keySet()).as("properties in docs/configuration.md")
                 .containsExactlyInAnyOrderElementsOf(properties.keySet());

@@ -94,7 +94,8 @@ final class ContainerBackend implements ServerBackend {
      * is no reason to fail it.
      */
     static void unsupported(String operation) {
-        Assumptions.abort("Skipped: " + operation + " needs the process backend (a new container would get a new port); "
+        Assumptions.abort("Skipped: " + operation
+                + " needs the process backend (a new container would get a new port); "
                 + "this run uses Testcontainers (-D" + RedisServer.Backend.TESTCONTAINERS_PROPERTY + "=true)");
     }
 

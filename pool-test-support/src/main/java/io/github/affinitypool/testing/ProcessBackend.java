@@ -174,7 +174,8 @@ final class ProcessBackend implements ServerBackend {
         command.addAll(settings.args());
         if (settings.tls() != null) {
             SelfSignedCertificate tls = settings.tls();
-            command.addAll(List.of("--tls-port", String.valueOf(tlsPort), "--tls-cert-file", tls.certificate().toString(),
+            command.addAll(List.of("--tls-port", String.valueOf(tlsPort),
+                    "--tls-cert-file", tls.certificate().toString(),
                     "--tls-key-file", tls.privateKey().toString(), "--tls-ca-cert-file", tls.certificate().toString(),
                     "--tls-auth-clients", "no"));
         }
@@ -429,7 +430,8 @@ final class ProcessBackend implements ServerBackend {
     private static void destroyAndWait(Process target) {
         target.destroyForcibly();
         if (!waitFor(target, STOP_TIMEOUT)) {
-            throw new IllegalStateException("redis-server pid " + target.pid() + " survived SIGKILL for " + STOP_TIMEOUT);
+            throw new IllegalStateException(
+                    "redis-server pid " + target.pid() + " survived SIGKILL for " + STOP_TIMEOUT);
         }
     }
 

@@ -169,7 +169,8 @@ public final class RawRedisConnection implements AutoCloseable {
             out.write(('*' + Integer.toString(args.length)).getBytes(StandardCharsets.US_ASCII));
             out.write(CRLF);
             for (String arg : args) {
-                byte[] bytes = Objects.requireNonNull(arg, "a command argument is null").getBytes(StandardCharsets.UTF_8);
+                byte[] bytes = Objects.requireNonNull(arg, "a command argument is null")
+                        .getBytes(StandardCharsets.UTF_8);
                 out.write(('$' + Integer.toString(bytes.length)).getBytes(StandardCharsets.US_ASCII));
                 out.write(CRLF);
                 out.write(bytes);
@@ -329,7 +330,8 @@ public final class RawRedisConnection implements AutoCloseable {
             case '(':
                 return new BigInteger(rest);
             default:
-                throw new IOException("unknown RESP type '" + type + "' in reply line \"" + line + "\" from " + address);
+                throw new IOException(
+                        "unknown RESP type '" + type + "' in reply line \"" + line + "\" from " + address);
         }
     }
 
@@ -376,7 +378,8 @@ public final class RawRedisConnection implements AutoCloseable {
     private static int toMillis(Duration timeout) {
         long millis = timeout.toMillis();
         if (millis <= 0 || millis > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("timeout must be between 1 ms and " + Integer.MAX_VALUE + " ms: " + timeout);
+            throw new IllegalArgumentException(
+                    "timeout must be between 1 ms and " + Integer.MAX_VALUE + " ms: " + timeout);
         }
         return (int) millis;
     }

@@ -127,7 +127,8 @@ public final class RedisServer implements AutoCloseable {
         }
         if (!testcontainersOnClasspath()) {
             Assumptions.abort("Skipped: a Testcontainers Redis was asked for (-D" + Backend.TESTCONTAINERS_PROPERTY
-                    + "=true or Backend.TESTCONTAINERS), but org.testcontainers:testcontainers is not on the test classpath");
+                    + "=true or Backend.TESTCONTAINERS), "
+                    + "but org.testcontainers:testcontainers is not on the test classpath");
         }
         // only now is ContainerBackend loaded, and with it the optional Testcontainers classes
         return new ContainerBackend(settings);
@@ -142,7 +143,10 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** Stops the server gracefully (SIGTERM, then SIGKILL after 10 s) and waits until it is gone. No-op if it is not running. */
+    /**
+     * Stops the server gracefully (SIGTERM, then SIGKILL after 10 s) and waits until it is gone. No-op if it is not
+     * running.
+     */
     public synchronized void stop() {
         if (backend != null) {
             backend.stop();
@@ -457,9 +461,11 @@ public final class RedisServer implements AutoCloseable {
     @Override
     public synchronized String toString() {
         String where = backend == null ? "not started" : backend.toString();
-        return "RedisServer[" + where + (closed ? ", closed" : isRunning() ? (isPaused() ? ", paused" : "") : ", stopped")
+        return "RedisServer[" + where
+                + (closed ? ", closed" : isRunning() ? (isPaused() ? ", paused" : "") : ", stopped")
                 + (settings.password() != null ? ", password set" : "")
-                + (settings.aclUsers().isEmpty() ? "" : ", ACL users " + settings.aclUsers().stream().map(AclUser::name).toList())
+                + (settings.aclUsers().isEmpty() ? ""
+                        : ", ACL users " + settings.aclUsers().stream().map(AclUser::name).toList())
                 + "]";
     }
 

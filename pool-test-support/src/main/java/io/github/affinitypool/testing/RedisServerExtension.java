@@ -51,7 +51,8 @@ import org.opentest4j.TestAbortedException;
 public final class RedisServerExtension
         implements TestInstancePreConstructCallback, BeforeAllCallback, BeforeEachCallback, ParameterResolver {
 
-    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(RedisServerExtension.class);
+    private static final ExtensionContext.Namespace NAMESPACE =
+            ExtensionContext.Namespace.create(RedisServerExtension.class);
 
     private final Consumer<RedisServer.Builder> customizer;
     private final Boolean perMethod;
@@ -120,7 +121,8 @@ public final class RedisServerExtension
             if (usedAtClassLevel(context, staticFields)) {
                 // the whole class is skipped. Surefire counts no skipped test for an aborted class and prints no
                 // reason, so say it on stderr, which every runner shows (a logger may have no binding here)
-                System.err.println("[RedisServerExtension] skipping " + testClass.getName() + ": " + aborted.getMessage());
+                System.err.println(
+                        "[RedisServerExtension] skipping " + testClass.getName() + ": " + aborted.getMessage());
                 throw aborted;
             }
             // each test is aborted in beforeEach with this reason, so reports count every one as skipped
@@ -164,13 +166,16 @@ public final class RedisServerExtension
      */
     private static boolean usedAtClassLevel(ExtensionContext context, List<Field> staticFields) {
         if (!staticFields.isEmpty()
-                || context.getTestInstanceLifecycle().orElse(TestInstance.Lifecycle.PER_METHOD) == TestInstance.Lifecycle.PER_CLASS) {
+                || context.getTestInstanceLifecycle().orElse(TestInstance.Lifecycle.PER_METHOD)
+                        == TestInstance.Lifecycle.PER_CLASS) {
             return true;
         }
         Class<?> testClass = context.getRequiredTestClass();
         return Stream.concat(
-                        AnnotationSupport.findAnnotatedMethods(testClass, BeforeAll.class, HierarchyTraversalMode.TOP_DOWN).stream(),
-                        AnnotationSupport.findAnnotatedMethods(testClass, AfterAll.class, HierarchyTraversalMode.TOP_DOWN).stream())
+                        AnnotationSupport.findAnnotatedMethods(testClass, BeforeAll.class,
+                                HierarchyTraversalMode.TOP_DOWN).stream(),
+                        AnnotationSupport.findAnnotatedMethods(testClass, AfterAll.class,
+                                HierarchyTraversalMode.TOP_DOWN).stream())
                 .anyMatch(method -> Arrays.asList(method.getParameterTypes()).contains(RedisServer.class));
     }
 
@@ -218,13 +223,16 @@ public final class RedisServerExtension
                 continue;
             }
             outermostClass = current;
-            Optional<RedisTest> annotation = AnnotationSupport.findAnnotation(current.getRequiredTestClass(), RedisTest.class);
+            Optional<RedisTest> annotation = AnnotationSupport.findAnnotation(current.getRequiredTestClass(),
+                    RedisTest.class);
             if (annotation.isPresent()) {
-                return new Scope(current, annotation.get(), perMethod != null ? perMethod : annotation.get().perMethod());
+                return new Scope(current, annotation.get(),
+                        perMethod != null ? perMethod : annotation.get().perMethod());
             }
         }
         if (outermostClass == null) {
-            throw new ExtensionConfigurationException("RedisServerExtension needs a test class; got " + context.getUniqueId());
+            throw new ExtensionConfigurationException(
+                    "RedisServerExtension needs a test class; got " + context.getUniqueId());
         }
         return new Scope(outermostClass, null, perMethod != null && perMethod);
     }

@@ -47,6 +47,8 @@ public @interface RedisTest {
      */
     String[] aclUsers() default {};
 
-    /** @return extra redis-server arguments, e.g. {@code {"--maxclients", "20"}}, see {@link RedisServer.Builder#arg} */
+    /**
+     * @return extra redis-server arguments, e.g. {@code {"--maxclients", "20"}}, see {@link RedisServer.Builder#arg}
+     */
     String[] args() default {};
 }

@@ -35,7 +35,8 @@ class ContainerBackendTest {
 
     @Test
     void withDockerTheSameApiIsBackedByAContainer() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(dockerAvailable(), "no Docker environment: container test skipped");
+        org.junit.jupiter.api.Assumptions.assumeTrue(dockerAvailable(),
+                "no Docker environment: container test skipped");
         try (RedisServer redis = RedisServer.builder().backend(RedisServer.Backend.TESTCONTAINERS)
                 .password("pw").aclUser("app", "app-secret", "~*", "+@all", "-flushall").start()) {
             assertThat(redis.uri()).isEqualTo("redis://:pw@" + redis.host() + ":" + redis.port());
@@ -54,8 +55,10 @@ class ContainerBackendTest {
             }
             redis.resume();
             assertThat(redis.command("PING")).isEqualTo("PONG");
-            assertThatThrownBy(redis::kill).isInstanceOf(TestAbortedException.class).hasMessageContaining("kill() needs the process backend");
-            assertThatThrownBy(redis::restart).isInstanceOf(TestAbortedException.class).hasMessageContaining("restart() needs");
+            assertThatThrownBy(redis::kill).isInstanceOf(TestAbortedException.class)
+                    .hasMessageContaining("kill() needs the process backend");
+            assertThatThrownBy(redis::restart).isInstanceOf(TestAbortedException.class)
+                    .hasMessageContaining("restart() needs");
             assertThatThrownBy(redis::pid).isInstanceOf(TestAbortedException.class).hasMessageContaining("pid() needs");
         }
     }

@@ -94,7 +94,8 @@ class RedisBinaryTest {
             try (RawRedisConnection app = redis.connectAs("app", RedisServer.DEFAULT_TIMEOUT)) {
                 assertThat(app.command("SET", "k", "v")).isEqualTo("OK");
                 assertThatThrownBy(() -> app.command("FLUSHALL"))
-                        .isInstanceOfSatisfying(RedisErrorReplyException.class, e -> assertThat(e.code()).isEqualTo("NOPERM"));
+                        .isInstanceOfSatisfying(RedisErrorReplyException.class,
+                                e -> assertThat(e.code()).isEqualTo("NOPERM"));
             }
             int port = redis.port();
             redis.kill();
@@ -108,7 +109,8 @@ class RedisBinaryTest {
     void readsTheVersionOfABinary() {
         Path binary = RedisBinary.resolve();
         assertThat(RedisBinary.version(binary)).matches("\\d+\\.\\d+\\.\\d+");
-        assertThat(RedisBinary.majorVersion(binary)).isEqualTo(Integer.parseInt(RedisBinary.version(binary).split("\\.")[0]));
+        assertThat(RedisBinary.majorVersion(binary))
+                .isEqualTo(Integer.parseInt(RedisBinary.version(binary).split("\\.")[0]));
     }
 
     @Test

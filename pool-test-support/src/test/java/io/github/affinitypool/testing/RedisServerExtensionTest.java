@@ -218,7 +218,8 @@ class RedisServerExtensionTest {
     @ExtendWith(OnlyThroughTestKit.class)
     static class ContainerPerMethod {
         @RegisterExtension
-        static RedisServerExtension redis = RedisServerExtension.configure(RedisServerExtensionTest::containerBackend).perMethod();
+        static RedisServerExtension redis = RedisServerExtension.configure(RedisServerExtensionTest::containerBackend)
+                .perMethod();
 
         @RedisServerInstance
         RedisServer server;

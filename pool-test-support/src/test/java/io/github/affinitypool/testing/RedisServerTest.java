@@ -65,7 +65,8 @@ class RedisServerTest {
             assertThat(connection.call("CONFIG", "GET", "save")).isEqualTo(List.of("save", ""));
             assertThat(connection.call("CONFIG", "GET", "appendonly")).isEqualTo(List.of("appendonly", "no"));
             assertThat(connection.call("CONFIG", "GET", "bind")).isEqualTo(List.of("bind", "127.0.0.1"));
-            assertThat(connection.call("CONFIG", "GET", "port")).isEqualTo(List.of("port", Integer.toString(redis.port())));
+            assertThat(connection.call("CONFIG", "GET", "port"))
+                    .isEqualTo(List.of("port", Integer.toString(redis.port())));
             assertThat(connection.call("CONFIG", "GET", "databases")).isEqualTo(List.of("databases", "4"));
             dir = Paths.get(((List<?>) connection.call("CONFIG", "GET", "dir")).get(1).toString());
             assertThat(connection.command("SELECT", "3")).isEqualTo("OK");
@@ -137,14 +138,17 @@ class RedisServerTest {
                 assertThat(app.command("SET", "app:1", "v")).isEqualTo("OK");
                 assertThat(app.command("GET", "app:1")).isEqualTo("v");
                 assertThatThrownBy(() -> app.command("SET", "other:1", "v"))
-                        .isInstanceOfSatisfying(RedisErrorReplyException.class, e -> assertThat(e.code()).isEqualTo("NOPERM"));
+                        .isInstanceOfSatisfying(RedisErrorReplyException.class,
+                                e -> assertThat(e.code()).isEqualTo("NOPERM"));
                 assertThatThrownBy(() -> app.command("FLUSHALL"))
-                        .isInstanceOfSatisfying(RedisErrorReplyException.class, e -> assertThat(e.code()).isEqualTo("NOPERM"));
+                        .isInstanceOfSatisfying(RedisErrorReplyException.class,
+                                e -> assertThat(e.code()).isEqualTo("NOPERM"));
             }
             try (RawRedisConnection reader = redis.connectAs("reader", RedisServer.DEFAULT_TIMEOUT)) {
                 assertThat(reader.command("GET", "app:1")).isEqualTo("v");
                 assertThatThrownBy(() -> reader.command("SET", "app:1", "w"))
-                        .isInstanceOfSatisfying(RedisErrorReplyException.class, e -> assertThat(e.code()).isEqualTo("NOPERM"));
+                        .isInstanceOfSatisfying(RedisErrorReplyException.class,
+                                e -> assertThat(e.code()).isEqualTo("NOPERM"));
             }
             withLettuce(redis.uriForUser("app"), commands -> {
                 assertThat(commands.set("app:2", "x")).isEqualTo("OK");
@@ -153,7 +157,8 @@ class RedisServerTest {
             });
             try (RawRedisConnection anonymous = redis.connectUnauthenticated(SHORT)) {
                 assertThatThrownBy(() -> anonymous.auth("app", "wrong"))
-                        .isInstanceOfSatisfying(RedisErrorReplyException.class, e -> assertThat(e.code()).isEqualTo("WRONGPASS"));
+                        .isInstanceOfSatisfying(RedisErrorReplyException.class,
+                                e -> assertThat(e.code()).isEqualTo("WRONGPASS"));
             }
             // the default user keeps every right: FLUSHALL is refused to app only
             assertThat(redis.command("FLUSHALL")).isEqualTo("OK");
@@ -378,7 +383,8 @@ class RedisServerTest {
     void aServerThatWasNeverStartedHasNoPortButKnowsItsVersion() {
         try (RedisServer redis = process().build()) {
             assertThat(redis.isRunning()).isFalse();
-            assertThatThrownBy(redis::port).isInstanceOf(IllegalStateException.class).hasMessageContaining("start it first");
+            assertThatThrownBy(redis::port).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("start it first");
             assertThatThrownBy(redis::uri).isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(redis::pause).isInstanceOf(IllegalStateException.class);
             assertThat(redis.version()).isEqualTo(RedisBinary.version(RedisBinary.resolve()));

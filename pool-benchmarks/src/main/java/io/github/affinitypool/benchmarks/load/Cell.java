@@ -18,13 +18,14 @@ import java.util.Locale;
  * @param p999              99.9th percentile latency, ms
  * @param appCpuPer1k       CPU time of the application JVM per 1,000 requests, ms
  * @param redisCpuPer1k     CPU time of redis-server per 1,000 requests, ms ({@code NaN} without Redis)
- * @param readsPerCommand   Redis reads ({@code total_reads_processed}) per command processed ({@code NaN} without Redis)
+ * @param readsPerCommand   Redis reads ({@code total_reads_processed}) per command processed ({@code NaN} without
+ *                          Redis)
  * @param redisConnects     connections Redis accepted during the measurement (a pool opening connections)
  * @param errorSample       the most frequent error message, empty without errors
  */
 record Cell(int round, Setup setup, Scenario scenario, int connections, long requests, long errors,
-        double requestsPerSecond, double p50, double p90, double p99, double p999, double appCpuPer1k, double redisCpuPer1k,
-        double readsPerCommand, long redisConnects, String errorSample) {
+        double requestsPerSecond, double p50, double p90, double p99, double p999, double appCpuPer1k,
+        double redisCpuPer1k, double readsPerCommand, long redisConnects, String errorSample) {
 
     static final String HEADER = String.join("\t", "round", "setup", "scenario", "connections", "requests", "errors",
             "req_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "app_cpu_ms_per_1k", "redis_cpu_ms_per_1k",
@@ -33,8 +34,8 @@ record Cell(int round, Setup setup, Scenario scenario, int connections, long req
     /** @return this cell as one tab-separated line under {@link #HEADER} */
     String toLine() {
         return String.join("\t", Integer.toString(round), setup.name(), scenario.name(), Integer.toString(connections),
-                Long.toString(requests), Long.toString(errors), number(requestsPerSecond), number(p50), number(p90), number(p99),
-                number(p999), number(appCpuPer1k), number(redisCpuPer1k), number(readsPerCommand),
+                Long.toString(requests), Long.toString(errors), number(requestsPerSecond), number(p50), number(p90),
+                number(p99), number(p999), number(appCpuPer1k), number(redisCpuPer1k), number(readsPerCommand),
                 Long.toString(redisConnects), errorSample.replace('\t', ' ').replace('\n', ' '));
     }
 

@@ -62,8 +62,8 @@ final class Environment {
 
     private static String osName() {
         try (Stream<String> lines = Files.lines(Path.of("/etc/os-release"))) {
-            return lines.filter(line -> line.startsWith("PRETTY_NAME=")).map(line -> line.substring(12).replace("\"", ""))
-                    .findFirst().orElse("Linux");
+            return lines.filter(line -> line.startsWith("PRETTY_NAME="))
+                    .map(line -> line.substring(12).replace("\"", "")).findFirst().orElse("Linux");
         }
         catch (IOException ex) {
             return "Linux";
@@ -82,7 +82,8 @@ final class Environment {
     /** @return the name of the jar a class comes from, e.g. {@code lettuce-core-7.5.2.RELEASE} */
     private static String jar(String className) {
         try {
-            Path location = Path.of(Class.forName(className).getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path location = Path.of(
+                    Class.forName(className).getProtectionDomain().getCodeSource().getLocation().toURI());
             return location.getFileName().toString().replaceFirst("\\.jar$", "");
         }
         catch (ClassNotFoundException | URISyntaxException | RuntimeException ex) {

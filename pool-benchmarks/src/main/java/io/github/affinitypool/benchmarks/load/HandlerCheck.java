@@ -26,12 +26,15 @@ final class HandlerCheck {
         }
         expect(label, "/set", "OK", get.apply("/set"));
         if (setup.usesRedis()) {
-            expect(label, "GET " + BenchOps.SET_KEY + " after /set", BenchOps.VALUE, redis.command("GET", BenchOps.SET_KEY));
+            expect(label, "GET " + BenchOps.SET_KEY + " after /set", BenchOps.VALUE,
+                    redis.command("GET", BenchOps.SET_KEY));
             redis.command("DEL", BenchOps.SET_KEY);
             long counter = counter(redis);
             expect(label, "/mix", BenchOps.VALUE, get.apply("/mix"));
-            expect(label, "GET " + BenchOps.SET_KEY + " after /mix", BenchOps.VALUE, redis.command("GET", BenchOps.SET_KEY));
-            expect(label, BenchOps.COUNTER_KEY + " after /mix", Long.toString(counter + 1), Long.toString(counter(redis)));
+            expect(label, "GET " + BenchOps.SET_KEY + " after /mix", BenchOps.VALUE,
+                    redis.command("GET", BenchOps.SET_KEY));
+            expect(label, BenchOps.COUNTER_KEY + " after /mix", Long.toString(counter + 1),
+                    Long.toString(counter(redis)));
         }
         else {
             expect(label, "/mix", BenchOps.VALUE, get.apply("/mix"));

@@ -41,7 +41,8 @@ public final class LoadBenchmark {
      *                       connections until two in a row agree within 5 % (2 to 5 slices)
      * @param connections    the concurrencies
      * @param setups         the setups of the rounds, forward order
-     * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} and {@link Setup#LEASES_SMALL} once: fail fast or queue
+     * @param smallPool      also measure {@link Setup#SDR_POOLED_SMALL} and {@link Setup#LEASES_SMALL} once: fail fast
+     *                       or queue
      * @param logs           where the child servers' logs go
      */
     public record Options(String driver, int rounds, Duration warmup, Duration measure, Duration initialWarmup,
@@ -68,7 +69,8 @@ public final class LoadBenchmark {
                     seconds(given.getOrDefault("warmup", "1")),
                     seconds(given.getOrDefault("measure", "3")),
                     seconds(given.getOrDefault("initial-warmup", "1")),
-                    Arrays.stream(given.getOrDefault("connections", "8,64,256").split(",")).map(Integer::valueOf).toList(),
+                    Arrays.stream(given.getOrDefault("connections", "8,64,256").split(","))
+                            .map(Integer::valueOf).toList(),
                     Arrays.stream(given.getOrDefault("setups", "1,2,3,4,5,6").split(",")).map(Setup::parse).toList(),
                     Boolean.parseBoolean(given.getOrDefault("small-pool", "true")), logs);
         }
@@ -267,8 +269,8 @@ public final class LoadBenchmark {
                 .orElse("unknown: the server did not answer GET /errors");
         long requests = Math.max(1, result.requests());
         return new Cell(round, server.setup(), scenario, connections, result.requests(), result.errors(),
-                result.requestsPerSecond(), result.latencyMillis(50), result.latencyMillis(90), result.latencyMillis(99),
-                result.latencyMillis(99.9), cpu * 1000.0 / requests,
+                result.requestsPerSecond(), result.latencyMillis(50), result.latencyMillis(90),
+                result.latencyMillis(99), result.latencyMillis(99.9), cpu * 1000.0 / requests,
                 redisUsed ? redisCpu * 1000.0 / requests : Double.NaN,
                 redisUsed && commands > 0 ? (double) reads / commands : Double.NaN, connects,
                 result.errors() == 0 ? "" : errorSample);

@@ -85,9 +85,11 @@ public final class LoadReport {
     private String table(Scenario scenario) {
         StringBuilder md = new StringBuilder();
         md.append("| setup | conns | req/s (median) | req/s per round | × (3) SDR default | × (6) ceiling | p50 ms | "
-                + "p99 ms | p99.9 ms | app CPU ms / 1k req | Redis CPU ms / 1k req | Redis reads / command | Redis connects | "
+                + "p99 ms | p99.9 ms | app CPU ms / 1k req | Redis CPU ms / 1k req | Redis reads / command | "
+                + "Redis connects | "
                 + "errors |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | "
+                + "---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (int c : connections) {
             for (Setup setup : Setup.ROUNDS) {
                 Summary s = summaries.get(Summary.key(setup, scenario, c));
@@ -97,7 +99,8 @@ public final class LoadReport {
                 md.append("| (").append(setup.number()).append(") ").append(setup.label())
                         .append(" | ").append(c)
                         .append(" | ").append(rate(s.requestsPerSecond()))
-                        .append(" | ").append(s.perRound().stream().map(LoadReport::rate).collect(Collectors.joining(" / ")))
+                        .append(" | ")
+                        .append(s.perRound().stream().map(LoadReport::rate).collect(Collectors.joining(" / ")))
                         .append(" | ").append(ratio(s, Setup.SDR_DEFAULT))
                         .append(" | ").append(ratio(s, Setup.NO_REDIS))
                         .append(" | ").append(number(s.p50(), 2))
@@ -151,7 +154,8 @@ public final class LoadReport {
                 Summary theirs = summaries.get(Summary.key(Setup.SDR_DEFAULT, scenario, c));
                 return ours.p99() <= theirs.p99();
             }, c -> number(summaries.get(Summary.key(Setup.COMMANDS, scenario, c)).p99(), 2) + " vs "
-                    + number(summaries.get(Summary.key(Setup.SDR_DEFAULT, scenario, c)).p99(), 2) + " ms")).append(" |");
+                    + number(summaries.get(Summary.key(Setup.SDR_DEFAULT, scenario, c)).p99(), 2) + " ms"))
+                    .append(" |");
         }
         md.append('\n');
         md.append("| exclusive leases ≥ SDR pooled at every concurrency, with zero errors |");
@@ -172,7 +176,8 @@ public final class LoadReport {
         for (Scenario scenario : Scenario.values()) {
             double ratio = ratioOf(Setup.COMMANDS, base, scenario, c);
             md.append(' ').append(Double.isNaN(ratio) ? "–"
-                    : String.format(Locale.ROOT, "%.2f× %s", ratio, ratio >= factor ? "met" : "**missed**")).append(" |");
+                    : String.format(Locale.ROOT, "%.2f× %s", ratio, ratio >= factor ? "met" : "**missed**"))
+                    .append(" |");
         }
         md.append('\n');
     }

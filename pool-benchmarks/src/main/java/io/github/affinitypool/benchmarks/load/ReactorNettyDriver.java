@@ -56,7 +56,8 @@ final class ReactorNettyDriver implements LoadDriver {
                             return Mono.empty();
                         })
                         .doFinally(signal -> {
-                            recorder.recordValue(Math.min((System.nanoTime() - sent) / 1000, LoadResult.MAX_LATENCY_MICROS));
+                            recorder.recordValue(
+                                    Math.min((System.nanoTime() - sent) / 1000, LoadResult.MAX_LATENCY_MICROS));
                             requests.incrementAndGet();
                         })
                         .then();

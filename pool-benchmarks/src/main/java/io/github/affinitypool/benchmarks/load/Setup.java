@@ -11,7 +11,9 @@ enum Setup {
 
     /** (1) This project's {@code commands()} through the starter, integrated mode (pinned to the server's loops). */
     COMMANDS("1", "affinity commands()", "commands", true),
-    /** (2) This project's exclusive leases ({@code withConnection}) through the starter, sized like {@link #SDR_POOLED}. */
+    /**
+     * (2) This project's exclusive leases ({@code withConnection}) through the starter, sized like {@link #SDR_POOLED}.
+     */
     LEASES("2", "affinity leases", "leases", true),
     /** (3) Spring Data Redis {@code ReactiveStringRedisTemplate}, Spring Boot's defaults: one shared connection. */
     SDR_DEFAULT("3", "SDR default", "sdr", true),
@@ -23,12 +25,14 @@ enum Setup {
     NO_REDIS("6", "no Redis (ceiling)", "no-redis", false),
     /** (4) with a small pool ({@value #SMALL_POOL} connections): measured once, to show how it fails. */
     SDR_POOLED_SMALL("4s", "SDR pooled, max-active " + Setup.SMALL_POOL, "sdr", true),
-    /** (2) with this project's default sizing (max-open {@value #SMALL_POOL} on 2 workers): measured once, beside (4s). */
+    /**
+     * (2) with this project's default sizing (max-open {@value #SMALL_POOL} on 2 workers): measured once, beside (4s).
+     */
     LEASES_SMALL("2s", "affinity leases, max-open " + Setup.SMALL_POOL + " (default)", "leases", true);
 
     /**
-     * The pool size of the pooled setups (2), (4) and (5): twice the highest concurrency, so that none runs out, and the
-     * same for all, so that they differ in how they pool and not in how much.
+     * The pool size of the pooled setups (2), (4) and (5): twice the highest concurrency, so that none runs out, and
+     * the same for all, so that they differ in how they pool and not in how much.
      */
     static final int POOL_SIZE = 512;
 
@@ -87,7 +91,8 @@ enum Setup {
                 args.add("--affinity-pool.redis.url=" + redisUrl);
                 args.add("--spring.autoconfigure.exclude=" + SPRING_DATA_REDIS);
                 if (this == LEASES) {
-                    // Like SDR pooled's max-active = max-idle: every connection may stay idle, whichever worker it is on.
+                    // Like SDR pooled's max-active = max-idle:
+                    // every connection may stay idle, whichever worker it is on.
                     args.add("--affinity-pool.redis.pool.max-open=" + POOL_SIZE);
                     args.add("--affinity-pool.redis.pool.max-idle-per-worker=" + POOL_SIZE / 2);
                 }

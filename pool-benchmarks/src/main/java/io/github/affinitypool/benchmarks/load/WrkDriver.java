@@ -104,7 +104,8 @@ final class WrkDriver implements LoadDriver {
         for (String line : output) {
             String[] fields = line.trim().split(" ");
             if (fields[0].equals("WRK-SUMMARY")) {
-                summary = new long[] { Long.parseLong(fields[1]), Long.parseLong(fields[2]), Long.parseLong(fields[3]) };
+                summary = new long[] { Long.parseLong(fields[1]), Long.parseLong(fields[2]),
+                        Long.parseLong(fields[3]) };
             }
             else if (fields[0].equals("WRK-LATENCY")) {
                 latency.recordValueWithCount(Math.min(Long.parseLong(fields[1]), LoadResult.MAX_LATENCY_MICROS),

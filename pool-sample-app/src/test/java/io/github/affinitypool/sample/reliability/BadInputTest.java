@@ -59,8 +59,9 @@ class BadInputTest {
                                 + "not a Redis URL"),
                 // A password with an unencoded '/' (as openssl rand -base64 makes them): what follows it would be
                 // read as the port and shown in the errors.
-                arguments(p + "url=redis://:x/" + PASSWORD + "@localhost:6379", "Invalid value 'redis://:******@localhost:6379' for property "
-                        + "'affinity-pool.redis.url': the user info (up to the last '@') contains '/', '?', '#' or '@'"),
+                arguments(p + "url=redis://:x/" + PASSWORD + "@localhost:6379",
+                        "Invalid value 'redis://:******@localhost:6379' for property 'affinity-pool.redis.url': "
+                                + "the user info (up to the last '@') contains '/', '?', '#' or '@'"),
                 arguments(p + "url=localhost:6379",
                         "Invalid value 'localhost:6379' for property 'affinity-pool.redis.url': not a Redis URL"),
                 arguments(p + "pool.acquire-timeout=-1s", "Invalid value 'PT-1S' for property "
@@ -137,8 +138,9 @@ class BadInputTest {
                 Outcome outcome = timedGet(app, path);
                 assertThat(outcome.status()).as("%s", outcome).isEqualTo(503);
                 // Redis 6.2 adds " or its subcommand".
-                assertThat(outcome.body()).as("%s", outcome).startsWith("io.lettuce.core.RedisCommandExecutionException: "
-                        + "NOPERM this user has no permissions to run the 'incr' command");
+                assertThat(outcome.body()).as("%s", outcome)
+                        .startsWith("io.lettuce.core.RedisCommandExecutionException: "
+                                + "NOPERM this user has no permissions to run the 'incr' command");
                 assertThat(outcome.millis()).isLessThanOrEqualTo(BOUND_MILLIS);
             }
             // The user may run GET: the same connections serve it.
@@ -177,7 +179,8 @@ class BadInputTest {
                 Outcome outcome = timedGet(app, path);
                 assertThat(outcome.status()).as("%s", outcome).isEqualTo(503);
                 assertThat(outcome.body()).as("%s", outcome)
-                        .startsWith("io.github.affinitypool.redis.RedisPoolConnectionException: Redis pool 'rel' (worker ")
+                        .startsWith("io.github.affinitypool.redis.RedisPoolConnectionException: "
+                                + "Redis pool 'rel' (worker ")
                         .contains(expected);
                 assertThat(outcome.millis()).as("%s", outcome).isLessThanOrEqualTo(BOUND_MILLIS);
                 assertNoSecret(outcome.body(), secret);

@@ -117,7 +117,8 @@ class CancellationStormTest {
                 String info = lease.reactive().clientInfo().block(Duration.ofSeconds(2));
                 assertThat(info).as("CLIENT INFO of %s", lease).contains(" db=0 ").contains(" multi=-1 ")
                         .contains(" sub=0 ").contains(" psub=0 ");
-                if (exclusive.stream().anyMatch(client -> client.startsWith(info.substring(0, info.indexOf(' ') + 1)))) {
+                if (exclusive.stream()
+                        .anyMatch(client -> client.startsWith(info.substring(0, info.indexOf(' ') + 1)))) {
                     reused++;
                 }
                 assertThat(lease.reactive().echo("clean").block(Duration.ofSeconds(2))).isEqualTo("clean");
@@ -128,14 +129,15 @@ class CancellationStormTest {
             // The cancellations landed at every point the scenario names.
             Map<Phase, Long> byPhase = probe.byPhase();
             assertThat(byPhase.get(Phase.ACQUIRING)).as("cancelled while waiting for a lease").isPositive();
-            assertThat(probe.acquiringWhileConnecting()).as("cancelled while a connection was being opened").isPositive();
+            assertThat(probe.acquiringWhileConnecting()).as("cancelled while a connection was being opened")
+                    .isPositive();
             assertThat(byPhase.get(Phase.COMMAND)).as("cancelled mid-command").isPositive();
             assertThat(byPhase.get(Phase.TRANSACTION)).as("cancelled mid-transaction").isPositive();
             assertThat(byPhase.get(Phase.PIPELINE)).as("cancelled mid-pipeline").isPositive();
 
             // And the app still serves every kind of request.
-            for (String path : List.of("/reliability/lease/after", "/reliability/tx/after", "/reliability/pipeline/after",
-                    "/reliability/shared/after")) {
+            for (String path : List.of("/reliability/lease/after", "/reliability/tx/after",
+                    "/reliability/pipeline/after", "/reliability/shared/after")) {
                 assertThat(app.get(path).block(Duration.ofSeconds(10)).status()).as(path).isEqualTo(200);
             }
 

@@ -50,7 +50,8 @@ class ConnectStormTest {
             int workers = pool.loops().size();
 
             // Warm: every connection opened once; the ones kept idle die with the restart.
-            Flux.range(0, MAX_OPEN).flatMap(i -> onLoop(pool, i % workers, () -> pool.withConnection(c -> c.ping()).next()))
+            Flux.range(0, MAX_OPEN)
+                    .flatMap(i -> onLoop(pool, i % workers, () -> pool.withConnection(c -> c.ping()).next()))
                     .blockLast(Duration.ofSeconds(20));
             int idleBeforeRestart = pool.stats().total().idle();
             redis.restart();

@@ -55,18 +55,21 @@ class LeakDetectionEndToEndTest {
             List<ILoggingEvent> warnings = detectorEvents(log, Level.WARN);
             assertThat(warnings).as("leak warnings").hasSize(1);
             ILoggingEvent warning = warnings.get(0);
-            assertThat(warning.getFormattedMessage()).matches("Pool 'rel': a connection on worker \\d has been leased for "
-                    + "more than 300 ms and not released; possible leak \\(release it, or use withConnection/withResource\\)");
+            assertThat(warning.getFormattedMessage()).matches("Pool 'rel': a connection on worker \\d has been leased "
+                    + "for more than 300 ms and not released; "
+                    + "possible leak \\(release it, or use withConnection/withResource\\)");
             assertThat(warning.getThrowableProxy()).as("the stack where the lease was acquired").isNotNull();
             List<String> frames = Arrays.stream(warning.getThrowableProxy().getStackTraceElementProxyArray())
                     .map(StackTraceElementProxy::getSTEAsString).toList();
-            assertThat(frames).as("acquiring stack").anyMatch(frame -> frame.contains("ReliabilityRoutes$Handlers.holdLease"));
+            assertThat(frames).as("acquiring stack")
+                    .anyMatch(frame -> frame.contains("ReliabilityRoutes$Handlers.holdLease"));
 
             List<ILoggingEvent> returned = detectorEvents(log, Level.INFO);
-            assertThat(returned.get(0).getFormattedMessage()).matches("Pool 'rel': the connection on worker \\d reported "
-                    + "as a possible leak was returned after \\d+ ms");
+            assertThat(returned.get(0).getFormattedMessage()).matches("Pool 'rel': the connection on worker \\d "
+                    + "reported as a possible leak was returned after \\d+ ms");
             assertThat(returned.get(0).getThrowableProxy()).as("one line").isNull();
-            long returnedAfter = Long.parseLong(returned.get(0).getFormattedMessage().replaceAll(".* after (\\d+) ms", "$1"));
+            long returnedAfter = Long.parseLong(
+                    returned.get(0).getFormattedMessage().replaceAll(".* after (\\d+) ms", "$1"));
             assertThat(returnedAfter).isBetween(1200L, heldMillis);
 
             double suspected = meters.find("redis.pool.leaks.suspected").tag("name", "rel").tag("kind", "command")

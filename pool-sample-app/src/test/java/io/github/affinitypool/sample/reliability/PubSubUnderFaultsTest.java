@@ -58,7 +58,8 @@ class PubSubUnderFaultsTest {
             throws Exception {
         AtomicInteger maximumOpen = new AtomicInteger();
         try (ReliabilityApp app = ReliabilityApp.start(redis, "affinity-pool.redis.pub-sub.max-open=" + CAP);
-                ClientListSampler pubSubClients = new ClientListSampler(redis, ReliabilityApp.CLIENT_PREFIX + "pubsub.");
+                ClientListSampler pubSubClients = new ClientListSampler(redis,
+                        ReliabilityApp.CLIENT_PREFIX + "pubsub.");
                 BackgroundSampler openSampler = new BackgroundSampler("pubsub-open-sampler", 5,
                         () -> maximumOpen.accumulateAndGet(app.pool.pubSubStats().open(), Math::max))) {
             RedisAffinityPool<String, String> pool = app.pool;
@@ -78,7 +79,8 @@ class PubSubUnderFaultsTest {
             }
             await().atMost(Duration.ofSeconds(20)).until(() -> pool.pubSubStats().subscribers() == before.size());
             assertThat(publish(web, "before")).as("Pub/Sub connections that got the message").isBetween(1L, (long) CAP);
-            await().atMost(Duration.ofSeconds(10)).until(() -> before.stream().allMatch(s -> s.received.contains("before")));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> before.stream().allMatch(s -> s.received.contains("before")));
 
             long killedAt = System.nanoTime();
             redis.kill();
@@ -111,12 +113,14 @@ class PubSubUnderFaultsTest {
             }
             for (int worker = 0; worker < workers; worker++) {
                 after.add(Stream.of(pool.subscribe(CHANNEL).map(PubSubMessage::payload)
-                        .subscribeOn(pool.loops().scheduler(worker)).retryWhen(Retry.fixedDelay(200, Duration.ofMillis(50)))));
+                        .subscribeOn(pool.loops().scheduler(worker))
+                        .retryWhen(Retry.fixedDelay(200, Duration.ofMillis(50)))));
             }
             await().atMost(Duration.ofSeconds(20)).until(() -> pool.pubSubStats().subscribers() == after.size());
             long resubscribedMillis = millis(System.nanoTime() - backAt);
             assertThat(publish(web, "after")).isBetween(1L, (long) CAP);
-            await().atMost(Duration.ofSeconds(10)).until(() -> after.stream().allMatch(s -> s.received.contains("after")));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> after.stream().allMatch(s -> s.received.contains("after")));
             for (Stream stream : after) {
                 assertThat(stream.received).containsExactly("after");
                 stream.subscription.dispose();

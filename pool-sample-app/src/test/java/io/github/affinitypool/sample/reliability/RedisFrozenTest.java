@@ -72,8 +72,8 @@ class RedisFrozenTest {
      * The documented acquire-timeout message, whatever the state: while connections to the frozen Redis are being
      * opened it names them and advises on the opening instead.
      */
-    private static final Pattern ANY_TIMEOUT = Pattern.compile("io\\.github\\.affinitypool\\.core\\.AcquireTimeoutException: "
-            + "Redis pool 'rel' \\(worker \\d\\): no connection within 500 ms "
+    private static final Pattern ANY_TIMEOUT = Pattern.compile("io\\.github\\.affinitypool\\.core\\."
+            + "AcquireTimeoutException: Redis pool 'rel' \\(worker \\d\\): no connection within 500 ms "
             + "\\(open \\d/4(, connecting \\d)?, idle \\d, pending \\d+\\); "
             + "(raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout|opening a connection takes longer"
             + " than the acquire timeout: check the server, or raise "
@@ -84,7 +84,8 @@ class RedisFrozenTest {
      * or waiting for the reconnect, whose handshake the frozen server does not answer either.
      */
     private static final Pattern SHARED_CLOSED = Pattern.compile("io\\.github\\.affinitypool\\.redis\\."
-            + "RedisPoolConnectionException: Redis pool 'rel' \\(worker \\d\\): (connection to redis://127\\.0\\.0\\.1:\\d+ lost: "
+            + "RedisPoolConnectionException: Redis pool 'rel' \\(worker \\d\\): "
+            + "(connection to redis://127\\.0\\.0\\.1:\\d+ lost: "
             + "no answer to a health-check PING within 2000 ms after a command timed out"
             + "|shared connection to redis://127\\.0\\.0\\.1:\\d+ is unavailable: .*)");
 
@@ -104,14 +105,16 @@ class RedisFrozenTest {
             List<RedisLease<String, String>> held = new ArrayList<>();
             Set<Long> heldIds = new HashSet<>();
             for (int i = 0; i < MAX_OPEN; i++) {
-                RedisLease<String, String> lease = onLoop(pool, i % workers, pool::acquire).block(Duration.ofSeconds(10));
+                RedisLease<String, String> lease = onLoop(pool, i % workers, pool::acquire)
+                        .block(Duration.ofSeconds(10));
                 held.add(lease);
                 heldIds.add(lease.reactive().clientId().block(Duration.ofSeconds(10)));
             }
 
             Map<Integer, Long> sharedIds = new TreeMap<>();
             for (int worker = 0; worker < workers; worker++) {
-                sharedIds.put(worker, onLoop(pool, worker, () -> pool.commands().clientId()).block(Duration.ofSeconds(10)));
+                sharedIds.put(worker,
+                        onLoop(pool, worker, () -> pool.commands().clientId()).block(Duration.ofSeconds(10)));
             }
 
             List<Timed> commands = Collections.synchronizedList(new ArrayList<>());
@@ -169,8 +172,10 @@ class RedisFrozenTest {
             // Commands on the frozen server failed at command-timeout (plus at most the slack), not earlier.
             assertThat(sharedCommands).hasSize(workers);
             for (Timed command : concat(commands, sharedCommands)) {
-                assertThat(command.error()).as("command on a frozen Redis").isInstanceOf(RedisCommandTimeoutException.class);
-                assertThat(command.millis()).isBetween(COMMAND_TIMEOUT.toMillis(), COMMAND_TIMEOUT.toMillis() + SLACK_MILLIS);
+                assertThat(command.error()).as("command on a frozen Redis")
+                        .isInstanceOf(RedisCommandTimeoutException.class);
+                assertThat(command.millis())
+                        .isBetween(COMMAND_TIMEOUT.toMillis(), COMMAND_TIMEOUT.toMillis() + SLACK_MILLIS);
             }
             // Borrowers failed at acquire-timeout with the documented message naming the pool state.
             for (Timed borrower : borrowers) {
@@ -182,8 +187,8 @@ class RedisFrozenTest {
 
             // Over HTTP, during the freeze: the non-Redis endpoint kept answering at once; shared commands failed with
             // a command timeout, leases with an acquire timeout (or a command timeout), each on time.
-            List<Outcome> frozen = outcomes.stream().filter(o -> o.startNanos() >= frozenAt && o.startNanos() < resumedAt)
-                    .toList();
+            List<Outcome> frozen = outcomes.stream()
+                    .filter(o -> o.startNanos() >= frozenAt && o.startNanos() < resumedAt).toList();
             List<Outcome> local = frozen.stream().filter(o -> o.path().equals(LOCAL)).toList();
             assertThat(local).as("non-Redis requests during the freeze").hasSizeGreaterThan(100)
                     .allSatisfy(o -> assertThat(o.status()).isEqualTo(200));
@@ -231,7 +236,8 @@ class RedisFrozenTest {
                     .doesNotContainAnyElementsOf(sharedIds.values()));
             for (int worker = 0; worker < workers; worker++) {
                 assertThat(onLoop(pool, worker, () -> pool.commands().clientId()).block(Duration.ofSeconds(10)))
-                        .as("worker %d's shared connection after the freeze", worker).isNotEqualTo(sharedIds.get(worker));
+                        .as("worker %d's shared connection after the freeze", worker)
+                        .isNotEqualTo(sharedIds.get(worker));
             }
             assertThat(redis.clientNames("affinity-pool.rel.shared.")).as("shared connections after the freeze")
                     .hasSize(workers);

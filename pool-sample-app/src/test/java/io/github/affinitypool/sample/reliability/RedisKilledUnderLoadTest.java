@@ -122,8 +122,9 @@ class RedisKilledUnderLoadTest {
             assertThat(peakClients).as("most app connections in CLIENT LIST (cap %d)", cap).isBetween(1, cap);
 
             Map<String, Long> failures = outcomes.stream().filter(outcome -> !outcome.ok())
-                    .collect(Collectors.groupingBy(outcome -> outcome.path().substring(0, outcome.path().lastIndexOf('/'))
-                            + " " + outcome.body().substring(0, outcome.body().indexOf(':')),
+                    .collect(Collectors.groupingBy(
+                            outcome -> outcome.path().substring(0, outcome.path().lastIndexOf('/'))
+                                    + " " + outcome.body().substring(0, outcome.body().indexOf(':')),
                             TreeMap::new, Collectors.counting()));
             new Figures("1 killed under load")
                     .put("requests", outcomes.size())

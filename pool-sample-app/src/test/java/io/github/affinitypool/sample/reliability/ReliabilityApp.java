@@ -106,7 +106,8 @@ final class ReliabilityApp implements AutoCloseable {
         List<String> args = new ArrayList<>();
         // As command-line arguments, so that they win over the sample's application.yml.
         settings.forEach((key, value) -> args.add("--" + key + "=" + value));
-        SpringApplicationBuilder builder = new SpringApplicationBuilder(SampleApplication.class, ReliabilityRoutes.class)
+        SpringApplicationBuilder builder = new SpringApplicationBuilder(SampleApplication.class,
+                ReliabilityRoutes.class)
                 // The sample's component scan covers io.github.affinitypool.sample.**, test classes included: keep
                 // other tests' @TestConfiguration classes out, as @SpringBootTest's own filter would.
                 .initializers(context -> context.getBeanFactory().registerSingleton(
@@ -145,7 +146,8 @@ final class ReliabilityApp implements AutoCloseable {
 
     /**
      * @return a GET of {@code path} on a connection of its own ({@code Connection: close}), which is never reused: for
-     *         requests the client cancels, so that a cancelled exchange cannot disturb the next request on its connection
+     *         requests the client cancels, so that a cancelled exchange cannot disturb the next request on its
+     *         connection
      */
     Mono<Reply> getOnOwnConnection(String path) {
         return http.headers(headers -> headers.set("Connection", "close")).get().uri(path)
@@ -170,7 +172,10 @@ final class ReliabilityApp implements AutoCloseable {
     record Reply(int status, String body) {
     }
 
-    /** Keeps {@code @TestComponent}s ({@code @TestConfiguration}s) out of component scanning, as {@code @SpringBootTest} does. */
+    /**
+     * Keeps {@code @TestComponent}s ({@code @TestConfiguration}s) out of component scanning, as {@code @SpringBootTest}
+     * does.
+     */
     static final class TestComponentExcludeFilter extends TypeExcludeFilter {
 
         @Override

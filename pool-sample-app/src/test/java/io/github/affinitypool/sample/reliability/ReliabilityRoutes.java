@@ -144,7 +144,9 @@ class ReliabilityRoutes {
             })), phase);
         }
 
-        /** Holds a lease for {@code millis}, then releases it. The leak-detection scenario looks for this method's name. */
+        /**
+         * Holds a lease for {@code millis}, then releases it. The leak-detection scenario looks for this method's name.
+         */
         Mono<ServerResponse> holdLease(ServerRequest request) {
             Duration hold = Duration.ofMillis(Long.parseLong(request.pathVariable("millis")));
             AtomicReference<CancellationProbe.Phase> phase = new AtomicReference<>(CancellationProbe.Phase.ACQUIRING);

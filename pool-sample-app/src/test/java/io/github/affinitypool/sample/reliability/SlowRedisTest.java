@@ -45,8 +45,8 @@ class SlowRedisTest {
 
     private static final int BORROWERS = 6;
 
-    private static final Pattern WAITED_AND_TIMED_OUT = Pattern.compile("Redis pool 'rel' \\(worker \\d\\): no connection "
-            + "within 500 ms \\(open 2/2, idle 0, pending [1-9]\\d*\\); "
+    private static final Pattern WAITED_AND_TIMED_OUT = Pattern.compile("Redis pool 'rel' \\(worker \\d\\): "
+            + "no connection within 500 ms \\(open 2/2, idle 0, pending [1-9]\\d*\\); "
             + "raise affinity-pool\\.redis\\.pool\\.max-open or acquire-timeout");
 
     private static final String NO_WAITING = "no connection free and waiting is disabled (open 2/2, idle 0, pending 0, "
@@ -107,7 +107,8 @@ class SlowRedisTest {
             warmUpHttp(app);
             SlowLeases slow = SlowLeases.holdAll(pool);
 
-            List<Timed> borrowers = Flux.range(0, BORROWERS).flatMap(i -> timed(onLoop(pool, i % workers, pool::acquire)))
+            List<Timed> borrowers = Flux.range(0, BORROWERS)
+                    .flatMap(i -> timed(onLoop(pool, i % workers, pool::acquire)))
                     .collectList().block(Duration.ofSeconds(10));
             List<HttpLoad.Outcome> http = Flux.range(0, BORROWERS)
                     .flatMap(i -> timedGet(app, "/reliability/lease/nowait" + i))
@@ -140,7 +141,8 @@ class SlowRedisTest {
 
     /** Opens the client's connections first, so that the timings below are the server's, not connection set-up. */
     private static void warmUpHttp(ReliabilityApp app) {
-        Flux.range(0, BORROWERS).flatMap(i -> app.get("/reliability/local"), BORROWERS).blockLast(Duration.ofSeconds(10));
+        Flux.range(0, BORROWERS).flatMap(i -> app.get("/reliability/local"), BORROWERS)
+                .blockLast(Duration.ofSeconds(10));
     }
 
     private static Mono<HttpLoad.Outcome> timedGet(ReliabilityApp app, String path) {
@@ -157,9 +159,9 @@ class SlowRedisTest {
     }
 
     /**
-     * Every exclusive connection leased: one runs DEBUG SLEEP (the whole server sleeps), the others a PING queued behind
-     * it in Redis. Each lease is released once its command has answered and the test has called {@link #release()}, so
-     * the borrowers' outcome does not depend on how fast this loaded machine runs the sleep.
+     * Every exclusive connection leased: one runs DEBUG SLEEP (the whole server sleeps), the others a PING queued
+     * behind it in Redis. Each lease is released once its command has answered and the test has called
+     * {@link #release()}, so the borrowers' outcome does not depend on how fast this loaded machine runs the sleep.
      */
     static final class SlowLeases {
 

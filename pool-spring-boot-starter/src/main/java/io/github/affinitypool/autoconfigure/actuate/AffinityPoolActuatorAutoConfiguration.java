@@ -40,7 +40,8 @@ public final class AffinityPoolActuatorAutoConfiguration {
     @ConditionalOnEnabledHealthIndicator("redisaffinitypool")
     @SuppressWarnings("rawtypes")
     static class HealthConfiguration
-            extends CompositeReactiveHealthContributorConfiguration<RedisAffinityPoolHealthIndicator, RedisAffinityPool> {
+            extends CompositeReactiveHealthContributorConfiguration<RedisAffinityPoolHealthIndicator,
+                    RedisAffinityPool> {
 
         HealthConfiguration(ObjectProvider<AffinityPoolProperties> properties) {
             // Its own timeout, not the command timeout (5 s by default): a probe must get its answer quickly
@@ -66,7 +67,8 @@ public final class AffinityPoolActuatorAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        RedisPoolEndpoint redisPoolEndpoint(RedisAffinityPool<?, ?> pool, ObjectProvider<AffinityPoolSettings> settings) {
+        RedisPoolEndpoint redisPoolEndpoint(RedisAffinityPool<?, ?> pool,
+                ObjectProvider<AffinityPoolSettings> settings) {
             return new RedisPoolEndpoint(pool, settings.getIfAvailable());
         }
     }

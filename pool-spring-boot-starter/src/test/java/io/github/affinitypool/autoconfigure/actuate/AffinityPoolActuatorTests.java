@@ -350,8 +350,8 @@ class AffinityPoolActuatorTests {
                     @SuppressWarnings("unchecked")
                     RedisAffinityPool<String, String> pool = context.getBean(RedisAffinityPool.class);
                     assertThat(pool.commands().echo("shared").block(Duration.ofSeconds(5))).isEqualTo("shared");
-                    assertThat(pool.withConnection(commands -> commands.echo("leased")).blockLast(Duration.ofSeconds(5)))
-                            .isEqualTo("leased");
+                    assertThat(pool.withConnection(commands -> commands.echo("leased"))
+                            .blockLast(Duration.ofSeconds(5))).isEqualTo("leased");
                     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
                             registry.get("lettuce").tag("db.operation", "ECHO").tag("error", "none").timer().count())
                             .isEqualTo(2));

@@ -18,8 +18,8 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 
 /**
  * The endpoints, the same for every setup: {@code GET /get}, {@code GET /set}, {@code GET /mix} answer with the
- * result of the {@link BenchOps} operation as {@code text/plain}; a failed call answers 503 with the error's message and
- * is counted. {@code GET /errors} lists the errors counted since the previous call (and resets them).
+ * result of the {@link BenchOps} operation as {@code text/plain}; a failed call answers 503 with the error's message
+ * and is counted. {@code GET /errors} lists the errors counted since the previous call (and resets them).
  */
 @Configuration(proxyBeanMethods = false)
 class BenchRoutes {
@@ -32,7 +32,8 @@ class BenchRoutes {
                 .GET("/get", request -> respond(ops.get()))
                 .GET("/set", request -> respond(ops.set()))
                 .GET("/mix", request -> respond(ops.mix()))
-                .GET("/errors", request -> ServerResponse.ok().contentType(MediaType.TEXT_PLAIN).bodyValue(drainErrors()))
+                .GET("/errors", request -> ServerResponse.ok().contentType(MediaType.TEXT_PLAIN)
+                        .bodyValue(drainErrors()))
                 .build();
     }
 
@@ -55,7 +56,8 @@ class BenchRoutes {
             root = root.getCause();
         }
         String message = error.getClass().getName() + ": " + error.getMessage();
-        return (root == error) ? message : message + " (caused by " + root.getClass().getName() + ": " + root.getMessage() + ")";
+        return (root == error) ? message
+                : message + " (caused by " + root.getClass().getName() + ": " + root.getMessage() + ")";
     }
 
     /** @return one line per distinct error: count, a tab, the message; then the counts restart from zero */

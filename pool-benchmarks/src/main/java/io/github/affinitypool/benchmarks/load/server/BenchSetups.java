@@ -108,7 +108,8 @@ final class BenchSetups {
         @Bean
         BenchOps benchOps(LettucePool lettucePool) {
             InstrumentedPool<StatefulRedisConnection<String, String>> pool = lettucePool.pool;
-            return RedisWork.ops(work -> pool.withPoolable(connection -> work.apply(connection.reactive())).singleOrEmpty());
+            return RedisWork.ops(
+                    work -> pool.withPoolable(connection -> work.apply(connection.reactive())).singleOrEmpty());
         }
     }
 
