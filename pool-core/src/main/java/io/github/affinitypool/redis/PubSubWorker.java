@@ -313,18 +313,29 @@ final class PubSubWorker<K, V> {
 
     /** SUBSCRIBEs (or PSUBSCRIBEs) keys new on this worker; they stay unconfirmed until Redis answers. */
     private void send(StatefulRedisPubSubConnection<K, V> sentOn, List<K> keys, boolean pattern) {
-        RedisFuture<Void> subscribed = pattern ? sentOn.async().psubscribe(array(keys))
-                : sentOn.async().subscribe(array(keys));
-        Map<Object, RedisFuture<Void>> unconfirmed = unconfirmed(pattern);
         for (K key : keys) {
-            unconfirmed.put(mapKey(key), subscribed);
+            send(sentOn, key, pattern);
         }
+    }
+
+    /**
+     * One key per command, as with every (P)SUBSCRIBE and (P)UNSUBSCRIBE here. Redis answers a command of n keys with
+     * n confirmations, and Lettuce completes the command at the head of its queue with each one: the second
+     * confirmation of {@code SUBSCRIBE a b} would complete the next SUBSCRIBE, before Redis had even read it, and that
+     * command's own answer (a NOPERM, say) would then reach no one. With one key per command, each answer is its own.
+     * They leave in one write all the same (flushes are coalesced per loop tick); Redis refuses a command whole, so a
+     * refused key also no longer takes down the other keys sent with it.
+     */
+    private void send(StatefulRedisPubSubConnection<K, V> sentOn, K key, boolean pattern) {
+        RedisFuture<Void> subscribed = pattern ? sentOn.async().psubscribe(array(List.of(key)))
+                : sentOn.async().subscribe(array(List.of(key)));
+        unconfirmed(pattern).put(mapKey(key), subscribed);
         subscribed.whenComplete((ignored, error) -> execute(() -> {
             if (error == null) {
-                confirmed(sentOn, subscribed, keys, pattern);
+                confirmed(sentOn, subscribed, key, pattern);
             }
             else {
-                subscribeFailed(sentOn, keys, pattern, RedisUris.unwrap(error));
+                subscribeFailed(sentOn, subscribed, key, pattern, RedisUris.unwrap(error));
             }
         }));
     }
@@ -334,26 +345,17 @@ final class PubSubWorker<K, V> {
     }
 
     /**
-     * Redis confirmed a SUBSCRIBE: its keys receive messages from now on. Lettuce completes a SUBSCRIBE of several
-     * channels on the first confirmation, but Redis has registered all of them by then (it runs the command whole
-     * before it replies). A key unsubscribed and subscribed again since waits for its newer SUBSCRIBE.
+     * Redis confirmed a SUBSCRIBE: its key receives messages from now on. A key unsubscribed and subscribed again
+     * since waits for its newer SUBSCRIBE.
      */
-    private void confirmed(StatefulRedisPubSubConnection<K, V> sentOn, RedisFuture<Void> subscribed, List<K> keys,
+    private void confirmed(StatefulRedisPubSubConnection<K, V> sentOn, RedisFuture<Void> subscribed, K key,
             boolean pattern) {
-        if (connection != sentOn) {
+        Object mapKey = mapKey(key);
+        if (connection != sentOn || unconfirmed(pattern).get(mapKey) != subscribed) {
             return;
         }
-        Map<Object, RedisFuture<Void>> unconfirmed = unconfirmed(pattern);
-        Map<Object, List<PubSubSubscriber<K, V>>> map = pattern ? patterns : channels;
-        Set<PubSubSubscriber<K, V>> waiting = new LinkedHashSet<>();
-        for (K key : keys) {
-            Object mapKey = mapKey(key);
-            if (unconfirmed.get(mapKey) == subscribed) {
-                unconfirmed.remove(mapKey);
-                waiting.addAll(map.getOrDefault(mapKey, List.of()));
-            }
-        }
-        for (PubSubSubscriber<K, V> subscriber : waiting) {
+        unconfirmed(pattern).remove(mapKey);
+        for (PubSubSubscriber<K, V> subscriber : (pattern ? patterns : channels).getOrDefault(mapKey, List.of())) {
             confirmIfReady(subscriber);
         }
     }
@@ -372,8 +374,8 @@ final class PubSubWorker<K, V> {
         subscriber.confirm();
     }
 
-    private void subscribeFailed(StatefulRedisPubSubConnection<K, V> sentOn, List<K> keys, boolean pattern,
-            Throwable error) {
+    private void subscribeFailed(StatefulRedisPubSubConnection<K, V> sentOn, RedisFuture<Void> subscribed, K key,
+            boolean pattern, Throwable error) {
         if (connection != sentOn) {
             return; // already replaced: its subscribers have been told
         }
@@ -382,15 +384,11 @@ final class PubSubWorker<K, V> {
             died(sentOn, error);
             return;
         }
-        Map<Object, List<PubSubSubscriber<K, V>>> map = pattern ? patterns : channels;
-        Set<PubSubSubscriber<K, V>> refused = new LinkedHashSet<>();
-        for (K key : keys) {
-            List<PubSubSubscriber<K, V>> subscribers = map.get(mapKey(key));
-            if (subscribers != null) {
-                refused.addAll(subscribers);
-            }
+        Object mapKey = mapKey(key);
+        if (unconfirmed(pattern).get(mapKey) != subscribed) {
+            return; // unsubscribed since, perhaps subscribed again: a newer SUBSCRIBE speaks for the key now
         }
-        for (PubSubSubscriber<K, V> subscriber : refused) {
+        for (PubSubSubscriber<K, V> subscriber : (pattern ? patterns : channels).getOrDefault(mapKey, List.of())) {
             leave(subscriber);
             subscriber.fail(error);
         }
@@ -426,9 +424,13 @@ final class PubSubWorker<K, V> {
         }
         updateCounts();
         StatefulRedisPubSubConnection<K, V> current = connection;
-        if (!unused.isEmpty() && current != null && current.isOpen()) {
-            RedisFuture<Void> unsubscribed = subscriber.pattern ? current.async().punsubscribe(array(unused))
-                    : current.async().unsubscribe(array(unused));
+        if (current == null || !current.isOpen()) {
+            return;
+        }
+        for (K key : unused) {
+            // One key per command, for the reason given at send(..).
+            RedisFuture<Void> unsubscribed = subscriber.pattern ? current.async().punsubscribe(array(List.of(key)))
+                    : current.async().unsubscribe(array(List.of(key)));
             unsubscribed.whenComplete((ignored, error) -> {
                 if (error != null) {
                     logger.debug("Redis pool '{}' (worker {}): UNSUBSCRIBE failed: {}", poolName, worker,

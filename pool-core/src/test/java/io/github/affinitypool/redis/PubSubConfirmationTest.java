@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.lettuce.core.RedisCommandExecutionException;
@@ -115,6 +116,58 @@ class PubSubConfirmationTest {
             assertThat(allowed.error.get()).isNull();
             assertThat(pool.pubSubStats().subscribers()).isEqualTo(1);
             assertThat(pool.pubSubStats().open()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Subscribes written in one loop tick, the first of several channels: Redis answers each channel on its own, and
+     * each refusal must reach its own subscriber, never be taken for another command's confirmation.
+     */
+    @Test
+    void refusalsWrittenBehindAMultiChannelSubscribeReachTheirOwnSubscribers(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uriForUser("listener"))
+                .name("behind").workers(1).build()) {
+            assertThat(pool.subscribeLater("allowed.warm").block(TIMEOUT)).isNotNull(); // the connection is open
+            PubSubRecorder allowed = new PubSubRecorder();
+            PubSubRecorder refused = new PubSubRecorder();
+            CompletableFuture<Flux<PubSubMessage<String, String>>> later = new CompletableFuture<>();
+            pool.loops().loop(0).execute(() -> {
+                pool.subscribe("allowed.a", "allowed.b", "allowed.c").subscribe(allowed);
+                pool.subscribe("secret").subscribe(refused);
+                pool.subscribeLater("secret2").subscribe(later::complete, later::completeExceptionally);
+            });
+
+            await().atMost(TIMEOUT).until(() -> refused.error.get() != null);
+            assertThat(refused.error.get()).isInstanceOf(RedisCommandExecutionException.class)
+                    .hasMessageStartingWith("NOPERM");
+            assertThat(later).failsWithin(TIMEOUT).withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(RedisCommandExecutionException.class).withMessageContaining("NOPERM");
+            assertThat(pool.commands().publish("allowed.c", "c1").block(TIMEOUT)).isEqualTo(1L);
+            await().atMost(TIMEOUT).until(() -> allowed.count() == 1);
+            assertThat(allowed.error.get()).isNull();
+            // allowed.warm and the three allowed channels; nothing counted for the refused ones
+            assertThat(pool.pubSubStats().subscriptions()).isEqualTo(4);
+            assertThat(pool.pubSubStats().subscribers()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aRefusedChannelOfOneSubscriberWaitingForTheConnectionLeavesTheOthersSubscribed(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uriForUser("listener"))
+                .name("waiting-acl").workers(1).build()) {
+            PubSubRecorder allowed = new PubSubRecorder();
+            PubSubRecorder refused = new PubSubRecorder();
+            pool.loops().loop(0).execute(() -> { // both wait for the same connect
+                pool.subscribe("allowed.news").subscribe(allowed);
+                pool.subscribe("secret").subscribe(refused);
+            });
+
+            await().atMost(TIMEOUT).until(() -> refused.error.get() != null);
+            assertThat(refused.error.get()).hasMessageStartingWith("NOPERM");
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "allowed.news") == 1);
+            assertThat(pool.commands().publish("allowed.news", "hello").block(TIMEOUT)).isEqualTo(1L);
+            await().atMost(TIMEOUT).until(() -> allowed.count() == 1);
+            assertThat(allowed.error.get()).isNull();
         }
     }
 

@@ -13,6 +13,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 import io.github.affinitypool.core.RecordingListener;
@@ -240,6 +242,38 @@ class PubSubTest {
             StepVerifier.create(pool.subscribe("ending"))
                     .expectErrorSatisfies(error -> assertThat(error).hasMessage("Redis pool 'ending' is closed"))
                     .verify(TIMEOUT);
+        }
+    }
+
+    /** Subscribes and cancels racing each other on two workers that share one connection: the counts end exact. */
+    @Test
+    void cancelsRacingSubscribesLeaveNoSubscriptionBehind(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("racing").workers(2)
+                .pubSubMaxOpen(1).build()) {
+            PubSubRecorder keeper = PubSubRecorder.onWorker(pool, 0, pool.subscribe("kept"));
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "kept") == 1);
+            List<Disposable> kept = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                Flux<PubSubMessage<String, String>> messages = i % 3 == 0 ? pool.psubscribe("ch" + (i % 5) + "*")
+                        : pool.subscribe("ch" + (i % 7), "kept");
+                Disposable subscription = messages.subscribeOn(pool.loops().scheduler(i % 2)).subscribe();
+                if (i % 2 == 0) {
+                    subscription.dispose(); // racing its join
+                }
+                else {
+                    kept.add(subscription);
+                }
+            }
+            kept.forEach(Disposable::dispose);
+
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 1);
+            assertThat(pool.pubSubStats().subscriptions()).isEqualTo(1);
+            assertThat(pool.pubSubStats().pending()).isZero();
+            await().atMost(TIMEOUT).until(() -> redis.command("PUBSUB", "CHANNELS").trim().equals("kept")
+                    && redis.command("PUBSUB", "NUMPAT").trim().equals("0"));
+            assertThat(pool.commands().publish("kept", "x").block(TIMEOUT)).isEqualTo(1L);
+            await().atMost(TIMEOUT).until(() -> keeper.count() == 1);
+            assertThat(pool.pubSubStats().open()).isEqualTo(1);
         }
     }
 
