@@ -83,6 +83,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final Sinks.Empty<Void> leasesReturned = Sinks.empty();
     private final Sinks.Empty<Void> closeCompleted = Sinks.empty();
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Resources being opened, all pools: the close waits for them as for the leases out. */
+    private final AtomicInteger openingsInFlight = new AtomicInteger();
     /** Set once the close has started; read on every acquire and release. */
     private volatile boolean closed;
 
@@ -316,7 +318,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (error instanceof PoolAcquirePendingLimitException) {
             advance(borrower); // nothing free in that pool: the fast failure maxPendingAcquire(0) was chosen for
         }
-        else if (error instanceof PoolShutdownException) {
+        else if (error instanceof PoolShutdownException || error instanceof PoolClosedException) {
             borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
         }
         else {
@@ -416,6 +418,12 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     private void assign(Borrower<T> borrower, SubPool<T> pool, PooledRef<Slot<T>> ref, boolean opened,
             Locality locality) {
+        if (closed) {
+            // Opened (or checked) for the borrower while the pool closed: it hears that, and the resource is closed.
+            invalidate(ref, CloseReason.POOL_CLOSED).subscribe();
+            borrower.fail(AcquireOutcome.CLOSED, closedErrorFor(borrower));
+            return;
+        }
         PooledLease<T> lease = new PooledLease<>(this, pool, ref, locality, opened);
         if (!borrower.assign(lease)) {
             giveBack(lease);
@@ -682,6 +690,12 @@ public final class AffinityPool<T> implements AutoCloseable {
             pool.unparkNewest();
             return false;
         }
+        // A close that started since recycle() looked found this lease still out, and nothing would tell it of a
+        // parked return: taken back out, the resource goes the slow way, which reports it.
+        if (closed) {
+            pool.unparkNewest();
+            return false;
+        }
         // A borrower queued after the check of the waiters above found nothing it could take: hand the parked ones on.
         if (!waiters.isEmpty()) {
             spillParked(pool);
@@ -788,7 +802,10 @@ public final class AffinityPool<T> implements AutoCloseable {
         SubPool<T> pool = pool(poolIndex);
         int worker = poolIndex == AffinityPoolStats.OVERFLOW ? loops.nextWorker() : poolIndex;
         pool.open.incrementAndGet();
-        return gate.admit(loops.onLoop(worker, () -> factory.open(worker, loops.loop(worker))))
+        openingsInFlight.incrementAndGet();
+        // An opening held back by the connect gate may start after the close: it opens nothing then.
+        return gate.admit(loops.onLoop(worker, () -> closed ? Mono.error(new PoolClosedException(config, name, worker))
+                        : factory.open(worker, loops.loop(worker))))
                 .map(resource -> {
                     listener.opened(poolIndex);
                     return new Slot<>(resource, poolIndex, worker, clock.millis(), health.jitteredLifetimeMillis());
@@ -797,6 +814,10 @@ public final class AffinityPool<T> implements AutoCloseable {
                     pool.open.decrementAndGet();
                     log.debug("Pool '{}': opening a {} on worker {} failed", name, config.resourceNoun(), worker,
                             error);
+                })
+                .doFinally(signal -> {
+                    openingsInFlight.decrementAndGet();
+                    checkLeasesReturned();
                 });
     }
 
@@ -831,8 +852,12 @@ public final class AffinityPool<T> implements AutoCloseable {
         return phase.timeout(config.closeTimeout(), Mono.fromRunnable(onTimeout));
     }
 
+    /**
+     * Ends the close's wait once no lease is out and no resource is being opened: an opening finishes into a borrower's
+     * hands, and the pool must not report itself closed while a resource it would have to close is still arriving.
+     */
     private void checkLeasesReturned() {
-        if (closed && acquired() == 0) {
+        if (closed && acquired() == 0 && openingsInFlight.get() == 0) {
             leasesReturned.tryEmitEmpty();
         }
     }
