@@ -141,7 +141,7 @@ final class SharedCommands<K, V> implements InvocationHandler {
     private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
         StatefulRedisConnection<K, V> connection = slot.openConnection();
-        boolean callerOnLoop = slot.onItsLoop();
+        Thread caller = Thread.currentThread();
         if (flux) {
             if (connection == null) {
                 return slot.connection().flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
@@ -149,8 +149,7 @@ final class SharedCommands<K, V> implements InvocationHandler {
             }
             return flux(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
                     ? slot.replace(connection).flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
-                    : callerOnLoop ? slot.failedOnItsLoopMany(slot.failure(error)) : Flux.error(slot.failure(error)))
-                    .onTerminateDetach();
+                    : slot.failedMany(caller, error)).onTerminateDetach();
         }
         // Detached on termination: Lettuce's command stays referenced by its timeout timer until the timer's next tick
         // (~100 ms) after it completed, and without the detach it would keep the whole finished request (subscriber
@@ -161,8 +160,7 @@ final class SharedCommands<K, V> implements InvocationHandler {
         }
         return mono(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
                 ? slot.replace(connection).flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure)
-                : callerOnLoop ? slot.failedOnItsLoop(slot.failure(error)) : Mono.error(slot.failure(error)))
-                .onTerminateDetach();
+                : slot.failed(caller, error)).onTerminateDetach();
     }
 
     @SuppressWarnings("unchecked")

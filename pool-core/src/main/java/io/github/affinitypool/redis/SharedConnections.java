@@ -216,19 +216,24 @@ final class SharedConnections<K, V> {
             return worker;
         }
 
-        /** @return whether the calling thread is this slot's worker's loop */
-        boolean onItsLoop() {
-            return loops.currentWorker() == worker;
+        /**
+         * A command's failure, as {@link #failure} makes it, signalled on this slot's loop when the caller subscribed
+         * there (see {@link EventLoopTasks#errorOn}). The caller is asked for only here, on the error path, so that a
+         * command that succeeds pays nothing for it.
+         *
+         * @param caller the thread that subscribed to the command
+         */
+        <T> Mono<T> failed(Thread caller, Throwable error) {
+            Throwable failure = failure(error);
+            return loops.loop(worker).inEventLoop(caller) ? EventLoopTasks.errorOn(loops, worker, failure)
+                    : Mono.error(failure);
         }
 
-        /** @return {@code error}, signalled on this slot's loop: see {@link EventLoopTasks#errorOn} */
-        <T> Mono<T> failedOnItsLoop(Throwable error) {
-            return EventLoopTasks.errorOn(loops, worker, error);
-        }
-
-        /** @return {@code error}, signalled on this slot's loop: see {@link EventLoopTasks#errorOn} */
-        <T> Flux<T> failedOnItsLoopMany(Throwable error) {
-            return EventLoopTasks.errorManyOn(loops, worker, error);
+        /** Like {@link #failed}, for a command whose reply is a stream. */
+        <T> Flux<T> failedMany(Thread caller, Throwable error) {
+            Throwable failure = failure(error);
+            return loops.loop(worker).inEventLoop(caller) ? EventLoopTasks.errorManyOn(loops, worker, failure)
+                    : Flux.error(failure);
         }
 
         /** Ends the back-off, if any: the next call connects. */
