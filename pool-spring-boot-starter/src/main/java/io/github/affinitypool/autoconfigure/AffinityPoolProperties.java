@@ -210,12 +210,13 @@ public class AffinityPoolProperties {
         private int minIdlePerWorker = 0;
 
         /**
-         * Maximum lifetime of a connection (each gets a little random jitter so they do not all expire together).
+         * Maximum lifetime of a connection (each gets a little random jitter so they do not all expire together); 0
+         * for no limit.
          */
         private Duration maxLifetime = Duration.ofMinutes(30);
 
         /**
-         * Maximum time a connection may sit idle before it is closed.
+         * Maximum time a connection may sit idle before it is closed; 0 for no limit.
          */
         private Duration maxIdleTime = Duration.ofMinutes(5);
 

@@ -13,6 +13,8 @@ final class AffinityPoolPropertiesValidator {
 
     private static final String P = AffinityPoolProperties.PREFIX + ".";
 
+    private static final String NO_LIMIT = "0 (no limit)";
+
     private AffinityPoolPropertiesValidator() {
     }
 
@@ -43,11 +45,11 @@ final class AffinityPoolPropertiesValidator {
                     "× " + workers + " workers exceeds pool.max-open (" + maxOpen + ")",
                     "Lower " + P + "pool.min-idle-per-worker or raise " + P + "pool.max-open.");
         }
-        positive("pool.max-lifetime", pool.getMaxLifetime());
-        positive("pool.max-idle-time", pool.getMaxIdleTime());
+        notNegative("pool.max-lifetime", pool.getMaxLifetime(), NO_LIMIT);
+        notNegative("pool.max-idle-time", pool.getMaxIdleTime(), NO_LIMIT);
         positive("pool.acquire-timeout", pool.getAcquireTimeout());
         atLeast("pool.max-pending-acquires", pool.getMaxPendingAcquires(), 0, "0 (fail at once) or more");
-        notNegative("pool.validate-after-idle", pool.getValidateAfterIdle());
+        notNegative("pool.validate-after-idle", pool.getValidateAfterIdle(), "0 (check on every borrow)");
         positive("pool.eviction-interval", pool.getEvictionInterval());
         atLeast("pool.max-concurrent-connects", pool.getMaxConcurrentConnects(), 1,
                 "a positive number (default: the number of workers)");
@@ -104,10 +106,11 @@ final class AffinityPoolPropertiesValidator {
         notTooLong(property, value);
     }
 
-    private static void notNegative(String property, Duration value) {
+    /** @param zeroMeans what 0 means for the property, for the advice */
+    private static void notNegative(String property, Duration value, String zeroMeans) {
         if (value == null || value.isNegative()) {
             throw new InvalidAffinityPoolPropertyException(P + property, value, "must not be negative",
-                    "Set " + P + property + " to 0 (check on every borrow) or a positive duration such as 30s.");
+                    "Set " + P + property + " to " + zeroMeans + " or a positive duration such as 30s.");
         }
         notTooLong(property, value);
     }

@@ -139,6 +139,16 @@ class AffinityPoolAutoConfigurationTests {
     }
 
     @Test
+    void zeroLifetimeAndIdleTimeMeanNoLimitAsInThePool() {
+        runner().withPropertyValues("affinity-pool.redis.pool.max-lifetime=0",
+                "affinity-pool.redis.pool.max-idle-time=0s").run(context -> {
+                    AffinityPoolConfig config = context.getBean(RedisAffinityPool.class).poolConfig();
+                    assertThat(config.maxLifetime()).isEqualTo(Duration.ZERO);
+                    assertThat(config.maxIdleTime()).isEqualTo(Duration.ZERO);
+                });
+    }
+
+    @Test
     void whenShutdownBeginsTheSubscriptionsEndBeforeGracefulShutdownWhileCommandsKeepWorking() {
         runner().run(context -> {
             @SuppressWarnings("unchecked")

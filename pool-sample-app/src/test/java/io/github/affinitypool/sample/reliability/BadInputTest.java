@@ -67,7 +67,7 @@ class BadInputTest {
                 arguments(p + "pool.acquire-timeout=-1s", "Invalid value 'PT-1S' for property "
                         + "'affinity-pool.redis.pool.acquire-timeout': must be a positive duration"),
                 arguments(p + "pool.max-idle-time=-5m", "Invalid value 'PT-5M' for property "
-                        + "'affinity-pool.redis.pool.max-idle-time': must be a positive duration"),
+                        + "'affinity-pool.redis.pool.max-idle-time': must not be negative"),
                 arguments(p + "pool.max-open=-1",
                         "Invalid value '-1' for property 'affinity-pool.redis.pool.max-open': must be at least 1"),
                 arguments(p + "mode=sideways", "Failed to bind properties under 'affinity-pool.redis.mode'"),
