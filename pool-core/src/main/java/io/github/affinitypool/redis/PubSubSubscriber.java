@@ -2,6 +2,10 @@ package io.github.affinitypool.redis;
 
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -25,7 +29,9 @@ import io.github.affinitypool.core.WorkerLoops;
  * termination that come before wait in the buffer.
  * <p>
  * It is attached to the {@link PubSubWorker} it joined: its own worker's, or at the cap another worker's whose
- * connection it shares; that worker's loop offers it the messages and confirms it.
+ * connection it shares; that worker's loop offers it the messages and confirms it. Messages offered from another
+ * worker's loop wait in an inbox, bounded like the buffer, for one task on the subscriber's loop that moves them all
+ * to the buffer.
  */
 final class PubSubSubscriber<K, V> implements Subscription {
 
@@ -70,6 +76,14 @@ final class PubSubSubscriber<K, V> implements Subscription {
 
     private final ArrayDeque<PubSubMessage<K, V>> buffer = new ArrayDeque<>();
 
+    /** Messages offered from another worker's loop, not yet moved to {@link #buffer} on this subscriber's loop. */
+    private final Queue<PubSubMessage<K, V>> inbox = new ConcurrentLinkedQueue<>();
+
+    private final AtomicInteger inboxSize = new AtomicInteger();
+
+    /** Whether a task that moves the inbox to the buffer is queued on this subscriber's loop and has not started. */
+    private final AtomicBoolean transferQueued = new AtomicBoolean();
+
     private boolean draining;
 
     private boolean missed;
@@ -81,7 +95,7 @@ final class PubSubSubscriber<K, V> implements Subscription {
 
     private boolean terminated;
 
-    private boolean warned;
+    private final AtomicBoolean warned = new AtomicBoolean();
 
     private Throwable error;
 
@@ -145,9 +159,28 @@ final class PubSubSubscriber<K, V> implements Subscription {
         }
         if (loop.inEventLoop()) {
             enqueue(message);
+            return;
         }
-        else {
-            onLoop(() -> enqueue(message));
+        // Not a task per message: while this subscriber's loop is busy or stalled, its task queue would grow by one
+        // per message published, without bound. The inbox keeps the newest, like the buffer, and one task empties it.
+        inbox.offer(message);
+        if (inboxSize.incrementAndGet() > bufferSize && inbox.poll() != null) {
+            inboxSize.decrementAndGet();
+            countDropped();
+        }
+        if (transferQueued.compareAndSet(false, true)) {
+            onLoop(this::transferInbox);
+        }
+    }
+
+    /** On this subscriber's loop: moves the messages offered from another loop to the buffer, oldest first. */
+    private void transferInbox() {
+        // Cleared first: a message offered from now on is either polled below or queues the next transfer.
+        transferQueued.set(false);
+        PubSubMessage<K, V> message;
+        while ((message = inbox.poll()) != null) {
+            inboxSize.decrementAndGet();
+            enqueue(message);
         }
     }
 
@@ -157,19 +190,23 @@ final class PubSubSubscriber<K, V> implements Subscription {
         }
         if (buffer.size() >= bufferSize) {
             buffer.poll();
-            PubSubWorker<K, V> attachedTo = joinedWorker;
-            if (attachedTo != null) {
-                attachedTo.countDropped();
-            }
-            if (!warned) {
-                warned = true;
-                logger.warn("Redis pool '{}' (worker {}): a subscriber of {} {} does not keep up; its buffer of {} "
-                        + "messages is full, so the oldest are dropped (see pubSubStats().dropped())", poolName,
-                        worker, pattern ? "patterns" : "channels", keys, bufferSize);
-            }
+            countDropped();
         }
         buffer.add(message);
         drain();
+    }
+
+    /** Counts a message dropped from the buffer or the inbox, and says so the first time; on either loop. */
+    private void countDropped() {
+        PubSubWorker<K, V> attachedTo = joinedWorker;
+        if (attachedTo != null) {
+            attachedTo.countDropped();
+        }
+        if (!warned.get() && warned.compareAndSet(false, true)) {
+            logger.warn("Redis pool '{}' (worker {}): a subscriber of {} {} does not keep up; its buffer of {} "
+                    + "messages is full, so the oldest are dropped (see pubSubStats().dropped())", poolName,
+                    worker, pattern ? "patterns" : "channels", keys, bufferSize);
+        }
     }
 
     void fail(Throwable failure) {
@@ -184,6 +221,8 @@ final class PubSubSubscriber<K, V> implements Subscription {
         if (done) {
             return;
         }
+        // Offered before the termination by the worker that ends it: delivered before it.
+        transferInbox();
         done = true;
         error = failure;
         if (confirmation != null && !handedOut) {

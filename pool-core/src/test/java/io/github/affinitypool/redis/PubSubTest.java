@@ -9,9 +9,12 @@ import static org.awaitility.Awaitility.await;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -177,6 +180,63 @@ class PubSubTest {
             assertThat(events).containsExactly("opened 0", "acquired 0 LOCAL", "acquired 1 STOLEN");
         }
         assertThat(events).endsWith("closed 0 POOL_CLOSED");
+    }
+
+    @Test
+    void messagesForAStalledLoopOfAnotherWorkerWaitInABoundedInboxNotATaskEach(RedisServer redis)
+            throws InterruptedException {
+        int buffer = 16;
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("stalled").workers(2)
+                .pubSubMaxOpen(1).pubSubBufferSize(buffer).build()) {
+            PubSubRecorder onZero = PubSubRecorder.onWorker(pool, 0, pool.subscribe("stalled"));
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 1);
+            // Worker 1 has no Pub/Sub connection of its own (cap 1): worker 0's loop hands it its messages.
+            PubSubRecorder onOne = PubSubRecorder.onWorker(pool, 1, pool.subscribe("stalled"));
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 2 && numsub(redis, "stalled") == 1);
+
+            SingleThreadEventExecutor loopOne = (SingleThreadEventExecutor) pool.loops().loop(1);
+            CountDownLatch stall = new CountDownLatch(1);
+            CountDownLatch stalled = new CountDownLatch(1);
+            // A fault injected on purpose: worker 1's loop is held until the messages have arrived on worker 0.
+            loopOne.execute(() -> {
+                stalled.countDown();
+                awaitUninterruptibly(stall);
+            });
+            int published = 100;
+            try {
+                assertThat(stalled.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+                for (int i = 0; i < published; i++) {
+                    redis.command("PUBLISH", "stalled", "t" + i);
+                }
+                await().atMost(TIMEOUT).until(() -> onZero.count() == published);
+                // One task on the stalled loop moves the inbox, however many messages came; the inbox kept the newest.
+                assertThat(loopOne.pendingTasks()).isOne();
+                assertThat(pool.pubSubStats().dropped()).isEqualTo(published - buffer);
+            }
+            finally {
+                stall.countDown();
+            }
+            await().atMost(TIMEOUT).until(() -> onOne.count() == buffer);
+            assertThat(onOne.payloads()).containsExactlyElementsOf(
+                    IntStream.range(published - buffer, published).mapToObj(i -> "t" + i).toList());
+            assertThat(onOne.threads()).containsExactly(loopThread(pool.loops(), 1));
+            assertThat(pool.pubSubStats().dropped()).isEqualTo(published - buffer);
+        }
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (latch.getCount() > 0) {
+            try {
+                latch.await();
+            }
+            catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
