@@ -45,7 +45,7 @@ public class AffinityPoolProperties {
     private Integer workers;
 
     /**
-     * Multiplexed connections per worker that serve the shared commands() path.
+     * Number of multiplexed connections per worker that serve the shared commands() path.
      */
     private int sharedConnectionsPerWorker = 1;
 
@@ -365,8 +365,8 @@ public class AffinityPoolProperties {
         private Integer maxOpen;
 
         /**
-         * Undelivered messages a subscriber may have before the oldest is dropped (and counted), so that a slow
-         * subscriber never holds up the others on its connection.
+         * Maximum number of undelivered messages a subscriber may have before the oldest is dropped (and counted), so
+         * that a slow subscriber never holds up the others on its connection.
          */
         private int bufferSize = 1024;
 

@@ -55,9 +55,9 @@ public final class AffinityPoolMetricsBinder {
                     + "this MeterRegistry already; give each pool a name of its own (RedisAffinityPool.Builder.name, "
                     + "affinity-pool.redis.name), as the name is the 'name' tag of its meters");
         }
-        RedisAffinityPool<K, V> pool = builder.listener(new AffinityPoolMeters(meterRegistry, poolName, "command"))
-                .pubSubListener(new AffinityPoolMeters(meterRegistry, poolName, "pubsub"))
-                .sharedListener(new AffinityPoolMeters(meterRegistry, poolName, "shared", false))
+        RedisAffinityPool<K, V> pool = builder.listener(AffinityPoolMeters.commandPool(meterRegistry, poolName))
+                .pubSubListener(AffinityPoolMeters.pubSub(meterRegistry, poolName))
+                .sharedListener(AffinityPoolMeters.shared(meterRegistry, poolName))
                 .build();
         List<Meter> gauges = new ArrayList<>();
         gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));

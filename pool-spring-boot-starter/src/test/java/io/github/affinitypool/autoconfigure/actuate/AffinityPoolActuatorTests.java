@@ -110,9 +110,21 @@ class AffinityPoolActuatorTests {
                     .map(Meter.Id::getName).collect(Collectors.toSet())).isEqualTo(Set.of("redis.pool.allocated",
                             "redis.pool.max.allocated", "redis.pool.connections.created"));
             assertThat(registry.get("redis.pool.max.allocated").tag("kind", "shared").gauge().value()).isEqualTo(2.0);
+            // Acquire timers for what each kind can report: Pub/Sub has no overflow pool and no acquire timeout.
+            assertThat(acquireSeries(registry, "command")).containsExactlyInAnyOrder("local/success", "stolen/success",
+                    "overflow/success", "off-loop/success", "none/timeout", "none/error");
+            assertThat(acquireSeries(registry, "pubsub")).containsExactlyInAnyOrder("local/success", "stolen/success",
+                    "off-loop/success", "none/error");
             assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().toString())
                     .doesNotContain(PASSWORD));
         });
+    }
+
+    /** @return the acquire timers of a kind, as locality/outcome */
+    private static Set<String> acquireSeries(MeterRegistry registry, String kind) {
+        return registry.get("redis.pool.acquire").tag("kind", kind).timers().stream()
+                .map(timer -> timer.getId().getTag("locality") + "/" + timer.getId().getTag("outcome"))
+                .collect(Collectors.toSet());
     }
 
     @Test
