@@ -642,6 +642,14 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         }
 
         /**
+         * Integrated mode on the loops a Reactor Netty server with default settings runs on:
+         * {@code loopResources(loopResources, LoopResources.DEFAULT_NATIVE)}. The loops stay owned by the caller.
+         */
+        public Builder<K, V> loopResources(LoopResources loopResources) {
+            return loopResources(loopResources, LoopResources.DEFAULT_NATIVE);
+        }
+
+        /**
          * Integrated mode: pin connections to the loops of {@code loopResources.onServer(preferNative)}, typically the
          * WebFlux server's ({@code ReactorResourceFactory.getLoopResources()} with
          * {@link LoopResources#DEFAULT_NATIVE}). The loops stay owned by the caller.

@@ -53,9 +53,11 @@ class PoolCloseTest {
 
     static Stream<Arguments> integratedModes() {
         Integrated loopResources = (builder, server) -> builder.loopResources(server, LoopResources.DEFAULT_NATIVE);
+        Integrated serverDefault = (builder, server) -> builder.loopResources(server);
         Integrated workerLoops = (builder, server) -> builder.workerLoops(
                 WorkerLoops.integrated(server, LoopResources.DEFAULT_NATIVE));
-        return Stream.of(Arguments.of("loopResources(..)", loopResources),
+        return Stream.of(Arguments.of("loopResources(.., preferNative)", loopResources),
+                Arguments.of("loopResources(..)", serverDefault),
                 Arguments.of("workerLoops(WorkerLoops.integrated(..))", workerLoops));
     }
 

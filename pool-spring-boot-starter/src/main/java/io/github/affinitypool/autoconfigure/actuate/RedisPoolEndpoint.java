@@ -61,7 +61,7 @@ public class RedisPoolEndpoint {
                 config.maxIdlePerWorker(), config.minIdlePerWorker(), config.maxLifetime(), config.maxIdleTime(),
                 config.acquireTimeout(), config.maxPendingAcquires(), config.validateAfterIdle(),
                 config.evictionInterval(), config.idleOrder().name().toLowerCase(Locale.ROOT),
-                config.maxConcurrentConnects());
+                config.maxConcurrentConnects(), config.leakDetectionThreshold());
     }
 
     /**
@@ -136,10 +136,12 @@ public class RedisPoolEndpoint {
      * @param evictionInterval background maintenance interval
      * @param idleOrder {@code lifo} or {@code fifo}
      * @param maxConcurrentConnects cap on connections being opened at once
+     * @param leakDetectionThreshold lease age reported as a possible leak, zero when leak detection is off
      */
     public record Configuration(String url, String urlSource, boolean tls, int sharedConnectionsPerWorker,
             Duration commandTimeout, Duration connectTimeout, int maxOpen, int maxIdlePerWorker, int minIdlePerWorker,
             Duration maxLifetime, Duration maxIdleTime, Duration acquireTimeout, int maxPendingAcquires,
-            Duration validateAfterIdle, Duration evictionInterval, String idleOrder, int maxConcurrentConnects) {
+            Duration validateAfterIdle, Duration evictionInterval, String idleOrder, int maxConcurrentConnects,
+            Duration leakDetectionThreshold) {
     }
 }

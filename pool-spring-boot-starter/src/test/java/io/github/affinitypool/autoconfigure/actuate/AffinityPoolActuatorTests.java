@@ -219,6 +219,7 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.configuration().maxOpen()).isEqualTo(8);
             assertThat(snapshot.configuration().tls()).isFalse();
             assertThat(snapshot.configuration().connectTimeout()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(snapshot.configuration().leakDetectionThreshold()).isEqualTo(Duration.ZERO);
             assertThat(snapshot.pubSub().maxOpen()).isEqualTo(2);
             assertThat(snapshot.pubSub().workers()).hasSize(2);
             assertThat(snapshot.shared().perWorker()).isEqualTo(1);
