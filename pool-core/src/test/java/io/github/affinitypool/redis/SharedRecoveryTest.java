@@ -210,6 +210,9 @@ class SharedRecoveryTest {
     void aCommandThatTimesOutFailsOnTheCallersLoop(RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("timeout-loop")
                 .workers(2).commandTimeout(Duration.ofMillis(300)).build()) {
+            // Both workers' shared connections open (their handshakes done) before Redis freezes: a handshake caught
+            // by the freeze would fail the command with the connection's unavailability, not a command timeout.
+            await().atMost(TIMEOUT).until(() -> pool.sharedStats().open() == 2);
             assertThat(pool.commands().ping().block(TIMEOUT)).isEqualTo("PONG");
             // An exclusive connection open and idle on worker 0 before Redis freezes.
             assertThat(onLoop(pool.loops(), 0, () -> pool.withConnection(c -> c.ping())).value()).isEqualTo("PONG");
