@@ -58,15 +58,18 @@ final class LeaseWork {
     static <K, V, T> Mono<TransactionResult> transaction(Scope<K, V> scope, List<K> watchKeys,
             Function<? super RedisReactiveCommands<K, V>, ? extends Mono<? extends T>> read,
             BiFunction<? super RedisReactiveCommands<K, V>, ? super T, ? extends Publisher<?>> commands) {
-        RedisReactiveCommands<K, V> own = scope.connection.pooled().reactive();
+        ScopedConnection<K, V> own = scope.connection;
         RedisReactiveCommands<K, V> user = scope.connection.reactive();
-        Mono<String> watch = watchKeys.isEmpty() ? Mono.empty() : own.watch(keyArray(watchKeys));
+        // WATCH and MULTI go through the scope too: one dispatched after a cancel had released the lease would reach
+        // the next borrower (a late MULTI would open a transaction on its connection).
+        Mono<String> watch = watchKeys.isEmpty() ? Mono.empty()
+                : Mono.fromCompletionStage(() -> own.watch(keyArray(watchKeys)));
         Mono<Optional<T>> readStep = read == null ? Mono.just(Optional.empty())
                 : Mono.defer(() -> Objects.requireNonNull(read.apply(user),
                         "the transaction's read function returned null"))
                         .map(Optional::of);
         return watch.then(readStep)
-                .flatMap(value -> own.multi().then(Mono.defer(() -> queueAndExec(scope.connection,
+                .flatMap(value -> Mono.fromCompletionStage(own::multi).then(Mono.defer(() -> queueAndExec(own,
                         Objects.requireNonNull(commands.apply(user, value.orElse(null)),
                                 "the transaction's commands function returned null")))));
     }

@@ -15,10 +15,10 @@ import io.github.affinitypool.core.Locality;
  * <p>
  * The connection lives on the event loop of {@link #worker()}; for a {@link Locality#LOCAL} lease that is the
  * borrower's own loop, so replies are decoded and emitted there. Release it exactly once with {@link #release()}
- * (idempotent) and do not use it afterwards; whatever state it was left in (open MULTI, WATCH, SELECT, auto-flush off,
- * a timeout set with {@code setTimeout}, a command still in flight) is reset or the connection closed before anyone
- * else gets it. A timeout set with {@code setTimeout} applies to the lease's commands issued after it, in place of
- * the pool's command timeout.
+ * (idempotent); afterwards its commands are refused, unsent. Whatever state it was left in (open MULTI, WATCH,
+ * SELECT, auto-flush off, a timeout set with {@code setTimeout}, a command still in flight) is reset or the connection
+ * closed before anyone else gets it. A timeout set with {@code setTimeout} applies to the lease's commands issued
+ * after it, in place of the pool's command timeout.
  *
  * @param <K> key type
  * @param <V> value type
@@ -29,27 +29,38 @@ public final class RedisLease<K, V> {
 
     private final PooledRedisConnection<K, V> connection;
 
+    /**
+     * What the lease hands out: its commands end with the release. A command issued later is refused, and one being
+     * dispatched when the release starts (a cancel from another thread can arrive while the connection's loop
+     * dispatches the lease's next command) is done before the release looks at the connection's state.
+     */
+    private final ScopedConnection<K, V> scoped;
+
     RedisLease(Lease<StatefulRedisConnection<K, V>> lease) {
         this.lease = lease;
         this.connection = (PooledRedisConnection<K, V>) lease.resource();
-    }
-
-    /** @return reactive commands on the leased connection; replies are emitted on its event loop */
-    public RedisReactiveCommands<K, V> reactive() {
-        return connection.reactive();
-    }
-
-    /** @return asynchronous commands on the leased connection */
-    public RedisAsyncCommands<K, V> async() {
-        return connection.async();
+        this.scoped = new ScopedConnection<>(connection, ScopedConnection.Kind.LEASE);
     }
 
     /**
-     * @return the leased connection (its blocking {@code sync()} API is not available: a blocking call on an event
-     *         loop deadlocks)
+     * @return reactive commands on the leased connection; replies are emitted on its event loop; after the release
+     *         every command fails with an {@link IllegalStateException}, unsent
+     */
+    public RedisReactiveCommands<K, V> reactive() {
+        return scoped.reactive();
+    }
+
+    /** @return asynchronous commands on the leased connection; refused after the release, as {@link #reactive()} */
+    public RedisAsyncCommands<K, V> async() {
+        return scoped.async();
+    }
+
+    /**
+     * @return the leased connection, a view of it that refuses commands after the release (its blocking
+     *         {@code sync()} API is not available: a blocking call on an event loop deadlocks)
      */
     public StatefulRedisConnection<K, V> connection() {
-        return connection;
+        return scoped;
     }
 
     /** @return the leased connection with its clean-state tracking */
@@ -73,6 +84,7 @@ public final class RedisLease<K, V> {
      * @return completion of the release
      */
     public Mono<Void> release() {
+        scoped.end();
         return lease.release();
     }
 
@@ -82,6 +94,7 @@ public final class RedisLease<K, V> {
      * @return completion of the invalidation
      */
     public Mono<Void> invalidate() {
+        scoped.end();
         return lease.invalidate();
     }
 

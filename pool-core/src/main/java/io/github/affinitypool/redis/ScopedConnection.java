@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 
 import io.lettuce.core.RedisAsyncCommandsImpl;
@@ -17,10 +18,15 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.protocol.RedisCommand;
 
 /**
- * The connection that {@link RedisAffinityPool#transaction transaction(...)} and
+ * The connection a {@link RedisLease} hands out, and the one {@link RedisAffinityPool#transaction transaction(...)} and
  * {@link RedisAffinityPool#pipelined pipelined(...)} hand to the caller's function: a view of the leased
- * {@link PooledRedisConnection} that refuses commands once the transaction or pipeline has ended, so that a command
- * issued late (from a callback, after a cancel) can never reach a connection that went back to the pool.
+ * {@link PooledRedisConnection} that refuses commands once the lease, transaction or pipeline has ended, so that a
+ * command issued late (from a callback, after a cancel) can never reach a connection that went back to the pool.
+ * <p>
+ * Ending the scope also waits for a dispatch under way. A subscriber that cancels from another thread while the
+ * connection's loop dispatches the lease's next command (in reaction to the previous reply) may have its cancel held
+ * back by Reactor until that dispatch has returned; without the wait, the release would find nothing in flight and
+ * return the connection while the command (and, for a MULTI, Lettuce's transaction state) is still on its way to it.
  * <p>
  * In a transaction it also refuses MULTI, EXEC and DISCARD (the pool sends them) and any command issued after EXEC: in
  * a transaction a command's result arrives only with EXEC's reply, so a command issued in reaction to another one's
@@ -31,7 +37,12 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
 
     /** What the scope is for. */
     enum Kind {
-        TRANSACTION, PIPELINE
+        /** A lease: ends with its release. */
+        LEASE,
+        /** A transaction: also refuses MULTI, EXEC and DISCARD, and commands after EXEC. */
+        TRANSACTION,
+        /** A pipeline. */
+        PIPELINE
     }
 
     private final PooledRedisConnection<K, V> connection;
@@ -62,6 +73,31 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
     }
 
     /**
+     * Dispatches the transaction's WATCH, within the scope like the caller's commands (the scope refuses WATCH from
+     * the caller only after EXEC, but the pool's own must not go out after the scope ended either).
+     *
+     * @return WATCH's reply
+     */
+    synchronized CompletableFuture<String> watch(K[] keys) {
+        if (ended) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the transaction has ended"));
+        }
+        return connection.async().watch(keys).toCompletableFuture();
+    }
+
+    /**
+     * Dispatches the transaction's MULTI (refused from the caller's function), within the scope.
+     *
+     * @return MULTI's reply
+     */
+    synchronized CompletableFuture<String> multi() {
+        if (ended) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the transaction has ended"));
+        }
+        return connection.async().multi().toCompletableFuture();
+    }
+
+    /**
      * Dispatches the transaction's EXEC; from now on the scope refuses commands.
      *
      * @return EXEC's result
@@ -74,7 +110,10 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
         return connection.async().exec().toCompletableFuture();
     }
 
-    /** Ends the scope: every later command is refused. Called before the lease is released. */
+    /**
+     * Ends the scope: every later command is refused. Called before the lease is released; a dispatch under way on
+     * another thread holds the lock, so it is done (its command counted in flight) when this returns.
+     */
     synchronized void end() {
         ended = true;
     }
@@ -177,11 +216,16 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
     }
 
     private IllegalStateException endedRefusal(String name) {
-        String what = kind == Kind.TRANSACTION ? "transaction" : "pipeline";
-        return new IllegalStateException(name + " was issued after the " + what + " had ended; issue every command "
-                + "of a " + what + " from the function you pass to RedisAffinityPool."
-                + (kind == Kind.TRANSACTION ? "transaction" : "pipelined") + "(...), before the publisher it returns "
-                + "completes");
+        String advice = switch (kind) {
+            case LEASE -> "issue every command of a lease before its release (with withConnection(...), before the "
+                    + "publisher your function returns completes)";
+            case TRANSACTION -> "issue every command of a transaction from the function you pass to "
+                    + "RedisAffinityPool.transaction(...), before the publisher it returns completes";
+            case PIPELINE -> "issue every command of a pipeline from the function you pass to "
+                    + "RedisAffinityPool.pipelined(...), before the publisher it returns completes";
+        };
+        String what = kind.name().toLowerCase(Locale.ROOT);
+        return new IllegalStateException(name + " was issued after the " + what + " had ended; " + advice);
     }
 
     @Override

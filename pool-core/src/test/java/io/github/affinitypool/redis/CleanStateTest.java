@@ -4,11 +4,15 @@ import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static io.github.affinitypool.redis.PoolFixtures.clientLine;
 import static io.github.affinitypool.redis.PoolFixtures.debugSleep;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -21,6 +25,7 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.ProtocolKeyword;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -164,6 +169,89 @@ class CleanStateTest extends PoolPerTest {
         next.release().block(TIMEOUT);
         awaitBlockedClients(0);
         assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isEqualTo(1L);
+    }
+
+    /**
+     * A lease's next command is being dispatched on the connection's loop (the reply to the one before it came in)
+     * while its subscriber cancels from another thread. Reactor may hold the cancel back until that dispatch has
+     * returned, so the release must not judge the connection before the dispatch is done, and a command dispatched
+     * after the release must never reach the connection.
+     */
+    @Test
+    void aCommandDispatchedWhileTheLeaseIsCancelledOffItsLoopNeverReachesTheNextLease() throws Exception {
+        CountDownLatch dispatching = new CountDownLatch(1);
+        CountDownLatch proceed = new CountDownLatch(1);
+        // MULTI, spelled as Lettuce spells it, so that Lettuce opens its transaction state when it dispatches it. The
+        // pool reads its name as the lease dispatches it: the first time, the loop stops there (as a thread preempted
+        // there would) until the test lets it go on.
+        ProtocolKeyword multi = new ProtocolKeyword() {
+
+            private final AtomicBoolean stopped = new AtomicBoolean();
+
+            @Override
+            public byte[] getBytes() {
+                if (stopped.compareAndSet(false, true)) {
+                    dispatching.countDown();
+                    try {
+                        proceed.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return "MULTI".getBytes(StandardCharsets.US_ASCII);
+            }
+
+            @Override
+            public String toString() {
+                return "MULTI";
+            }
+        };
+        Disposable lease = pool.withConnection(c -> c.echo("first")
+                .then(c.dispatch(multi, new StatusOutput<>(StringCodec.UTF8)).next())).subscribe();
+        assertThat(dispatching.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        Thread canceller = new Thread(lease::dispose, "canceller");
+        canceller.start();
+        // Either the cancel released the lease at once, or its release waits for the dispatch under way.
+        await().atMost(TIMEOUT).until(() -> pool.stats().total().acquired() == 0
+                || canceller.getState() == Thread.State.BLOCKED);
+        proceed.countDown();
+        canceller.join(TIMEOUT.toMillis());
+        await().atMost(TIMEOUT).until(() -> pool.stats().total().acquired() == 0);
+
+        // The next lease's connection is not in a transaction, neither in Lettuce nor in Redis, and its commands are
+        // answered with their own replies (a command Lettuce queues in a transaction waits for an EXEC: 1 s timeout).
+        RedisLease<String, String> next = acquire();
+        try {
+            assertThat(next.connection().isMulti()).as("Lettuce's isMulti()").isFalse();
+            assertThat(next.reactive().echo("second").block(TIMEOUT)).isEqualTo("second");
+            assertThat(next.reactive().clientInfo().block(TIMEOUT)).contains(" db=0 ").contains(" multi=-1 ");
+        }
+        finally {
+            next.release().block(TIMEOUT);
+        }
+        assertThat(pool.stats().total().acquired()).isZero();
+    }
+
+    @Test
+    void aLeaseFromAcquireRefusesCommandsAndControlsAfterItsRelease() {
+        RedisLease<String, String> lease = acquire();
+        RedisReactiveCommands<String, String> reactive = lease.reactive();
+        assertThat(reactive.ping().block(TIMEOUT)).isEqualTo("PONG");
+        lease.release().block(TIMEOUT);
+
+        StepVerifier.create(reactive.set("lease:late", "x"))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(IllegalStateException.class)
+                        .hasMessage("SET was issued after the lease had ended; issue every command of a lease before "
+                                + "its release (with withConnection(...), before the publisher your function returns "
+                                + "completes)"))
+                .verify(TIMEOUT);
+        assertThat(lease.async().incr("lease:late-incr").toCompletableFuture()).isCompletedExceptionally();
+        assertThatThrownBy(() -> lease.connection().setAutoFlushCommands(false))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("setAutoFlushCommands was issued after the lease had ended");
+        assertThat(pool.commands().exists("lease:late", "lease:late-incr").block(TIMEOUT)).isZero();
     }
 
     @Test
