@@ -175,6 +175,27 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
     }
 
     @Override
+    public synchronized void flushCommands() {
+        refuseWhenEnded("flushCommands");
+        super.flushCommands();
+    }
+
+    /** Closing is the holder's decision while it holds the connection; afterwards it is someone else's. */
+    @Override
+    public synchronized void close() {
+        refuseWhenEnded("close");
+        super.close();
+    }
+
+    @Override
+    public synchronized CompletableFuture<Void> closeAsync() {
+        if (ended) {
+            return CompletableFuture.failedFuture(endedRefusal("closeAsync"));
+        }
+        return super.closeAsync();
+    }
+
+    @Override
     public synchronized void addListener(PushListener listener) {
         refuseWhenEnded("addListener");
         super.addListener(listener);

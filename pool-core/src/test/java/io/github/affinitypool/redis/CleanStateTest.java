@@ -251,6 +251,12 @@ class CleanStateTest extends PoolPerTest {
         assertThatThrownBy(() -> lease.connection().setAutoFlushCommands(false))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageStartingWith("setAutoFlushCommands was issued after the lease had ended");
+        // Closing is no longer the holder's to decide: the connection went back to the pool, and stays open there.
+        assertThatThrownBy(() -> lease.connection().close()).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("close was issued after the lease had ended");
+        assertThat(lease.connection().closeAsync()).isCompletedExceptionally();
+        assertThat(pool.stats().total().idle()).isOne();
+        assertThat(lease.pooled().isOpen()).isTrue();
         assertThat(pool.commands().exists("lease:late", "lease:late-incr").block(TIMEOUT)).isZero();
     }
 
