@@ -80,12 +80,17 @@ public final class RedisLease<K, V> {
 
     /**
      * Resets the connection's state if the lease changed it and returns it to the pool (or closes it). Idempotent.
+     * Like every {@code Mono}, it does nothing until subscribed; from then on the lease's commands are refused.
      *
      * @return completion of the release
      */
     public Mono<Void> release() {
-        scoped.end();
-        return lease.release();
+        // The scope ends when the release is subscribed to, not when it is assembled: work.then(lease.release())
+        // calls release() before the work's commands are even sent.
+        return Mono.defer(() -> {
+            scoped.end();
+            return lease.release();
+        });
     }
 
     /**
@@ -94,8 +99,10 @@ public final class RedisLease<K, V> {
      * @return completion of the invalidation
      */
     public Mono<Void> invalidate() {
-        scoped.end();
-        return lease.invalidate();
+        return Mono.defer(() -> {
+            scoped.end();
+            return lease.invalidate();
+        });
     }
 
     @Override

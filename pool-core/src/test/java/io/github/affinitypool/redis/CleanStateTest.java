@@ -235,6 +235,18 @@ class CleanStateTest extends PoolPerTest {
     }
 
     @Test
+    void aLeaseEndsWhenItsReleaseIsSubscribedToNotWhenItIsAssembled() {
+        RedisLease<String, String> lease = acquire();
+        // The idiom: release() is called while the chain is assembled, before SET is sent.
+        String reply = lease.reactive().set("lease:chained", "v").then(lease.release())
+                .then(pool.commands().get("lease:chained")).block(TIMEOUT);
+        assertThat(reply).isEqualTo("v");
+        StepVerifier.create(lease.reactive().get("lease:chained")).expectError(IllegalStateException.class)
+                .verify(TIMEOUT);
+        assertThat(pool.stats().total().acquired()).isZero();
+    }
+
+    @Test
     void aLeaseFromAcquireRefusesCommandsAndControlsAfterItsRelease() {
         RedisLease<String, String> lease = acquire();
         RedisReactiveCommands<String, String> reactive = lease.reactive();
