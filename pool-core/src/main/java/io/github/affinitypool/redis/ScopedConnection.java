@@ -113,6 +113,11 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
     /**
      * Ends the scope: every later command is refused. Called before the lease is released; a dispatch under way on
      * another thread holds the lock, so it is done (its command counted in flight) when this returns.
+     * <p>
+     * The wait cannot close a cycle with Lettuce's own lock: a dispatch holding this lock may wait in the endpoint's
+     * {@code SharedLock} while the connection's loop holds it exclusively, but with this pool's settings (no
+     * auto-reconnect, so no buffered commands) the loop completes no command, hence runs no release, inside those
+     * sections (Lettuce 7.5: {@code DefaultEndpoint} completes drained commands after leaving them).
      */
     synchronized void end() {
         ended = true;
