@@ -148,8 +148,7 @@ final class LeaseWork {
                     buffered.subscribe(subscriber);
                 }
                 finally {
-                    connection.flushCommands();
-                    connection.setAutoFlushCommands(true);
+                    scope.connection.endPipeline();
                 }
             });
         });

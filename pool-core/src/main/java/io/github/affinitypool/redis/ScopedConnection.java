@@ -111,6 +111,18 @@ final class ScopedConnection<K, V> extends ForwardingRedisConnection<K, V> {
     }
 
     /**
+     * Sends a pipeline's commands in one flush and turns auto-flush back on, unless the scope has ended already: a
+     * function that fails at once can have the lease released, and the connection handed on, before the pipeline
+     * gets here; the release turned auto-flush back on, and flushing now would flush the next borrower's commands.
+     */
+    synchronized void endPipeline() {
+        if (!ended) {
+            connection.flushCommands();
+            connection.setAutoFlushCommands(true);
+        }
+    }
+
+    /**
      * Ends the scope: every later command is refused. Called before the lease is released; a dispatch under way on
      * another thread holds the lock, so it is done (its command counted in flight) when this returns.
      * <p>
