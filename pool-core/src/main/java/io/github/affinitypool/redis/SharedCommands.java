@@ -137,6 +137,9 @@ final class SharedCommands<K, V> implements InvocationHandler {
      * is sent again, once, on a new connection: for a loop tick after its socket closed, a connection still says it
      * is open (Lettuce learns of the close a task later) but rejects every write, and without the retry every command
      * of that tick would fail although Redis never saw it.
+     * <p>
+     * A command sent after waiting for a connect, or sent again, fails on the caller's loop too: it can time out like
+     * any other, and Lettuce signals the timeout on its computation thread.
      */
     private Publisher<?> route(Method method, Object[] args, boolean flux) {
         SharedConnections<K, V>.Slot slot = shared.pick();
@@ -144,11 +147,12 @@ final class SharedCommands<K, V> implements InvocationHandler {
         Thread caller = Thread.currentThread();
         if (flux) {
             if (connection == null) {
-                return slot.connection().flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
-                        .onTerminateDetach();
+                return slot.connection().flatMapMany(c -> flux(method, c, args))
+                        .onErrorResume(error -> slot.failedMany(caller, error)).onTerminateDetach();
             }
             return flux(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
-                    ? slot.replace(connection).flatMapMany(c -> flux(method, c, args)).onErrorMap(slot::failure)
+                    ? slot.replace(connection).flatMapMany(c -> flux(method, c, args))
+                            .onErrorResume(retryError -> slot.failedMany(caller, retryError))
                     : slot.failedMany(caller, error)).onTerminateDetach();
         }
         // Detached on termination: Lettuce's command stays referenced by its timeout timer until the timer's next tick
@@ -156,10 +160,12 @@ final class SharedCommands<K, V> implements InvocationHandler {
         // chain, HTTP exchange) reachable that long. Under load those survive young collections and are promoted:
         // measured behind WebFlux, GC pauses took the throughput down by a quarter and the p99 up fivefold.
         if (connection == null) {
-            return slot.connection().flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure).onTerminateDetach();
+            return slot.connection().flatMap(c -> mono(method, c, args))
+                    .onErrorResume(error -> slot.failed(caller, error)).onTerminateDetach();
         }
         return mono(method, connection, args).onErrorResume(error -> RedisUris.wasNotSent(error)
-                ? slot.replace(connection).flatMap(c -> mono(method, c, args)).onErrorMap(slot::failure)
+                ? slot.replace(connection).flatMap(c -> mono(method, c, args))
+                        .onErrorResume(retryError -> slot.failed(caller, retryError))
                 : slot.failed(caller, error)).onTerminateDetach();
     }
 

@@ -235,6 +235,43 @@ class SharedRecoveryTest {
         }
     }
 
+    /**
+     * Like {@link #aCommandThatTimesOutFailsOnTheCallersLoop}, for the calls that find no open connection and wait for
+     * the slot to connect: their command is dispatched once the connect completes, and its timeout comes from
+     * Lettuce's computation thread all the same.
+     */
+    @Test
+    void aCommandThatWaitedForTheReconnectAndTimesOutFailsOnTheCallersLoop(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("timeout-reconnect")
+                .workers(1).commandTimeout(Duration.ofMillis(300)).build()) {
+            long id = pool.commands().clientId().block(TIMEOUT);
+            redis.command("CLIENT", "KILL", "ID", Long.toString(id));
+            await().atMost(TIMEOUT).until(() -> pool.openSharedConnections().isEmpty());
+
+            // Both wait for the same reconnect; once it is done, DEBUG SLEEP holds Redis past both commands' timeout.
+            CompletableFuture<Failure> sleep = new CompletableFuture<>();
+            CompletableFuture<Failure> get = new CompletableFuture<>();
+            pool.loops().loop(0).execute(() -> {
+                subscribeForFailure(PoolFixtures.debugSleep(pool.commands(), "1"), sleep);
+                subscribeForFailure(pool.commands().get("key"), get);
+            });
+
+            Thread loop = loopThread(pool.loops(), 0);
+            Failure slept = sleep.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+            assertThat(slept.error()).isInstanceOf(RedisCommandTimeoutException.class);
+            assertThat(slept.thread()).isSameAs(loop);
+            Failure got = get.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+            assertThat(got.error()).isInstanceOf(RedisCommandTimeoutException.class);
+            assertThat(got.thread()).isSameAs(loop);
+        }
+    }
+
+    private static void subscribeForFailure(Publisher<?> call, CompletableFuture<Failure> failed) {
+        Flux.from(call).subscribe(value -> {
+        }, error -> failed.complete(new Failure(error, Thread.currentThread())),
+                () -> failed.completeExceptionally(new AssertionError("expected the command to fail")));
+    }
+
     @Test
     void sharedConnectionThatStopsAnsweringAfterATimeoutIsClosedAndReplaced(RedisServer redis) {
         Duration commandTimeout = Duration.ofMillis(500);
