@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -323,7 +324,6 @@ public final class AffinityPool<T> implements AutoCloseable {
         }
         else {
             borrower.fail(AcquireOutcome.ERROR, () -> error);
-            drainWaiters(); // the failed opening returned its permit
         }
     }
 
@@ -818,6 +818,11 @@ public final class AffinityPool<T> implements AutoCloseable {
                 .doFinally(signal -> {
                     openingsInFlight.decrementAndGet();
                     checkLeasesReturned();
+                    // Runs after reactor-pool returned the permit. The opening may have been a refill's or a background
+                    // check's, which no borrower waits on: the waiters queued meanwhile are served by no one else.
+                    if (signal == SignalType.ON_ERROR) {
+                        drainWaiters();
+                    }
                 });
     }
 
@@ -938,10 +943,13 @@ public final class AffinityPool<T> implements AutoCloseable {
         if (pool == overflowPool) {
             return spilled;
         }
-        return loops.onLoop(pool.index, () -> Flux.fromIterable(pool.unparkIf(slot -> true))
-                .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
-                .then())
-                .then(spilled);
+        // Through runOnWorker, not the loop's scheduler: a scheduler refuses tasks as soon as its loop starts shutting
+        // down, which would fail the whole close and leave every pool's resources open.
+        Mono<Void> parked = Mono.create(sink -> runOnWorker(pool.index, () ->
+                Flux.fromIterable(pool.unparkIf(slot -> true))
+                        .flatMap(ref -> invalidate(ref, CloseReason.POOL_CLOSED))
+                        .subscribe(null, sink::error, sink::success)));
+        return parked.then(spilled);
     }
 
     /**

@@ -1,12 +1,14 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Reports leases held longer than {@link AffinityPoolConfig#leakDetectionThreshold()}: one warning with the stack
@@ -56,7 +58,14 @@ final class LeakDetector {
      */
     Watch watch(int worker, AcquiredAt acquiredAt) {
         Watch watch = new Watch(worker, acquiredAt, System.nanoTime());
-        watch.timer = loops.scheduler(worker).schedule(watch::thresholdPassed, thresholdNanos, TimeUnit.NANOSECONDS);
+        try {
+            watch.timer = loops.scheduler(worker).schedule(watch::thresholdPassed, thresholdNanos,
+                    TimeUnit.NANOSECONDS);
+        }
+        catch (RejectedExecutionException loopShuttingDown) {
+            // Called as the lease is handed over: a rejection thrown from here would lose the lease and its borrower.
+            watch.timer = Schedulers.parallel().schedule(watch::thresholdPassed, thresholdNanos, TimeUnit.NANOSECONDS);
+        }
         return watch;
     }
 

@@ -277,6 +277,35 @@ class AffinityPoolLifecycleTest {
     }
 
     @Test
+    void aWaiterGetsTheRoomOfAFailedRefillOpening() {
+        PoolFixture one = new PoolFixture(1);
+        try {
+            Sinks.Empty<Void> refused = Sinks.empty();
+            one.factory.openGate = refused.asMono();
+            one.start(config -> config.maxOpen(1).maxIdlePerWorker(1).minIdlePerWorker(1)
+                    .evictionInterval(Duration.ofHours(1)).acquireTimeout(Duration.ofSeconds(1)));
+            // The start-up refill holds the only permit while its opening waits for the server.
+            await().atMost(PoolFixture.WAIT).until(() -> one.total().open() == 1);
+            one.factory.openGate = null;
+            AtomicReference<Lease<StubResource>> served = new AtomicReference<>();
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Disposable waiter = one.acquireOn(0).subscribe(served::set, failed::set);
+            await().atMost(PoolFixture.WAIT).until(() -> one.total().pending() == 1);
+
+            refused.tryEmitError(new IllegalStateException("connection refused"));
+
+            await().atMost(PoolFixture.WAIT).until(() -> served.get() != null || failed.get() != null);
+            assertThat(failed.get()).as("the waiter's failure").isNull();
+            assertThat(served.get().locality()).isEqualTo(Locality.LOCAL);
+            assertThat(one.total().pending()).isZero();
+            waiter.dispose();
+        }
+        finally {
+            one.close();
+        }
+    }
+
+    @Test
     void minIdleIsRefilledWhenABorrowTakesAnIdleResource() {
         fixture.start(config -> config.minIdlePerWorker(1).evictionInterval(EVICTION));
         await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().workers().get(0).idle() == 1);
@@ -468,6 +497,23 @@ class AffinityPoolLifecycleTest {
         assertThat(waiterError.get()).isInstanceOf(PoolClosedException.class);
         assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.POOL_CLOSED, 2L);
         fixture.pool.closeAsync().block(PoolFixture.WAIT); // idempotent
+    }
+
+    @Test
+    void aCloseAfterTheLoopsBeganShuttingDownStillClosesEveryResource() {
+        fixture.start(config -> config.maxIdlePerWorker(2));
+        StubResource parked = fixture.warmOnLoop(0);
+        fixture.factory.constantReset = true;
+        StubResource pooled = fixture.warm(1); // released off its loop with nothing to reset: idle in reactor-pool
+        // The loops stop taking scheduled tasks at once, but run the tasks they are given for the quiet period.
+        fixture.loops.loopResources().disposeLater(Duration.ofSeconds(30), Duration.ofSeconds(60)).subscribe();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.loops.scheduler(0).isDisposed());
+
+        fixture.pool.closeAsync().block(PoolFixture.WAIT);
+
+        assertThat(parked.isClosed()).as("the resource parked on loop 0 closed").isTrue();
+        assertThat(pooled.isClosed()).as("the resource idle in reactor-pool closed").isTrue();
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.POOL_CLOSED, 2L);
     }
 
     @Test

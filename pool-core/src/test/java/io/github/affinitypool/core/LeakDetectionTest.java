@@ -105,6 +105,22 @@ class LeakDetectionTest {
     }
 
     @Test
+    void aLeaseOfALoopShuttingDownIsStillDeliveredAndReturned() {
+        fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).leakDetectionThreshold(Duration.ofMinutes(1)));
+        StubResource idle = fixture.warm(0); // its reset answers on loop 0, where it is parked
+        // The loops stop taking scheduled tasks at once, but run the tasks they are given for the quiet period.
+        fixture.loops.loopResources().disposeLater(Duration.ofSeconds(30), Duration.ofSeconds(60)).subscribe();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.loops.scheduler(0).isDisposed());
+
+        // Off-loop: served by loop 0 handing its parked resource over.
+        Lease<StubResource> lease = fixture.pool.acquire().block(PoolFixture.WAIT);
+
+        assertThat(lease.resource()).isSameAs(idle);
+        lease.release().block(PoolFixture.WAIT);
+        assertThat(fixture.total().acquired()).isZero();
+    }
+
+    @Test
     void offByDefault() {
         fixture.start(config -> config);
         assertThat(fixture.pool.config().leakDetectionThreshold()).isEqualTo(Duration.ZERO);

@@ -33,6 +33,8 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
     /** When positive, each opening takes a random time up to this many microseconds instead. */
     volatile int randomOpenDelayMicros;
     volatile RuntimeException openError;
+    /** When set, openings wait for it to complete, as a connect to a slow server does; its error fails them. */
+    volatile Mono<Void> openGate;
     /** Answers validations; null: validations never answer. */
     volatile Predicate<StubResource> validation = resource -> true;
     volatile Predicate<StubResource> reset = resource -> true;
@@ -43,7 +45,8 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
 
     @Override
     public Mono<StubResource> open(int worker, EventLoop loop) {
-        return Mono.defer(() -> {
+        Mono<Void> gate = openGate;
+        Mono<StubResource> opening = Mono.defer(() -> {
             if (!loop.inEventLoop()) {
                 openedOffLoop.incrementAndGet();
             }
@@ -65,6 +68,7 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
                 return resource;
             });
         });
+        return gate == null ? opening : gate.then(opening);
     }
 
     private Duration delay() {
