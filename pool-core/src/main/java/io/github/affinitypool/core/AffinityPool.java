@@ -504,6 +504,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     private void serveWaiters() {
+        // A borrower put back while the last pass asked for spills left the flag set; it concerns that pass only.
+        drainRaced = false;
         Borrower<T> borrower;
         while (hasCapacity() && (borrower = waiters.poll()) != null) {
             if (closed) {
@@ -650,6 +652,8 @@ public final class AffinityPool<T> implements AutoCloseable {
         // Checking the count first keeps the common release clear of the queue; one who arrives after the check is
         // served by the drain that follows the return to the pool.
         while (!waiters.isEmpty() && (waiting = waiters.poll()) != null) {
+            // Taken from the queue: should what it is given fail its check, the borrower goes back to its turn there.
+            waiting.waited = true;
             if (stillIdle && waiting.isPending()) {
                 // A resource that sat idle gets the check a borrow from the pool would give it (a PING when due).
                 checkAndAssign(waiting, pool, ref, false, now, locality(waiting, pool));

@@ -1,9 +1,12 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Sinks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -125,6 +128,52 @@ class AffinityPoolParkingTest {
         fixture.releaseOnLoop(held);
         assertThat(fixture.total().pending()).isZero();
         assertThat(fixture.total().acquired()).isZero();
+    }
+
+    @Test
+    void aWaiterWhoseParkedResourceFailsItsCheckKeepsItsTurnWhenARefillTakesTheRoomItFreed() {
+        PoolFixture one = new PoolFixture(1);
+        try {
+            one.start(config -> config.maxOpen(1).maxIdlePerWorker(1).minIdlePerWorker(1).maxPendingAcquires(0)
+                    .validateAfterIdle(Duration.ofSeconds(10)).evictionInterval(Duration.ofHours(1)));
+            // The start-up refill parks the only resource the cap allows on worker 0.
+            await().atMost(PoolFixture.WAIT).until(() -> one.total().idle() == 1);
+            StubResource parked = one.factory.created.get(0);
+            one.clock.advance(Duration.ofSeconds(20));
+            one.factory.validation = resource -> resource != parked;
+            Sinks.Empty<Void> server = Sinks.empty();
+            one.factory.openGate = server.asMono();
+            AtomicReference<Lease<StubResource>> served = new AtomicReference<>();
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+
+            // Queued beyond the limit for the parked resource, which worker 0 spills to it. Its check fails, and the
+            // close starts a refill that takes the room freed, opening slowly, before the borrower's retry of the chain
+            // can: the borrower, taken from the queue, goes back to its place there rather than meet the limit anew.
+            Disposable waiter = one.acquireOn(-1).subscribe(served::set, failed::set);
+            await().atMost(PoolFixture.WAIT).until(() -> parked.isClosed()
+                    && (one.total().pending() == 1 || failed.get() != null));
+
+            assertThat(failed.get()).as("the waiter's failure").isNull();
+            assertThat(one.factory.validations).hasValue(1);
+            assertThat(one.total().closedByReason()).containsEntry(CloseReason.VALIDATION_FAILED, 1L);
+            server.tryEmitEmpty();
+            await().atMost(PoolFixture.WAIT).until(() -> served.get() != null || failed.get() != null);
+            assertThat(failed.get()).as("the waiter's failure").isNull();
+            assertThat(served.get().resource()).isSameAs(one.factory.created.get(1));
+            assertThat(served.get().locality()).isEqualTo(Locality.OFF_LOOP);
+            // Handed over by the refill, not opened for the borrower: a hit.
+            assertThat(one.total().hits()).isEqualTo(1L);
+            assertThat(one.total().misses()).isZero();
+            assertThat(one.total().pending()).isZero();
+            assertThat(one.factory.created).hasSize(2);
+            assertThat(one.listener.events).containsExactly("opened 0", "closed 0 VALIDATION_FAILED", "opened 0",
+                    "acquired -1 OFF_LOOP");
+            served.get().release().block(PoolFixture.WAIT);
+            waiter.dispose();
+        }
+        finally {
+            one.close();
+        }
     }
 
     @Test
