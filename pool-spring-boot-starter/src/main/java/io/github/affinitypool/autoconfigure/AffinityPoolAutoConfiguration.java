@@ -28,6 +28,7 @@ import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDeta
 import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -177,6 +178,11 @@ public final class AffinityPoolAutoConfiguration {
         @Bean
         ServerConnections affinityPoolServerConnections() {
             return new ServerConnections();
+        }
+
+        @Bean
+        NettyServerCustomizer affinityPoolServerConnectionsCustomizer(ServerConnections connections) {
+            return server -> server.doOnChannelInit((observer, channel, remoteAddress) -> connections.track(channel));
         }
     }
 

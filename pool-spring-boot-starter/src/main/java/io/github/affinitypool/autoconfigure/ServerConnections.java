@@ -1,18 +1,18 @@
 package io.github.affinitypool.autoconfigure;
 
+import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.server.HttpServer;
-
-import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 
 /**
  * Keeps track of the Reactor Netty web server's connections, so that {@link AffinityPoolLifecycle} can close the ones
- * the server's stop left open before it closes the pool.
+ * the server's stop left open before it closes the pool. A {@code NettyServerCustomizer} of the auto-configuration
+ * hands it each connection; this class itself uses nothing of the web stack, so that the auto-configuration, which
+ * refers to it, loads in an application without WebFlux.
  * <p>
  * Why: Reactor Netty's graceful stop waits for the requests in flight and closes idle connections, but a kept-alive
  * HTTP/1.1 connection whose request finished during the wait stays open, and the server goes on reading and serving
@@ -21,7 +21,7 @@ import org.springframework.boot.reactor.netty.NettyServerCustomizer;
  * connections got "Redis pool '…' is closed" up to 0.7 s after "Graceful shutdown complete". Closing the leftover
  * connections completes the server's stop, at the moment it is documented to be complete.
  */
-final class ServerConnections implements NettyServerCustomizer {
+final class ServerConnections {
 
     private static final Log logger = LogFactory.getLog(ServerConnections.class);
 
@@ -29,9 +29,11 @@ final class ServerConnections implements NettyServerCustomizer {
     private final ChannelGroup connections = new DefaultChannelGroup("affinity-pool-server-connections",
             GlobalEventExecutor.INSTANCE);
 
-    @Override
-    public HttpServer apply(HttpServer server) {
-        return server.doOnChannelInit((observer, channel, remoteAddress) -> connections.add(channel));
+    /**
+     * @param connection a connection the web server has accepted; it is forgotten once closed
+     */
+    void track(Channel connection) {
+        connections.add(connection);
     }
 
     /**

@@ -1,5 +1,9 @@
 package io.github.affinitypool.autoconfigure;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -27,6 +31,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
 import reactor.test.StepVerifier;
 
 import org.springframework.beans.factory.annotation.Value;
@@ -34,6 +41,8 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
+import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -329,6 +338,42 @@ class AffinityPoolAutoConfigurationTests {
                     ReactorResourceFactory resources = context.getBean(ReactorResourceFactory.class);
                     assertThat(pool.loops().group())
                             .isSameAs(resources.getLoopResources().onServer(pool.loops().preferNative()));
+                });
+    }
+
+    @Test
+    void theWebServersConnectionsAreTrackedSoThatThoseItsStopLeavesOpenAreClosedBeforeThePool() throws Exception {
+        new ReactiveWebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(NettyReactiveWebServerAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri())
+                .run(context -> {
+                    NettyServerCustomizer customizer = context.getBean("affinityPoolServerConnectionsCustomizer",
+                            NettyServerCustomizer.class);
+                    assertThat(context.getBean(NettyReactiveWebServerFactory.class).getServerCustomizers())
+                            .contains(customizer);
+                    DisposableServer server = customizer.apply(HttpServer.create().host("127.0.0.1").port(0)
+                            .handle((request, response) -> response.sendString(Mono.just("ok")))).bindNow();
+                    try (Socket client = new Socket("127.0.0.1", server.port())) {
+                        client.setSoTimeout(10_000);
+                        client.getOutputStream().write(("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
+                        BufferedReader reader = new BufferedReader(
+                                new InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII));
+                        assertThat(reader.readLine()).isEqualTo("HTTP/1.1 200 OK");
+                        while (!reader.readLine().isEmpty()) {
+                            // the headers of the answer; the connection is kept alive after it
+                        }
+                        assertThat((char) reader.read()).isEqualTo('o');
+                        assertThat((char) reader.read()).isEqualTo('k');
+
+                        context.getBean(ServerConnections.class).closeRemaining().block(Duration.ofSeconds(5));
+
+                        assertThat(reader.read()).as("end of the kept-alive connection").isEqualTo(-1);
+                    }
+                    finally {
+                        server.disposeNow();
+                    }
                 });
     }
 

@@ -76,6 +76,19 @@ class ReferenceDocumentationTests {
         });
     }
 
+    /**
+     * The switch of the health indicator is the starter's own property, as {@code management.health.redis.enabled} is
+     * Spring Boot's: without an entry in the metadata an IDE flags it as unknown in {@code application.yml}.
+     */
+    @Test
+    void theHealthIndicatorSwitchOfTheMetricsReferenceIsInTheMetadata() throws IOException {
+        String name = "management.health.redisaffinitypool.enabled";
+        assertThat(Files.readString(DOCS.resolve("metrics.md"))).contains("`" + name + "=false`");
+        assertThat(allPropertiesFromMetadata().get(name)).as(name + " in the metadata").isNotNull()
+                .containsEntry("type", "java.lang.Boolean").containsEntry("defaultValue", true)
+                .hasEntrySatisfying("description", description -> assertThat((String) description).isNotBlank());
+    }
+
     @Test
     void metricsReferenceListsEveryMeterWithItsTypeAndTags() throws IOException {
         Path reference = DOCS.resolve("metrics.md");
@@ -129,7 +142,19 @@ class ReferenceDocumentationTests {
         return seen;
     }
 
+    /** @return the {@code affinity-pool.redis.*} properties of the metadata, by name without the prefix */
     private static Map<String, Map<String, Object>> propertiesFromMetadata() throws IOException {
+        Map<String, Map<String, Object>> properties = new LinkedHashMap<>();
+        allPropertiesFromMetadata().forEach((name, property) -> {
+            if (name.startsWith(AffinityPoolProperties.PREFIX + ".")) {
+                properties.put(name.substring(AffinityPoolProperties.PREFIX.length() + 1), property);
+            }
+        });
+        return properties;
+    }
+
+    /** @return every property of the metadata the starter ships, by full name */
+    private static Map<String, Map<String, Object>> allPropertiesFromMetadata() throws IOException {
         try (InputStream metadata = ReferenceDocumentationTests.class
                 .getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
             assertThat(metadata).as("configuration metadata on the class path").isNotNull();
@@ -139,10 +164,7 @@ class ReferenceDocumentationTests {
             for (Object entry : (List<?>) json.get("properties")) {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> property = (Map<String, Object>) entry;
-                String name = (String) property.get("name");
-                if (name.startsWith(AffinityPoolProperties.PREFIX + ".")) {
-                    properties.put(name.substring(AffinityPoolProperties.PREFIX.length() + 1), property);
-                }
+                properties.put((String) property.get("name"), property);
             }
             return properties;
         }
