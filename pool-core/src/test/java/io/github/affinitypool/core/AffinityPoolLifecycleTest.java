@@ -120,10 +120,13 @@ class AffinityPoolLifecycleTest {
 
     @Test
     void closingThePoolClosesTheSpilledResources() {
-        fixture.start(config -> config.maxIdlePerWorker(1).evictionInterval(Duration.ofHours(1)));
+        // The closes run as tasks on worker 1's loop; the fixture's 100 ms close timeout would let the close complete
+        // before a loaded loop ran them. With no lease out, a long close timeout costs nothing when the closes finish.
+        fixture.start(config -> config.maxIdlePerWorker(1).evictionInterval(Duration.ofHours(1))
+                .closeTimeout(PoolFixture.WAIT));
         List<PoolFixture.Borrowed> leases = borrowAndReleaseAll(1, 4);
 
-        fixture.pool.closeAsync().block(PoolFixture.WAIT);
+        fixture.pool.closeAsync().block(PoolFixture.WAIT.multipliedBy(3));
 
         assertThat(leases).allMatch(borrowed -> borrowed.resource().isClosed());
         assertThat(fixture.factory.openResources()).isZero();
@@ -501,7 +504,9 @@ class AffinityPoolLifecycleTest {
 
     @Test
     void aCloseAfterTheLoopsBeganShuttingDownStillClosesEveryResource() {
-        fixture.start(config -> config.maxIdlePerWorker(2));
+        // The closes run as tasks on the resources' loops; the fixture's 100 ms close timeout would let the close
+        // complete before a loaded loop ran them. With no lease out, a long close timeout costs nothing once they ran.
+        fixture.start(config -> config.maxIdlePerWorker(2).closeTimeout(PoolFixture.WAIT));
         StubResource parked = fixture.warmOnLoop(0);
         fixture.factory.constantReset = true;
         StubResource pooled = fixture.warm(1); // released off its loop with nothing to reset: idle in reactor-pool
@@ -509,7 +514,7 @@ class AffinityPoolLifecycleTest {
         fixture.loops.loopResources().disposeLater(Duration.ofSeconds(30), Duration.ofSeconds(60)).subscribe();
         await().atMost(PoolFixture.WAIT).until(() -> fixture.loops.scheduler(0).isDisposed());
 
-        fixture.pool.closeAsync().block(PoolFixture.WAIT);
+        fixture.pool.closeAsync().block(PoolFixture.WAIT.multipliedBy(3));
 
         assertThat(parked.isClosed()).as("the resource parked on loop 0 closed").isTrue();
         assertThat(pooled.isClosed()).as("the resource idle in reactor-pool closed").isTrue();

@@ -215,11 +215,13 @@ class AffinityPoolParkingTest {
 
     @Test
     void closingThePoolClosesParkedResources() {
-        fixture.start(config -> config);
+        // The closes run as tasks on the resources' loops; the fixture's 100 ms close timeout would let the close
+        // complete before a loaded loop ran them. With no lease out, a long close timeout costs nothing once they ran.
+        fixture.start(config -> config.closeTimeout(PoolFixture.WAIT));
         StubResource onZero = fixture.warmOnLoop(0);
         StubResource onOne = fixture.warmOnLoop(1);
 
-        fixture.pool.closeAsync().block(PoolFixture.WAIT);
+        fixture.pool.closeAsync().block(PoolFixture.WAIT.multipliedBy(3));
 
         assertThat(onZero.isClosed()).isTrue();
         assertThat(onOne.isClosed()).isTrue();
