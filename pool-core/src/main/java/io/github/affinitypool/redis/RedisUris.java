@@ -202,12 +202,28 @@ public final class RedisUris {
                 || !isLettuceConstantProvider(provider)) {
             return uri;
         }
-        AtomicReference<RedisCredentials> credentials = new AtomicReference<>();
-        provider.resolveCredentials().subscribe(credentials::set);
-        if (credentials.get() != null) {
-            uri.setCredentialsProvider(new StaticCredentialsProvider(credentials.get()));
+        RedisCredentials credentials = constantCredentials(uri);
+        if (credentials != null) {
+            uri.setCredentialsProvider(new StaticCredentialsProvider(credentials));
         }
         return uri;
+    }
+
+    /**
+     * @return the credentials of a URI whose provider has them at hand: an immediate provider, or Lettuce's own
+     *         constant one (which answers as it is subscribed to); else {@code null}, without calling out
+     */
+    private static RedisCredentials constantCredentials(RedisURI uri) {
+        RedisCredentialsProvider provider = uri.getCredentialsProvider();
+        if (provider instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider) {
+            return ((RedisCredentialsProvider.ImmediateRedisCredentialsProvider) provider).resolveCredentialsNow();
+        }
+        if (provider == null || !isLettuceConstantProvider(provider)) {
+            return null;
+        }
+        AtomicReference<RedisCredentials> credentials = new AtomicReference<>();
+        provider.resolveCredentials().subscribe(credentials::set);
+        return credentials.get();
     }
 
     /** @return whether the provider is a lambda of {@code RedisURI} or its builder: constant credentials */
@@ -242,27 +258,34 @@ public final class RedisUris {
 
     /** @return scheme, host, port and database, with the user name but never the password */
     static String describe(RedisURI uri) {
+        return describe(uri, null);
+    }
+
+    /**
+     * Describes a URI for display, as {@code redis://user:******@host:port/db}. Lettuce's {@code RedisURI.toURI()} does
+     * not serve: it renders any URI's credentials, even absent ones, as a {@code **credentialsProvider**} user.
+     *
+     * @param uri a Redis URI
+     * @param passwordMask what stands where the password is, when the URI has one; {@code null}: nothing
+     * @return scheme, user name, the mask, host, port and database; never the password
+     */
+    public static String describe(RedisURI uri, String passwordMask) {
         StringBuilder text = new StringBuilder(uri.isSsl() ? "rediss://" : "redis://");
-        String user = username(uri);
-        if (user != null && !user.isEmpty()) {
-            text.append(user).append('@');
+        RedisCredentials credentials = constantCredentials(uri);
+        String user = (credentials != null && credentials.hasUsername()) ? credentials.getUsername() : "";
+        boolean masked = passwordMask != null && credentials != null && credentials.hasPassword();
+        text.append(user);
+        if (masked) {
+            text.append(':').append(passwordMask);
+        }
+        if (!user.isEmpty() || masked) {
+            text.append('@');
         }
         text.append(uri.getHost()).append(':').append(uri.getPort());
         if (uri.getDatabase() != 0) {
             text.append('/').append(uri.getDatabase());
         }
         return text.toString();
-    }
-
-    /** @return the ACL user name of a URI with immediately available credentials, else {@code null} */
-    static String username(RedisURI uri) {
-        RedisCredentialsProvider provider = uri.getCredentialsProvider();
-        if (provider instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider) {
-            RedisCredentials credentials = ((RedisCredentialsProvider.ImmediateRedisCredentialsProvider) provider)
-                    .resolveCredentialsNow();
-            return credentials == null ? null : credentials.getUsername();
-        }
-        return null;
     }
 
     /**

@@ -63,6 +63,17 @@ class RedisUrisTest {
     }
 
     @Test
+    void aDescriptionForDisplayShowsWhetherAPasswordIsSetButNeverThePassword() {
+        RedisURI both = RedisURI.builder().withHost("127.0.0.1").withPort(6400).withDatabase(1)
+                .withAuthentication("app", "app-secret").build();
+        RedisURI passwordOnly = RedisURI.create("redis://:app-secret@127.0.0.1:6400");
+        RedisURI none = RedisURI.create("rediss://127.0.0.1");
+        assertThat(RedisUris.describe(both, "******")).isEqualTo("redis://app:******@127.0.0.1:6400/1");
+        assertThat(RedisUris.describe(passwordOnly, "******")).isEqualTo("redis://:******@127.0.0.1:6400");
+        assertThat(RedisUris.describe(none, "******")).isEqualTo("rediss://127.0.0.1:6379");
+    }
+
+    @Test
     void aProviderOfTheApplicationIsLeftAlone() {
         RedisCredentialsProvider rotating = () -> Mono.fromSupplier(() -> RedisCredentials.just("app", "token"));
         RedisURI uri = RedisURI.builder().withHost("127.0.0.1").withPort(6400).build();

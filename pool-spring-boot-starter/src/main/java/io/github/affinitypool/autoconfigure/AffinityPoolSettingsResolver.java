@@ -1,6 +1,7 @@
 package io.github.affinitypool.autoconfigure;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolProperties.Mode;
+import io.github.affinitypool.redis.RedisUris;
 import io.lettuce.core.RedisURI;
 
 import org.springframework.boot.ssl.NoSuchSslBundleException;
@@ -48,7 +49,7 @@ final class AffinityPoolSettingsResolver {
         }
         SslBundle bundle = (namedBundle != null || fromDetails == null) ? namedBundle : uriSource.sslBundle();
         RedisURI uri = withSsl((fromDetails != null) ? fromDetails : RedisURI.create(DEFAULT_URL), bundle);
-        return new AffinityPoolSettings(uri, RedisUrls.mask(uri.toURI().toString()),
+        return new AffinityPoolSettings(uri, RedisUris.describe(uri, RedisUrls.MASK),
                 (fromDetails != null) ? "spring.data.redis" : "default", mode, workers, loops, bundle);
     }
 

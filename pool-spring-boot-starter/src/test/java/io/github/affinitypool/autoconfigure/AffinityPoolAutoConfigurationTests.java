@@ -402,6 +402,8 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(settings.source()).isEqualTo("spring.data.redis");
                     assertThat(settings.redisUri().getPort()).isEqualTo(redis.port());
                     assertThat(settings.redisUri().getDatabase()).isEqualTo(2);
+                    // No password: none is shown masked either.
+                    assertThat(settings.maskedUrl()).isEqualTo("redis://" + redis.host() + ":" + redis.port() + "/2");
                     @SuppressWarnings("unchecked")
                     RedisReactiveCommands<String, String> commands = context.getBean(RedisReactiveCommands.class);
                     commands.set("details:k", "in-db-2").block(Duration.ofSeconds(5));
