@@ -1,6 +1,7 @@
 package io.github.affinitypool.sample;
 
 import java.util.List;
+import java.util.regex.Pattern;
 
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.lettuce.core.TransactionResult;
@@ -21,6 +22,12 @@ import org.springframework.web.server.ResponseStatusException;
 @RestController
 class CounterController {
 
+    /**
+     * The integers INCR takes, as Redis parses them: no '+', no leading zero, no "-0", ASCII digits only (all four of
+     * which {@link Long#parseLong} accepts).
+     */
+    private static final Pattern REDIS_INTEGER = Pattern.compile("-?[1-9][0-9]*|0");
+
     private final RedisAffinityPool<String, String> pool;
 
     private final AffinityRecorder affinity;
@@ -33,22 +40,30 @@ class CounterController {
     @PostMapping("/counters/{key}")
     Mono<Long> increment(@PathVariable String key, @RequestParam(defaultValue = "3600") long ttl) {
         long seconds = TimeToLive.check(ttl);
-        // Redis runs every queued command even when one fails, so a key that is no counter is refused before MULTI:
-        // else INCR would fail and EXPIRE would still put a TTL on someone else's data. (A key that changes type
-        // between the read and EXEC would still get it; WATCH would close that gap at the price of retries under
-        // contention.)
+        // Redis runs every queued command even when one fails, so a key that is no counter (or one INCR would
+        // overflow) is refused before MULTI: else INCR would fail and EXPIRE would still put a TTL on someone else's
+        // data. (A key that changes between the read and EXEC would still get it; WATCH would close that gap at the
+        // price of retries under contention.)
         return affinity.track(pool.transaction(List.of(), redis -> redis.get(key).map(value -> counter(key, value))
                 .defaultIfEmpty(0L), (redis, current) -> Flux.merge(redis.incr(key), redis.expire(key, seconds))))
                 .flatMap(CounterController::newCount);
     }
 
     private static long counter(String key, String value) {
-        try {
-            return Long.parseLong(value);
+        if (REDIS_INTEGER.matcher(value).matches()) {
+            try {
+                long count = Long.parseLong(value);
+                if (count < Long.MAX_VALUE) {
+                    return count;
+                }
+                throw new ResponseStatusException(HttpStatus.CONFLICT,
+                        "'" + key + "' holds " + value + ": incrementing it would overflow");
+            }
+            catch (NumberFormatException outOfRange) {
+                // Beyond a long: INCR refuses it too.
+            }
         }
-        catch (NumberFormatException notACounter) {
-            throw new ResponseStatusException(HttpStatus.CONFLICT, "'" + key + "' holds a value that is not a counter");
-        }
+        throw new ResponseStatusException(HttpStatus.CONFLICT, "'" + key + "' holds a value that is not a counter");
     }
 
     /** @return INCR's result, or the error reply of INCR or EXPIRE (an overflowing INCR, ...) */

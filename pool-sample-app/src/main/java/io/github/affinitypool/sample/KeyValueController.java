@@ -34,9 +34,11 @@ class KeyValueController {
                 .defaultIfEmpty(ResponseEntity.notFound().build());
     }
 
+    /** An empty body stores an empty string (WebFlux hands it over as no body at all). */
     @PutMapping("/kv/{key}")
-    Mono<ResponseEntity<Void>> put(@PathVariable String key, @RequestBody String value,
+    Mono<ResponseEntity<Void>> put(@PathVariable String key, @RequestBody(required = false) String body,
             @RequestParam(required = false) Long ttl) {
+        String value = (body != null) ? body : "";
         Mono<String> write = (ttl != null) ? redis.setex(key, TimeToLive.check(ttl), value) : redis.set(key, value);
         return affinity.track(write).thenReturn(ResponseEntity.noContent().build());
     }

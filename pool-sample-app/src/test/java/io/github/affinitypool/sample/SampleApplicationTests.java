@@ -43,6 +43,18 @@ class SampleApplicationTests extends RedisBackedSampleTest {
         assertThat(ttl).isBetween(1L, 100L);
     }
 
+    /** An empty string is a value Redis stores and GET serves: PUT takes it too. */
+    @Test
+    void putWithAnEmptyBodyStoresAnEmptyValue() {
+        Answer put = answer(client().put().uri("/kv/empty").contentType(MediaType.TEXT_PLAIN).bodyValue(""));
+        assertThat(put.status()).isEqualTo(204);
+        assertThat(redis.command("STRLEN", "empty")).isEqualTo("0");
+        assertThat(redis.command("EXISTS", "empty")).isEqualTo("1");
+        Answer get = answer(client().get().uri("/kv/empty"));
+        assertThat(get.status()).isEqualTo(200);
+        assertThat(get.body()).isEmpty();
+    }
+
     @Test
     void missingKeyIs404() {
         int status = client().get().uri("/kv/no-such-key")
@@ -84,6 +96,27 @@ class SampleApplicationTests extends RedisBackedSampleTest {
         assertThat(redis.command("TTL", "not-a-counter")).isEqualTo("-1");
         assertThat(redis.command("TTL", "a-list")).isEqualTo("-1");
         assertThat(redis.command("LLEN", "a-list")).isEqualTo("1");
+    }
+
+    /**
+     * Text INCR refuses though {@link Long#parseLong} takes it, and a count INCR would overflow: refused before MULTI
+     * too, so EXPIRE never puts a TTL on the key.
+     */
+    @Test
+    void aValueRedisWillNotIncrementIsA409AndGetsNoExpiry() {
+        String[] values = { "+5", "007", "-0", "\u0663", Long.toString(Long.MAX_VALUE) };
+        for (int i = 0; i < values.length; i++) {
+            redis.command("SET", "odd-counter-" + i, values[i]);
+        }
+        for (int i = 0; i < values.length; i++) {
+            Answer answer = answer(client().post().uri("/counters/odd-counter-" + i));
+            assertThat(answer.status()).as(values[i]).isEqualTo(409);
+            assertThat(redis.command("GET", "odd-counter-" + i)).as(values[i]).isEqualTo(values[i]);
+            assertThat(redis.command("TTL", "odd-counter-" + i)).as(values[i]).isEqualTo("-1");
+            assertThat(answer.body()).as(values[i]).contains((i < values.length - 1)
+                    ? "'odd-counter-" + i + "' holds a value that is not a counter"
+                    : "'odd-counter-" + i + "' holds 9223372036854775807: incrementing it would overflow");
+        }
     }
 
     /** Redis refusing writes for now (too few replicas in sync) is a 503, like READONLY: not a 409 about the data. */
