@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.codec.RedisCodec;
@@ -112,10 +113,23 @@ final class PubSubHub<K, V> {
      * @return the messages, emitted once Redis has confirmed every key; each subscription is one local subscriber
      */
     Mono<Flux<PubSubMessage<K, V>>> subscribeLater(boolean pattern, List<K> keys) {
-        return Mono.create(sink -> {
-            PubSubSubscriber<K, V> subscriber = newSubscriber(null, sink, pattern, keys);
-            sink.onCancel(subscriber::cancel);
-            start(subscriber);
+        return Mono.defer(() -> {
+            AtomicReference<PubSubSubscriber<K, V>> started = new AtomicReference<>();
+            return Mono.<Flux<PubSubMessage<K, V>>>create(sink -> {
+                PubSubSubscriber<K, V> subscriber = newSubscriber(null, sink, pattern, keys);
+                started.set(subscriber);
+                sink.onCancel(subscriber::cancel);
+                start(subscriber);
+            }).doOnCancel(() -> {
+                // A cancel after the messages were handed out, before anyone subscribed to them: a flatMapMany whose
+                // inner chain never got to them (a startWith cancelled while its first element was written), whose
+                // cancel still reaches here. The sink ignores it, having emitted; nothing else would end the
+                // subscription, which would stay on the connection for good.
+                PubSubSubscriber<K, V> subscriber = started.get();
+                if (subscriber != null) {
+                    subscriber.cancelUnlessSubscribed();
+                }
+            });
         });
     }
 

@@ -38,6 +38,25 @@ final class PubSubSubscriber<K, V> implements Subscription {
     /** Logs under {@link PubSubHub}, as all of Pub/Sub does: one category to configure for the whole feature. */
     private static final Logger logger = LoggerFactory.getLogger(PubSubHub.class);
 
+    /** The downstream of messages whose hand-out was cancelled before anyone subscribed to them: ignores all. */
+    private static final CoreSubscriber<Object> NO_DOWNSTREAM = new CoreSubscriber<>() {
+        @Override
+        public void onSubscribe(Subscription subscription) {
+        }
+
+        @Override
+        public void onNext(Object message) {
+        }
+
+        @Override
+        public void onError(Throwable error) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    };
+
     private final String poolName;
 
     private final int bufferSize;
@@ -321,6 +340,16 @@ final class PubSubSubscriber<K, V> implements Subscription {
         }
     }
 
+    /**
+     * Ends a subscriber of {@code subscribeLater} whose messages have no downstream yet: the {@code Mono} that hands
+     * them out was cancelled. A later subscriber of those messages gets an error.
+     */
+    void cancelUnlessSubscribed() {
+        if (actual.compareAndSet(null, NO_DOWNSTREAM)) {
+            cancel();
+        }
+    }
+
     @Override
     public String toString() {
         return "PubSubSubscriber{worker=" + worker + ", " + (pattern ? "patterns=" : "channels=") + keys + "}";
@@ -333,7 +362,8 @@ final class PubSubSubscriber<K, V> implements Subscription {
         public void subscribe(CoreSubscriber<? super PubSubMessage<K, V>> downstream) {
             if (!actual.compareAndSet(null, downstream)) {
                 Operators.error(downstream, new IllegalStateException("The messages of " + PubSubSubscriber.this
-                        + " allow only one subscriber; it is already subscribed"));
+                        + (cancelled ? " were cancelled with the Mono that handed them out"
+                                : " allow only one subscriber; it is already subscribed")));
                 return;
             }
             downstream.onSubscribe(PubSubSubscriber.this);

@@ -340,9 +340,10 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      *         .flatMapMany(messages -> messages.startWith(...)) // subscribes to the messages at once
      * }</pre>
      * The {@code Mono} fails as {@link #subscribe(Object[])} would (Redis refuses the channels, the connection is lost
-     * or cannot be opened, the pool is closed) and completes empty when the pool closes first; cancelling it before it
-     * emits unsubscribes. The emitted {@code Flux} allows one subscriber: subscribe to it promptly, because until then
-     * its messages wait in the buffer and its subscription holds (cancelling that subscriber unsubscribes).
+     * or cannot be opened, the pool is closed) and completes empty when the pool closes first; cancelling it
+     * unsubscribes, also after it emitted while nobody has subscribed to the {@code Flux} (which then fails a late
+     * subscriber). The emitted {@code Flux} allows one subscriber: subscribe to it promptly, because until then its
+     * messages wait in the buffer and its subscription holds (cancelling that subscriber unsubscribes).
      *
      * @param channels one or more channels
      * @return the messages of the confirmed subscription, {@link PubSubMessage#pattern()} {@code null}

@@ -171,6 +171,31 @@ class PubSubConfirmationTest {
         }
     }
 
+    /**
+     * The pattern of getting-started and the sample's event stream, cancelled while the element that starts the stream
+     * is written: the messages were handed out, but the {@code startWith} never subscribed to them. The cancel reaches
+     * the hand-out's {@code Mono} alone, and it must end the subscription: nothing else would.
+     */
+    @Test
+    void aCancelAfterTheHandOutEndsASubscriptionWhoseMessagesNobodySubscribedTo(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("handout").workers(1)
+                .build()) {
+            AtomicReference<Flux<PubSubMessage<String, String>>> handedOut = new AtomicReference<>();
+            StepVerifier.create(pool.subscribeLater("news").doOnNext(handedOut::set)
+                    .flatMapMany(messages -> messages.map(PubSubMessage::payload).startWith("subscribed")), 1)
+                    .expectNext("subscribed")
+                    .thenCancel()
+                    .verify(TIMEOUT);
+
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().subscribers() == 0);
+            await().atMost(TIMEOUT).until(() -> numsub(redis, "news") == 0);
+            StepVerifier.create(handedOut.get())
+                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(IllegalStateException.class)
+                            .hasMessageEndingWith("were cancelled with the Mono that handed them out"))
+                    .verify(TIMEOUT);
+        }
+    }
+
     @Test
     void closingThePoolBeforeRedisConfirmsCompletesEmptyAndLaterSubscribesAreRefused(RedisServer redis) {
         RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("closing").workers(1)
