@@ -11,14 +11,21 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
+import io.lettuce.core.Consumer;
 import io.lettuce.core.KeyValue;
+import io.lettuce.core.LMPopArgs;
+import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.TransactionResult;
+import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.XReadArgs.StreamOffset;
+import io.lettuce.core.ZPopArgs;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.KeyValueOutput;
 import io.lettuce.core.protocol.CommandArgs;
@@ -27,7 +34,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 import io.github.affinitypool.core.AffinityPoolConfig;
@@ -66,6 +75,47 @@ class BlockingCommandsTest extends PoolPerTest {
         // Released clean and kept: the blocking command completed.
         assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
         assertThat(pool.stats().workers().get(1).idle()).isEqualTo(1);
+    }
+
+    /** A blocking command besides BLPOP, and the command that unblocks it. */
+    record Variant(String command, Function<RedisReactiveCommands<String, String>, Publisher<?>> block,
+            Function<RedisReactiveCommands<String, String>, Publisher<?>> feed) {
+
+        @Override
+        public String toString() {
+            return command;
+        }
+    }
+
+    static Stream<Variant> blockingVariants() {
+        return Stream.of(
+                new Variant("BRPOPLPUSH", c -> c.brpoplpush(0, "variant:src", "variant:dst"),
+                        c -> c.rpush("variant:src", "v")),
+                new Variant("BLMOVE", c -> c.blmove("variant:src", "variant:dst", LMoveArgs.Builder.leftRight(), 0),
+                        c -> c.rpush("variant:src", "v")),
+                new Variant("BLMPOP", c -> c.blmpop(0, LMPopArgs.Builder.left(), "variant:src"),
+                        c -> c.rpush("variant:src", "v")),
+                new Variant("BZMPOP", c -> c.bzmpop(0, ZPopArgs.Builder.min(), "variant:zset"),
+                        c -> c.zadd("variant:zset", 1.0, "v")),
+                new Variant("XREADGROUP BLOCK", c -> c.xgroupCreate(StreamOffset.from("variant:stream", "$"), "group",
+                        XGroupCreateArgs.Builder.mkstream()).thenMany(c.xreadgroup(Consumer.from("group", "c"),
+                        XReadArgs.Builder.block(Duration.ZERO), StreamOffset.lastConsumed("variant:stream"))),
+                        c -> c.xadd("variant:stream", "k", "v")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("blockingVariants")
+    void everyBlockingVariantOnCommandsWaitsOnALeaseAndKeepsItClean(Variant variant) throws Exception {
+        CompletableFuture<Long> answers = Flux.from(variant.block().apply(pool.commands())).count().toFuture();
+        awaitBlockedClients(1);
+        assertThat(pool.stats().total().acquired()).isEqualTo(1);
+
+        Flux.from(variant.feed().apply(pool.commands())).blockLast(TIMEOUT);
+
+        assertThat(answers.get(10, TimeUnit.SECONDS)).isEqualTo(1L);
+        await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool.stats().total().acquired()).isZero());
+        // Answered, so released clean and kept, not closed.
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
     }
 
     @Test
