@@ -50,19 +50,21 @@ class CounterController {
     }
 
     private static long counter(String key, String value) {
-        if (REDIS_INTEGER.matcher(value).matches()) {
-            try {
-                long count = Long.parseLong(value);
-                if (count < Long.MAX_VALUE) {
-                    return count;
-                }
-                throw new ResponseStatusException(HttpStatus.CONFLICT,
-                        "'" + key + "' holds " + value + ": incrementing it would overflow");
-            }
-            catch (NumberFormatException outOfRange) {
-                // Beyond a long: INCR refuses it too.
-            }
+        long count;
+        try {
+            count = REDIS_INTEGER.matcher(value).matches() ? Long.parseLong(value) : notACounter(key);
         }
+        catch (NumberFormatException beyondALong) {
+            return notACounter(key); // INCR refuses it too
+        }
+        if (count == Long.MAX_VALUE) {
+            throw new ResponseStatusException(HttpStatus.CONFLICT,
+                    "'" + key + "' holds " + value + ": incrementing it would overflow");
+        }
+        return count;
+    }
+
+    private static long notACounter(String key) {
         throw new ResponseStatusException(HttpStatus.CONFLICT, "'" + key + "' holds a value that is not a counter");
     }
 
