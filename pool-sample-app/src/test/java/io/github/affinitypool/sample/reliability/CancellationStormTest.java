@@ -43,6 +43,9 @@ class CancellationStormTest {
 
     private static final int MAX_OPEN = 12;
 
+    /** How long a request the client does not cancel may take: far beyond the acquire timeout (5 s) plus a command. */
+    private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void randomCancellationsLeaveNoLeaseBehindAndNoConnectionDirty(RedisServer redis) {
@@ -70,7 +73,8 @@ class CancellationStormTest {
                 // of its own: a cancelled exchange on a kept-alive connection can make the client fail the next
                 // request on it (PrematureCloseException, seen here: a client-side race, not the server's).
                 boolean cancel = random.nextInt(4) != 0;
-                Mono<ReliabilityApp.Reply> request = cancel ? app.getOnOwnConnection(path) : app.get(path);
+                Mono<ReliabilityApp.Reply> request = cancel ? app.getOnOwnConnection(path)
+                        : app.get(path, RESPONSE_TIMEOUT);
                 long cancelAfter = cancel ? random.nextLong(5_000_000) : -1;
                 if (cancel) {
                     request = request.timeout(Duration.ofNanos(cancelAfter), Mono.empty());
@@ -84,7 +88,8 @@ class CancellationStormTest {
                         })
                         .switchIfEmpty(Mono.fromRunnable(() -> count(outcomes, kind + " cancelled")))
                         .onErrorResume(error -> {
-                            unexpected.add(path + " (cancel after " + cancelAfter + " ns) -> " + error);
+                            unexpected.add(path + " (cancel after " + cancelAfter + " ns) -> " + error + "; pool "
+                                    + pool.stats().total());
                             return Mono.empty();
                         });
             }, CONCURRENCY).blockLast(Duration.ofSeconds(150));

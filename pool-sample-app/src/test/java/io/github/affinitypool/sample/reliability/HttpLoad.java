@@ -68,8 +68,7 @@ final class HttpLoad implements AutoCloseable {
 
     private Mono<Outcome> request(ReliabilityApp app, String path, Duration clientTimeout) {
         long start = System.nanoTime();
-        return app.get(path)
-                .timeout(clientTimeout)
+        return app.get(path, clientTimeout)
                 .map(reply -> new Outcome(path, start, System.nanoTime(), reply.status(), reply.body(), null))
                 .onErrorResume(error -> Mono.just(new Outcome(path, start, System.nanoTime(), 0, String.valueOf(error),
                         error)))

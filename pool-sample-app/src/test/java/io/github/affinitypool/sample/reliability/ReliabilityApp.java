@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.sample.SampleApplication;
@@ -142,6 +144,31 @@ final class ReliabilityApp implements AutoCloseable {
     Mono<Reply> get(String path) {
         return http.get().uri(path).responseSingle((response, body) -> body.asString().defaultIfEmpty("")
                 .map(text -> new Reply(response.status().code(), text)));
+    }
+
+    /**
+     * A GET of {@code path} that fails when it has not ended within {@code timeout}, saying how far the exchange got, as
+     * the client saw it: still waiting for a client connection, request written, or response headers received with
+     * the body incomplete. A lost response then fails its test with that diagnosis instead of hanging it.
+     *
+     * @param path the path
+     * @param timeout how long the exchange may take
+     * @return status and body (never fails for a 4xx/5xx); a {@link TimeoutException} naming the exchange's progress
+     */
+    Mono<Reply> get(String path, Duration timeout) {
+        return Mono.defer(() -> {
+            AtomicReference<String> progress = new AtomicReference<>("no client connection yet");
+            HttpClient traced = http
+                    .doOnRequest((request, connection) -> progress.set("writing the request on " + connection))
+                    .doAfterRequest((request, connection) -> progress.set("request written on " + connection
+                            + ", no response headers"))
+                    .doOnResponse((response, connection) -> progress.set("response " + response.status().code()
+                            + " on " + connection + ", body not complete"));
+            return traced.get().uri(path).responseSingle((response, body) -> body.asString().defaultIfEmpty("")
+                            .map(text -> new Reply(response.status().code(), text)))
+                    .timeout(timeout, Mono.error(() -> new TimeoutException(
+                            "GET " + path + " did not end within " + timeout + ": " + progress.get())));
+        });
     }
 
     /**
