@@ -147,9 +147,9 @@ final class ReliabilityApp implements AutoCloseable {
     }
 
     /**
-     * A GET of {@code path} that fails when it has not ended within {@code timeout}, saying how far the exchange got, as
-     * the client saw it: still waiting for a client connection, request written, or response headers received with
-     * the body incomplete. A lost response then fails its test with that diagnosis instead of hanging it.
+     * A GET of {@code path} that fails when it has not ended within {@code timeout}, saying how far the exchange
+     * got, as the client saw it: still waiting for a client connection, request written, or response headers received
+     * with the body incomplete. A lost response then fails its test with that diagnosis instead of hanging it.
      *
      * @param path the path
      * @param timeout how long the exchange may take
