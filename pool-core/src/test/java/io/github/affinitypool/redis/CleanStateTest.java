@@ -22,6 +22,7 @@ import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.ArrayOutput;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
@@ -332,30 +333,45 @@ class CleanStateTest extends PoolPerTest {
 
     static Stream<Arguments> stateThePoolCannotUndo() {
         return Stream.of(
-                Arguments.of("CLIENT TRACKING ON", (LeaseCall) c -> c.clientTracking(TrackingArgs.Builder.enabled())),
+                Arguments.of("CLIENT TRACKING ON", (LeaseCall) c -> c.clientTracking(TrackingArgs.Builder.enabled()),
+                        "OK"),
                 Arguments.of("CLIENT TRACKING ON, the sub-command added as a value", (LeaseCall) c -> c.dispatch(
                         CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
-                        new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON"))),
-                Arguments.of("CLIENT NO-EVICT ON", (LeaseCall) c -> c.clientNoEvict(true)),
+                        new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON")), "OK"),
+                Arguments.of("CLIENT NO-EVICT ON", (LeaseCall) c -> c.clientNoEvict(true), "OK"),
+                Arguments.of("CLIENT SETNAME", (LeaseCall) c -> c.clientSetname("renamed"), "OK"),
                 Arguments.of("SCRIPT DEBUG YES", (LeaseCall) c -> c.dispatch(CommandType.SCRIPT,
                         new StatusOutput<>(StringCodec.UTF8),
-                        new CommandArgs<>(StringCodec.UTF8).add("DEBUG").add("YES"))),
+                        new CommandArgs<>(StringCodec.UTF8).add("DEBUG").add("YES")), "OK"),
                 // Lettuce's isMulti() does not notice a MULTI whose keyword is spelled otherwise.
                 Arguments.of("MULTI sent as 'multi'", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("multi"),
-                        new StatusOutput<>(StringCodec.UTF8))));
+                        new StatusOutput<>(StringCodec.UTF8)), "OK"),
+                // Redis ends the connection after its reply.
+                Arguments.of("QUIT", (LeaseCall) RedisReactiveCommands::quit, "OK"),
+                // Drops the handshake's state: database, name, protocol back to RESP2.
+                Arguments.of("RESET", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("RESET"),
+                        new StatusOutput<>(StringCodec.UTF8)), "RESET"),
+                // Renegotiates the protocol and may change the connection's credentials.
+                Arguments.of("HELLO 3 SETNAME", (LeaseCall) c -> c.dispatch(CommandType.HELLO,
+                        new ArrayOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add(3)
+                                .add("SETNAME").add("hello")).map(String::valueOf), "proto, 3"),
+                // Refused by a server without cluster support, yet the pool cannot know that from the command.
+                Arguments.of("READONLY", (LeaseCall) c -> c.readOnly()
+                        .onErrorResume(error -> Mono.just(String.valueOf(error.getMessage()))),
+                        "cluster support disabled"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("stateThePoolCannotUndo")
-    void connectionStateThePoolCannotUndoIsClosed(String state, LeaseCall call) {
+    void connectionStateThePoolCannotUndoIsClosed(String state, LeaseCall call, String reply) {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
-        assertThat(Flux.from(call.apply(first.reactive())).blockLast(TIMEOUT)).isEqualTo("OK");
+        assertThat(Flux.from(call.apply(first.reactive())).blockLast(TIMEOUT)).contains(reply);
         first.release().block(TIMEOUT);
 
         RedisLease<String, String> next = acquireNewConnection(id);
         String info = next.reactive().clientInfo().block(TIMEOUT);
-        assertThat(info).contains(" flags=N ").contains(" multi=-1 ");
+        assertThat(info).contains(" flags=N ").contains(" multi=-1 ").contains(" name=affinity-pool.clean.w0 ");
         assertThat(next.reactive().set("after", "v").block(TIMEOUT)).isEqualTo("OK");
         next.release().block(TIMEOUT);
     }
