@@ -77,8 +77,8 @@ class BlockingCommandsTest extends PoolPerTest {
         assertThat(pool.stats().workers().get(1).idle()).isEqualTo(1);
     }
 
-    /** A blocking command besides BLPOP, and the command that unblocks it. */
-    record Variant(String command, Function<RedisReactiveCommands<String, String>, Publisher<?>> block,
+    /** A blocking command besides BLPOP, the Redis version that has it, and the command that unblocks it. */
+    record Variant(String command, String since, Function<RedisReactiveCommands<String, String>, Publisher<?>> block,
             Function<RedisReactiveCommands<String, String>, Publisher<?>> feed) {
 
         @Override
@@ -89,23 +89,26 @@ class BlockingCommandsTest extends PoolPerTest {
 
     static Stream<Variant> blockingVariants() {
         return Stream.of(
-                new Variant("BRPOPLPUSH", c -> c.brpoplpush(0, "variant:src", "variant:dst"),
+                new Variant("BRPOPLPUSH", "2.2", c -> c.brpoplpush(0, "variant:src", "variant:dst"),
                         c -> c.rpush("variant:src", "v")),
-                new Variant("BLMOVE", c -> c.blmove("variant:src", "variant:dst", LMoveArgs.Builder.leftRight(), 0),
+                new Variant("BLMOVE", "6.2",
+                        c -> c.blmove("variant:src", "variant:dst", LMoveArgs.Builder.leftRight(), 0),
                         c -> c.rpush("variant:src", "v")),
-                new Variant("BLMPOP", c -> c.blmpop(0, LMPopArgs.Builder.left(), "variant:src"),
+                new Variant("BLMPOP", "7.0", c -> c.blmpop(0, LMPopArgs.Builder.left(), "variant:src"),
                         c -> c.rpush("variant:src", "v")),
-                new Variant("BZMPOP", c -> c.bzmpop(0, ZPopArgs.Builder.min(), "variant:zset"),
+                new Variant("BZMPOP", "7.0", c -> c.bzmpop(0, ZPopArgs.Builder.min(), "variant:zset"),
                         c -> c.zadd("variant:zset", 1.0, "v")),
-                new Variant("XREADGROUP BLOCK", c -> c.xgroupCreate(StreamOffset.from("variant:stream", "$"), "group",
-                        XGroupCreateArgs.Builder.mkstream()).thenMany(c.xreadgroup(Consumer.from("group", "c"),
-                        XReadArgs.Builder.block(Duration.ZERO), StreamOffset.lastConsumed("variant:stream"))),
+                new Variant("XREADGROUP BLOCK", "5.0",
+                        c -> c.xgroupCreate(StreamOffset.from("variant:stream", "$"), "group",
+                                XGroupCreateArgs.Builder.mkstream()).thenMany(c.xreadgroup(Consumer.from("group", "c"),
+                                XReadArgs.Builder.block(Duration.ZERO), StreamOffset.lastConsumed("variant:stream"))),
                         c -> c.xadd("variant:stream", "k", "v")));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("blockingVariants")
     void everyBlockingVariantOnCommandsWaitsOnALeaseAndKeepsItClean(Variant variant) throws Exception {
+        redis.assumeVersionAtLeast(variant.since(), variant.command());
         CompletableFuture<Long> answers = Flux.from(variant.block().apply(pool.commands())).count().toFuture();
         awaitBlockedClients(1);
         assertThat(pool.stats().total().acquired()).isEqualTo(1);

@@ -29,7 +29,6 @@ import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -331,42 +330,59 @@ class CleanStateTest extends PoolPerTest {
         assertThat(pool.stats().total().open()).isEqualTo(1);
     }
 
-    static Stream<Arguments> stateThePoolCannotUndo() {
+    /**
+     * A command after which the pool cannot trust the connection.
+     *
+     * @param command the command as the test names it
+     * @param since the Redis version that has it
+     * @param call the call on a lease's commands
+     * @param reply part of the reply Redis gives to it
+     */
+    record StateChange(String command, String since, LeaseCall call, String reply) {
+
+        @Override
+        public String toString() {
+            return command;
+        }
+    }
+
+    static Stream<StateChange> stateThePoolCannotUndo() {
         return Stream.of(
-                Arguments.of("CLIENT TRACKING ON", (LeaseCall) c -> c.clientTracking(TrackingArgs.Builder.enabled()),
+                new StateChange("CLIENT TRACKING ON", "6.0", c -> c.clientTracking(TrackingArgs.Builder.enabled()),
                         "OK"),
-                Arguments.of("CLIENT TRACKING ON, the sub-command added as a value", (LeaseCall) c -> c.dispatch(
+                new StateChange("CLIENT TRACKING ON, the sub-command added as a value", "6.0", c -> c.dispatch(
                         CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
                         new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON")), "OK"),
-                Arguments.of("CLIENT NO-EVICT ON", (LeaseCall) c -> c.clientNoEvict(true), "OK"),
-                Arguments.of("CLIENT SETNAME", (LeaseCall) c -> c.clientSetname("renamed"), "OK"),
-                Arguments.of("SCRIPT DEBUG YES", (LeaseCall) c -> c.dispatch(CommandType.SCRIPT,
+                new StateChange("CLIENT NO-EVICT ON", "7.0", c -> c.clientNoEvict(true), "OK"),
+                new StateChange("CLIENT SETNAME", "2.0", c -> c.clientSetname("renamed"), "OK"),
+                new StateChange("SCRIPT DEBUG YES", "2.0", c -> c.dispatch(CommandType.SCRIPT,
                         new StatusOutput<>(StringCodec.UTF8),
                         new CommandArgs<>(StringCodec.UTF8).add("DEBUG").add("YES")), "OK"),
                 // Lettuce's isMulti() does not notice a MULTI whose keyword is spelled otherwise.
-                Arguments.of("MULTI sent as 'multi'", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("multi"),
+                new StateChange("MULTI sent as 'multi'", "2.0", c -> c.dispatch(PoolFixtures.keyword("multi"),
                         new StatusOutput<>(StringCodec.UTF8)), "OK"),
                 // Redis ends the connection after its reply.
-                Arguments.of("QUIT", (LeaseCall) RedisReactiveCommands::quit, "OK"),
+                new StateChange("QUIT", "2.0", RedisReactiveCommands::quit, "OK"),
                 // Drops the handshake's state: database, name, protocol back to RESP2.
-                Arguments.of("RESET", (LeaseCall) c -> c.dispatch(PoolFixtures.keyword("RESET"),
+                new StateChange("RESET", "6.2", c -> c.dispatch(PoolFixtures.keyword("RESET"),
                         new StatusOutput<>(StringCodec.UTF8)), "RESET"),
                 // Renegotiates the protocol and may change the connection's credentials.
-                Arguments.of("HELLO 3 SETNAME", (LeaseCall) c -> c.dispatch(CommandType.HELLO,
+                new StateChange("HELLO 3 SETNAME", "6.0", c -> c.dispatch(CommandType.HELLO,
                         new ArrayOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add(3)
                                 .add("SETNAME").add("hello")).map(String::valueOf), "proto, 3"),
                 // Refused by a server without cluster support, yet the pool cannot know that from the command.
-                Arguments.of("READONLY", (LeaseCall) c -> c.readOnly()
+                new StateChange("READONLY", "2.0", c -> c.readOnly()
                         .onErrorResume(error -> Mono.just(String.valueOf(error.getMessage()))),
                         "cluster support disabled"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("stateThePoolCannotUndo")
-    void connectionStateThePoolCannotUndoIsClosed(String state, LeaseCall call, String reply) {
+    void connectionStateThePoolCannotUndoIsClosed(StateChange change) {
+        redis.assumeVersionAtLeast(change.since(), change.command());
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
-        assertThat(Flux.from(call.apply(first.reactive())).blockLast(TIMEOUT)).contains(reply);
+        assertThat(Flux.from(change.call().apply(first.reactive())).blockLast(TIMEOUT)).contains(change.reply());
         first.release().block(TIMEOUT);
 
         RedisLease<String, String> next = acquireNewConnection(id);

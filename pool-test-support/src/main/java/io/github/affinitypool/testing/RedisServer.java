@@ -361,6 +361,49 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /**
+     * Skips the calling test unless this server is at least {@code minimum}: the fallback binary of
+     * {@code embedded-redis} is Redis 6.2, so a test of a newer command runs where a newer {@code redis-server} is
+     * installed and is reported as skipped, with the reason, elsewhere.
+     *
+     * <pre>{@code redis.assumeVersionAtLeast("7.0", "BLMPOP");}</pre>
+     *
+     * @param minimum the oldest version that has what the test needs, e.g. {@code 7.0}
+     * @param needed what the test needs, for the skip message
+     */
+    public void assumeVersionAtLeast(String minimum, String needed) {
+        if (!isVersionAtLeast(minimum)) {
+            Assumptions.abort("Skipped: " + needed + " needs Redis " + minimum + " or later; " + this + " is Redis "
+                    + version());
+        }
+    }
+
+    /**
+     * @param minimum a version, e.g. {@code 7.0}
+     * @return whether this server is {@code minimum} or later (see {@link #assumeVersionAtLeast(String, String)})
+     */
+    public boolean isVersionAtLeast(String minimum) {
+        return versionAtLeast(version(), minimum);
+    }
+
+    /**
+     * @param version a Redis version, e.g. {@code 6.2.11}
+     * @param minimum a version to compare with, e.g. {@code 7.0}: the parts it names are compared as numbers
+     * @return whether {@code version} is {@code minimum} or later
+     */
+    static boolean versionAtLeast(String version, String minimum) {
+        String[] have = version.split("\\.");
+        String[] want = minimum.split("\\.");
+        for (int i = 0; i < want.length; i++) {
+            int part = i < have.length ? Integer.parseInt(have[i]) : 0;
+            int wanted = Integer.parseInt(want[i]);
+            if (part != wanted) {
+                return part > wanted;
+            }
+        }
+        return true;
+    }
+
+    /**
      * @return everything the server has logged so far (for the process backend, across restarts), with every
      *         configured password masked: Redis echoes a config line it cannot parse, passwords included
      */

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.opentest4j.TestAbortedException;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The process backend against real redis-server processes. */
@@ -389,6 +390,28 @@ class RedisServerTest {
             assertThatThrownBy(redis::pause).isInstanceOf(IllegalStateException.class);
             assertThat(redis.version()).isEqualTo(RedisBinary.version(RedisBinary.resolve()));
             assertThat(redis.toString()).isEqualTo("RedisServer[not started, stopped]");
+        }
+    }
+
+    @Test
+    void versionsCompareByTheirNumbersAsFarAsTheMinimumNamesThem() {
+        assertThat(RedisServer.versionAtLeast("7.0.15", "7.0")).isTrue();
+        assertThat(RedisServer.versionAtLeast("7.0.0", "7.0")).isTrue();
+        assertThat(RedisServer.versionAtLeast("6.2.11", "7.0")).isFalse();
+        assertThat(RedisServer.versionAtLeast("7.2.4", "7.10")).isFalse();
+        assertThat(RedisServer.versionAtLeast("10.0.1", "7.2")).isTrue();
+        assertThat(RedisServer.versionAtLeast("7.0", "7.0.1")).isFalse();
+    }
+
+    @Test
+    void aTestNeedingANewerRedisIsSkippedNamingWhatItNeedsAndTheVersion() {
+        try (RedisServer redis = process().build()) {
+            String version = redis.version();
+            redis.assumeVersionAtLeast(version, "this very version");
+            assertThatThrownBy(() -> redis.assumeVersionAtLeast("999.0", "SOMECOMMAND"))
+                    .isInstanceOf(TestAbortedException.class)
+                    .hasMessage("Skipped: SOMECOMMAND needs Redis 999.0 or later; RedisServer[not started, stopped] "
+                            + "is Redis " + version);
         }
     }
 
