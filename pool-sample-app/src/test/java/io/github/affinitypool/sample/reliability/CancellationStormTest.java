@@ -70,8 +70,10 @@ class CancellationStormTest {
                 };
                 String kind = path.substring(0, path.lastIndexOf('/'));
                 // A quarter run to the end; the others are cancelled by the client after 0–5 ms, each on a connection
-                // of its own: a cancelled exchange on a kept-alive connection can make the client fail the next
-                // request on it (PrematureCloseException, seen here: a client-side race, not the server's).
+                // of its own outside the client's pool. A cancelled exchange on a kept-alive connection made the
+                // client fail the next request on it (PrematureCloseException), and one sent on the pooled connections
+                // with Connection: close once left a later request written to a connection that the server never
+                // answered (a client-side race: the server had no request in flight).
                 boolean cancel = random.nextInt(4) != 0;
                 Mono<ReliabilityApp.Reply> request = cancel ? app.getOnOwnConnection(path)
                         : app.get(path, RESPONSE_TIMEOUT);

@@ -6,12 +6,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.sample.SampleApplication;
 import io.github.affinitypool.testing.RedisServer;
+import io.netty.channel.ChannelId;
 import io.netty.channel.ChannelOption;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -51,6 +54,12 @@ final class ReliabilityApp implements AutoCloseable {
 
     final HttpClient http;
 
+    /** A client without a connection pool: every request on a connection of its own, closed after it. */
+    private final HttpClient unpooled;
+
+    /** Requests written so far on each client connection, to tell a lost response on a reused connection. */
+    private final Map<ChannelId, AtomicInteger> requestsByConnection = new ConcurrentHashMap<>();
+
     private final LoopResources clientLoops;
 
     private final ConnectionProvider connections;
@@ -64,8 +73,15 @@ final class ReliabilityApp implements AutoCloseable {
         this.clientLoops = LoopResources.create("reliability-client", 2, true);
         this.connections = ConnectionProvider.builder("reliability-client").maxConnections(1024)
                 .pendingAcquireMaxCount(-1).pendingAcquireTimeout(Duration.ofSeconds(30)).build();
-        this.http = HttpClient.create(connections).runOn(clientLoops).baseUrl("http://127.0.0.1:" + port)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000);
+        this.http = client(connections);
+        this.unpooled = client(ConnectionProvider.newConnection());
+    }
+
+    private HttpClient client(ConnectionProvider provider) {
+        return HttpClient.create(provider).runOn(clientLoops).baseUrl("http://127.0.0.1:" + port)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000)
+                .doOnRequest((request, connection) -> requestsByConnection
+                        .computeIfAbsent(connection.channel().id(), id -> new AtomicInteger()).incrementAndGet());
     }
 
     /**
@@ -161,7 +177,8 @@ final class ReliabilityApp implements AutoCloseable {
             HttpClient traced = http
                     .doOnRequest((request, connection) -> progress.set("writing the request on " + connection))
                     .doAfterRequest((request, connection) -> progress.set("request written on " + connection
-                            + ", no response headers"))
+                            + " (request " + requestsByConnection.get(connection.channel().id())
+                            + " on that connection), no response headers"))
                     .doOnResponse((response, connection) -> progress.set("response " + response.status().code()
                             + " on " + connection + ", body not complete"));
             return traced.get().uri(path).responseSingle((response, body) -> body.asString().defaultIfEmpty("")
@@ -172,12 +189,12 @@ final class ReliabilityApp implements AutoCloseable {
     }
 
     /**
-     * @return a GET of {@code path} on a connection of its own ({@code Connection: close}), which is never reused: for
-     *         requests the client cancels, so that a cancelled exchange cannot disturb the next request on its
-     *         connection
+     * @return a GET of {@code path} on a connection of its own, opened for it outside the client's connection pool
+     *         and closed after it ({@code Connection: close}): for requests the client cancels, so that a cancelled
+     *         exchange can never leave a connection behind for another request
      */
     Mono<Reply> getOnOwnConnection(String path) {
-        return http.headers(headers -> headers.set("Connection", "close")).get().uri(path)
+        return unpooled.headers(headers -> headers.set("Connection", "close")).get().uri(path)
                 .responseSingle((response, body) -> body.asString().defaultIfEmpty("")
                         .map(text -> new Reply(response.status().code(), text)));
     }
