@@ -186,12 +186,19 @@ public final class AffinityPool<T> implements AutoCloseable {
 
     /** @return a snapshot of the counters, per worker pool, of the overflow pool, and in total */
     public AffinityPoolStats stats() {
+        // Each pool's spilled count is read once, and that one value moves its spilled resources from the pool to the
+        // overflow: read twice, a spill between the reads would count a resource in neither place (or in both).
         List<PoolStats> workers = new ArrayList<>(workerPools.size());
-        PoolStats overflow = overflowPool.snapshot().plusIdle(spilledCount());
-        PoolStats total = overflow;
+        int spilledByWorkers = 0;
         for (SubPool<T> pool : workerPools) {
-            PoolStats stats = pool.snapshot();
-            workers.add(stats);
+            int spilled = pool.spilledCount();
+            spilledByWorkers += spilled;
+            workers.add(pool.snapshot(spilled));
+        }
+        int spilledByOverflow = overflowPool.spilledCount();
+        PoolStats overflow = overflowPool.snapshot(spilledByOverflow).plusIdle(spilledByWorkers + spilledByOverflow);
+        PoolStats total = overflow;
+        for (PoolStats stats : workers) {
             total = total.plus(stats);
         }
         return new AffinityPoolStats(total, workers, overflow);

@@ -82,7 +82,11 @@ final class SubPool<T> {
 
     /** @return resources out on lease */
     int acquired() {
-        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - spilledCount.get());
+        return acquired(spilledCount.get());
+    }
+
+    private int acquired(int spilledNow) {
+        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - spilledNow);
     }
 
     /** @return idle resources of this pool spilled to the overflow */
@@ -199,7 +203,12 @@ final class SubPool<T> {
         closed.get(reason).increment();
     }
 
-    PoolStats snapshot() {
+    /**
+     * @param spilledNow this pool's spilled count, read once by the caller, who counts those resources in the
+     *        overflow
+     * @return this pool's counters, its spilled resources left out
+     */
+    PoolStats snapshot(int spilledNow) {
         Map<CloseReason, Long> closedByReason = new EnumMap<>(CloseReason.class);
         long stale = 0;
         for (Map.Entry<CloseReason, LongAdder> entry : closed.entrySet()) {
@@ -214,9 +223,8 @@ final class SubPool<T> {
             misses += leases[leaseIndex(locality, true)].sum();
         }
         // The spilled resources are the overflow's: AffinityPool#stats() counts them there.
-        int spilledNow = spilledCount.get();
-        return new PoolStats(Math.max(0, open.get() - spilledNow), idle(), acquired(), pending.get(), hits, misses,
-                timeouts.sum(), stale, closedByReason, count(Locality.LOCAL), count(Locality.STOLEN),
+        return new PoolStats(Math.max(0, open.get() - spilledNow), idle(), acquired(spilledNow), pending.get(), hits,
+                misses, timeouts.sum(), stale, closedByReason, count(Locality.LOCAL), count(Locality.STOLEN),
                 count(Locality.OVERFLOW), count(Locality.OFF_LOOP));
     }
 

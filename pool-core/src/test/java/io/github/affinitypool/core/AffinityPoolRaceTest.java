@@ -1,6 +1,7 @@
 package io.github.affinitypool.core;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
@@ -95,6 +96,56 @@ class AffinityPoolRaceTest {
         assertThat(total.open()).isEqualTo(total.idle());
         assertThat(total.local() + total.stolen() + total.overflow() + total.offLoop())
                 .isEqualTo(total.hits() + total.misses());
+    }
+
+    @Test
+    void theOpenCountOfAStatsSnapshotStaysExactWhileResourcesMoveBetweenTheWorkersAndTheOverflow() {
+        // No idle resource is kept on a worker: every release spills its resource to the overflow and the next acquire
+        // takes one back, so resources move all the time while none is opened or closed.
+        fixture.start(config -> config.maxOpen(4).maxIdlePerWorker(0));
+        List<Lease<StubResource>> first = Flux.range(0, 4).flatMap(fixture::acquireOn).collectList()
+                .block(PoolFixture.WAIT);
+        Flux.fromIterable(first).flatMap(Lease::release).blockLast(PoolFixture.WAIT);
+        AtomicBoolean running = new AtomicBoolean(true);
+        CountDownLatch stopped = new CountDownLatch(4);
+        for (int worker = 0; worker < 4; worker++) {
+            Mono.defer(() -> fixture.pool.withResource(resource -> Mono.just(resource.id)).then())
+                    .subscribeOn(fixture.loops.scheduler(worker))
+                    .repeat(running::get)
+                    .subscribe(null, error -> stopped.countDown(), stopped::countDown);
+        }
+
+        int snapshots = 0;
+        int withSpilled = 0;
+        List<Integer> wrong = new ArrayList<>();
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+        while (System.nanoTime() < end || snapshots < 10_000) {
+            AffinityPoolStats stats = fixture.pool.stats();
+            snapshots++;
+            // The overflow pool opens nothing here: its idle resources are the ones the workers spilled.
+            withSpilled += stats.overflow().idle() > 0 ? 1 : 0;
+            if (stats.total().open() != 4 && wrong.size() < 10) {
+                wrong.add(stats.total().open());
+            }
+        }
+        running.set(false);
+        assertThat(awaitLatch(stopped)).as("the borrowers stopped").isTrue();
+
+        assertThat(wrong).as("open counts other than 4 in %d snapshots", snapshots).isEmpty();
+        PoolStats total = fixture.total();
+        assertThat(total.misses()).as("resources opened").isEqualTo(4);
+        assertThat(withSpilled).as("snapshots that saw a resource spilled to the overflow").isPositive();
+        assertThat(fixture.factory.openResources()).isEqualTo(4);
+    }
+
+    private static boolean awaitLatch(CountDownLatch latch) {
+        try {
+            return latch.await(5, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private Mono<Void> stormOperation(AtomicInteger completed, AtomicInteger timedOut) {
