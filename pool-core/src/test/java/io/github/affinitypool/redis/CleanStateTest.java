@@ -354,15 +354,15 @@ class CleanStateTest extends PoolPerTest {
                         CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
                         new CommandArgs<>(StringCodec.UTF8).addValue("TRACKING").add("ON")), "OK"),
                 new StateChange("CLIENT NO-EVICT ON", "7.0", c -> c.clientNoEvict(true), "OK"),
-                new StateChange("CLIENT SETNAME", "2.0", c -> c.clientSetname("renamed"), "OK"),
-                new StateChange("SCRIPT DEBUG YES", "2.0", c -> c.dispatch(CommandType.SCRIPT,
+                new StateChange("CLIENT SETNAME", "2.6.9", c -> c.clientSetname("renamed"), "OK"),
+                new StateChange("SCRIPT DEBUG YES", "3.2", c -> c.dispatch(CommandType.SCRIPT,
                         new StatusOutput<>(StringCodec.UTF8),
                         new CommandArgs<>(StringCodec.UTF8).add("DEBUG").add("YES")), "OK"),
                 // Lettuce's isMulti() does not notice a MULTI whose keyword is spelled otherwise.
-                new StateChange("MULTI sent as 'multi'", "2.0", c -> c.dispatch(PoolFixtures.keyword("multi"),
+                new StateChange("MULTI sent as 'multi'", "1.2", c -> c.dispatch(PoolFixtures.keyword("multi"),
                         new StatusOutput<>(StringCodec.UTF8)), "OK"),
                 // Redis ends the connection after its reply.
-                new StateChange("QUIT", "2.0", RedisReactiveCommands::quit, "OK"),
+                new StateChange("QUIT", "1.0", RedisReactiveCommands::quit, "OK"),
                 // Drops the handshake's state: database, name, protocol back to RESP2.
                 new StateChange("RESET", "6.2", c -> c.dispatch(PoolFixtures.keyword("RESET"),
                         new StatusOutput<>(StringCodec.UTF8)), "RESET"),
@@ -371,7 +371,7 @@ class CleanStateTest extends PoolPerTest {
                         new ArrayOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add(3)
                                 .add("SETNAME").add("hello")).map(String::valueOf), "proto, 3"),
                 // Refused by a server without cluster support, yet the pool cannot know that from the command.
-                new StateChange("READONLY", "2.0", c -> c.readOnly()
+                new StateChange("READONLY", "3.0", c -> c.readOnly()
                         .onErrorResume(error -> Mono.just(String.valueOf(error.getMessage()))),
                         "cluster support disabled"));
     }

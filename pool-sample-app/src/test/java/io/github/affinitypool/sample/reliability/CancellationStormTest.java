@@ -107,8 +107,7 @@ class CancellationStormTest {
 
             // Every connection of the pool, seen from Redis: database 0, no MULTI, no subscription, no blocked client.
             // Once Redis and the pool agree: a connection the pool closed on its last release can still be listed for a
-            // moment, and would be counted as a storm connection below; and the pool's counters, read one after the
-            // other, can be off while the last releases move resources between a worker and the overflow.
+            // moment, and would be counted as a storm connection below.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                 int open = pool.stats().total().open();
                 assertThat(poolClients(redis)).as("exclusive connections in CLIENT LIST, pool open %d", open)
