@@ -22,11 +22,13 @@ import org.springframework.core.env.MapPropertySource;
 /**
  * Starts a real embedded redis-server (from {@code PATH}, else the binary inside embedded-redis) on a free port
  * when no Redis is configured, so that the sample runs with one command on a fresh machine. With
- * {@code affinity-pool.redis.url} or a {@code spring.data.redis.*} property that says where Redis is (url, host, port,
- * sentinel, cluster, master/replica) set, or {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis
- * the user configured is never replaced (the sample has no Spring Data Redis, so the starter then reports such a
- * property as unread instead of connecting to localhost). Other {@code spring.data.redis.*} settings (a timeout, a
- * client name) configure no server, so the embedded one still starts. It starts before the application context
+ * {@code affinity-pool.redis.url} or a {@code spring.data.redis.*} property that says which Redis to use or how to log
+ * in to it (url, host, port, username, password, database, ssl, sentinel, cluster, master/replica) set, or
+ * {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis the user configured is never replaced, and a
+ * password is never dropped in favour of a server that asks for none (the sample has no Spring Data Redis, so the
+ * starter then reports such a property as unread instead of connecting to localhost). Other
+ * {@code spring.data.redis.*} settings (a timeout, a client name) configure no server, so the embedded one still
+ * starts. It starts before the application context
  * exists, so a Redis configured only there (a Testcontainers {@code @ServiceConnection}, a
  * {@code @DynamicPropertySource}) needs that switch set to false.
  * <p>
@@ -39,9 +41,10 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
 
     static final String ENABLED_PROPERTY = "sample.embedded-redis.enabled";
 
-    /** The {@code spring.data.redis} properties and groups that say where Redis is. */
-    private static final List<ConfigurationPropertyName> SERVER_LOCATIONS = Stream
-            .of("url", "host", "port", "sentinel", "cluster", "masterreplica")
+    /** The {@code spring.data.redis} properties and groups that choose a Redis or log in to it. */
+    private static final List<ConfigurationPropertyName> CONNECTION_SETTINGS = Stream
+            .of("url", "host", "port", "username", "password", "database", "ssl", "sentinel", "cluster",
+                    "masterreplica")
             .map(name -> ConfigurationPropertyName.of("spring.data.redis." + name))
             .toList();
 
@@ -97,7 +100,7 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
         }
         // Through the configuration property sources, so that SPRING_DATA_REDIS_HOST and the like count too.
         for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
-            for (ConfigurationPropertyName name : SERVER_LOCATIONS) {
+            for (ConfigurationPropertyName name : CONNECTION_SETTINGS) {
                 if (source.getConfigurationProperty(name) != null
                         || source.containsDescendantOf(name) == ConfigurationPropertyState.PRESENT) {
                     return true;

@@ -60,6 +60,12 @@ class EmbeddedRedisDefaultTests {
                 .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
                         ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.host"))
                 .hasMessageNotContaining("s3cret");
+        // A password alone means localhost:6379 to Spring Data Redis; an embedded Redis would drop it unasked.
+        assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
+                "--spring.data.redis.password=s3cret"))
+                .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
+                        ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.password"))
+                .hasMessageNotContaining("s3cret");
         assertThatThrownBy(() -> SpringApplication.run(SampleApplication.class, "--server.port=0",
                 "--spring.data.redis.sentinel.master=cache"))
                 .rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,

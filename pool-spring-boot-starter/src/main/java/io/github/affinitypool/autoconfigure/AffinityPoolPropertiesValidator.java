@@ -9,7 +9,7 @@ import io.github.affinitypool.redis.RedisUris;
  * Checks {@link AffinityPoolProperties} before any connection is opened, so a bad value stops start-up with a
  * message naming the property instead of failing later under load.
  */
-final class AffinityPoolPropertiesValidator {
+public final class AffinityPoolPropertiesValidator {
 
     private static final String P = AffinityPoolProperties.PREFIX + ".";
 
@@ -72,6 +72,12 @@ final class AffinityPoolPropertiesValidator {
                     "Percent-encode them in the user name and password of " + P + "url ('/' as %2F, '?' as %3F, "
                             + "'#' as %23, '@' as %40), for example redis://:pa%2Fss@localhost:6379.");
         }
+        if (url != null && RedisUrls.hostHasUnderscore(url)) {
+            throw new InvalidAffinityPoolPropertyException(P + "url", RedisUrls.mask(url),
+                    "the host name contains '_', which java.net.URI (read by Lettuce) does not accept in a host name",
+                    "Reach Redis under a name without '_' (a network alias such as redis-cache) or by its IP address "
+                            + "in " + P + "url.");
+        }
         if (url != null && !RedisUrls.isWellFormed(url)) {
             throw new InvalidAffinityPoolPropertyException(P + "url", RedisUrls.mask(url),
                     "not a Redis URL",
@@ -88,7 +94,19 @@ final class AffinityPoolPropertiesValidator {
         if (properties.getConnectTimeout() != null) {
             positive("connect-timeout", properties.getConnectTimeout());
         }
+        healthTimeout(properties);
+    }
+
+    /**
+     * The health check's timeout, checked also where the application defined its own pool, whose health the
+     * starter checks although the rest of these properties configure nothing then.
+     * @param properties the bound properties
+     * @return {@code health-timeout}
+     * @throws InvalidAffinityPoolPropertyException when it is not a positive duration
+     */
+    public static Duration healthTimeout(AffinityPoolProperties properties) {
         positive("health-timeout", properties.getHealthTimeout());
+        return properties.getHealthTimeout();
     }
 
     private static void atLeast(String property, Integer value, int minimum, String expected) {

@@ -6,8 +6,11 @@ import io.github.affinitypool.redis.RedisUris;
 
 /**
  * Masks the credentials of a Redis URL so that it can appear in logs, failure reports and actuator output.
+ * <p>
+ * Public only for the starter's actuator support, which masks Redis URLs in {@code /actuator/env} and
+ * {@code /actuator/configprops}; the rest stays internal.
  */
-final class RedisUrls {
+public final class RedisUrls {
 
     static final String MASK = "******";
 
@@ -22,7 +25,7 @@ final class RedisUrls {
      * @param url a Redis URL, possibly malformed
      * @return the URL with any password (and the whole user-info when it cannot be parsed) replaced by a mask
      */
-    static String mask(String url) {
+    public static String mask(String url) {
         String userInfo = (url != null) ? RedisUris.userInfo(url) : null;
         if (userInfo == null) {
             return url;
@@ -48,6 +51,24 @@ final class RedisUrls {
             URI uri = URI.create(url);
             String scheme = uri.getScheme();
             return ("redis".equals(scheme) || "rediss".equals(scheme)) && uri.getHost() != null;
+        }
+        catch (IllegalArgumentException ex) {
+            return false;
+        }
+    }
+
+    /**
+     * Docker and Compose service names often hold one, but {@link URI}, with which Lettuce and Spring read a Redis URL,
+     * takes no {@code _} in a host name: it finds no host, and Lettuce then reads {@code redis_cache:6379} whole as the
+     * host name.
+     *
+     * @param url a Redis URL
+     * @return whether its host name holds an {@code _}
+     */
+    static boolean hostHasUnderscore(String url) {
+        try {
+            String authority = URI.create(url).getRawAuthority();
+            return authority != null && authority.substring(authority.lastIndexOf('@') + 1).indexOf('_') >= 0;
         }
         catch (IllegalArgumentException ex) {
             return false;

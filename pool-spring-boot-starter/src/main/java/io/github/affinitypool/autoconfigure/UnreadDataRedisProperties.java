@@ -15,7 +15,8 @@ final class UnreadDataRedisProperties {
 
     /** The properties that choose a Redis or log in to it; a list may also be given by index ({@code [0]}). */
     private static final List<String> CONNECTION_PROPERTIES = List.of("url", "host", "port", "username", "password",
-            "database", "sentinel.master", "sentinel.nodes", "cluster.nodes", "masterreplica.nodes");
+            "database", "ssl.enabled", "ssl.bundle", "sentinel.master", "sentinel.nodes", "cluster.nodes",
+            "masterreplica.nodes");
 
     private UnreadDataRedisProperties() {
     }

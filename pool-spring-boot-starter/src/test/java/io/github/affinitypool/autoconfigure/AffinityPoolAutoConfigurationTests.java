@@ -445,6 +445,10 @@ class AffinityPoolAutoConfigurationTests {
                     assertThat(ex.getValue()).isEqualTo("******");
                     assertThat(ex).hasMessageNotContaining("pw-42");
                 }));
+        // TLS asked of a Redis that nothing connects to with it: the pool would speak cleartext to localhost.
+        withoutDataRedis.withPropertyValues("spring.data.redis.ssl.enabled=true").run(context -> assertThat(context)
+                .getFailure().rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
+                        ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.ssl.enabled")));
         // The pool's own URL wins over them, and with Spring Data Redis's auto-configuration they are read.
         withoutDataRedis.withPropertyValues("spring.data.redis.host=cache.internal",
                 "affinity-pool.redis.url=" + redis.uri()).run(context -> assertThat(context).hasNotFailed());

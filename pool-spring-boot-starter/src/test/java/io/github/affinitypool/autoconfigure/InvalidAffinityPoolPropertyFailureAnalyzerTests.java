@@ -57,6 +57,10 @@ class InvalidAffinityPoolPropertyFailureAnalyzerTests {
                 // No scheme, but a "://" in the password: the mask started after it.
                 arguments(p + "url=default:hunter2://x@localhost:6379", p + "url", "'******@localhost:6379'",
                         "not a Redis URL"),
+                // A Compose service name: URI finds no host, and Lettuce would take "redis_cache:6380" as one.
+                arguments(p + "url=redis://:hunter2@redis_cache:6380", p + "url", "'redis://:******@redis_cache:6380'",
+                        "the host name contains '_', which java.net.URI (read by Lettuce) does not accept in a host "
+                                + "name"),
                 arguments(p + "connect-timeout=-1s", p + "connect-timeout", "'PT-1S'", "must be a positive duration"),
                 arguments(p + "health-timeout=0s", p + "health-timeout", "'PT0S'", "must be a positive duration"),
                 arguments(p + "pool.max-open=-1", p + "pool.max-open", "'-1'", "must be at least 1"),

@@ -1,13 +1,18 @@
 package io.github.affinitypool.autoconfigure.actuate;
 
+import java.time.Duration;
+import java.util.function.Function;
+
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
 import io.github.affinitypool.autoconfigure.AffinityPoolProperties;
+import io.github.affinitypool.autoconfigure.AffinityPoolPropertiesValidator;
 import io.github.affinitypool.autoconfigure.AffinityPoolSettings;
 import io.github.affinitypool.redis.RedisAffinityPool;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -46,15 +51,32 @@ public final class AffinityPoolActuatorAutoConfiguration {
         HealthConfiguration(ObjectProvider<AffinityPoolProperties> properties) {
             // Its own timeout, not the command timeout (5 s by default): a probe must get its answer quickly
             // (Kubernetes waits 1 s by default), and a Redis that leaves a PING unanswered that long is in trouble.
-            // Without the properties bean (affinity-pool.redis.enabled=false) the default applies.
-            super(pool -> new RedisAffinityPoolHealthIndicator(pool,
-                    properties.getIfAvailable(AffinityPoolProperties::new).getHealthTimeout()));
+            // Without the properties bean (affinity-pool.redis.enabled=false) the default applies. Checked here as
+            // well, since a pool the application defined itself leaves the other properties unread and unchecked.
+            super(indicators(AffinityPoolPropertiesValidator.healthTimeout(
+                    properties.getIfAvailable(AffinityPoolProperties::new))));
+        }
+
+        private static Function<RedisAffinityPool, RedisAffinityPoolHealthIndicator> indicators(Duration timeout) {
+            return pool -> new RedisAffinityPoolHealthIndicator(pool, timeout);
         }
 
         @Bean
         @ConditionalOnMissingBean(name = { "redisAffinityPoolHealthIndicator", "redisAffinityPoolHealthContributor" })
         ReactiveHealthContributor redisAffinityPoolHealthContributor(ConfigurableListableBeanFactory beanFactory) {
             return createContributor(beanFactory, RedisAffinityPool.class);
+        }
+    }
+
+    /** The passwords of Redis URLs masked in {@code /actuator/env} and {@code /actuator/configprops}. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(SanitizingFunction.class)
+    static class SanitizingConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean(name = "redisUrlSanitizingFunction")
+        SanitizingFunction redisUrlSanitizingFunction() {
+            return new RedisUrlSanitizingFunction();
         }
     }
 

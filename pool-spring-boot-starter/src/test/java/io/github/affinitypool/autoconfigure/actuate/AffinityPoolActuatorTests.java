@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import io.github.affinitypool.autoconfigure.AffinityPoolAutoConfiguration;
+import io.github.affinitypool.autoconfigure.InvalidAffinityPoolPropertyException;
 import io.github.affinitypool.autoconfigure.metrics.AffinityPoolMetricsBinder;
 import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.redis.RedisLease;
@@ -24,6 +25,10 @@ import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.actuate.autoconfigure.context.properties.ConfigurationPropertiesReportEndpointAutoConfiguration;
+import org.springframework.boot.actuate.autoconfigure.env.EnvironmentEndpointAutoConfiguration;
+import org.springframework.boot.actuate.context.properties.ConfigurationPropertiesReportEndpoint;
+import org.springframework.boot.actuate.env.EnvironmentEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.observation.LettuceObservationAutoConfiguration;
 import org.springframework.boot.health.contributor.CompositeReactiveHealthContributor;
@@ -233,6 +238,32 @@ class AffinityPoolActuatorTests {
     }
 
     @Test
+    void theEnvAndConfigpropsEndpointsShowRedisUrlsWithoutTheirPasswordEvenWhenShowingValues() {
+        String url = "redis://app:" + PASSWORD + "@" + redis.host() + ":" + redis.port() + "/0";
+        String masked = "redis://app:******@" + redis.host() + ":" + redis.port() + "/0";
+        runner(url).withConfiguration(AutoConfigurations.of(EnvironmentEndpointAutoConfiguration.class,
+                ConfigurationPropertiesReportEndpointAutoConfiguration.class))
+                .withPropertyValues("management.endpoint.env.show-values=always",
+                        "management.endpoint.configprops.show-values=always",
+                        "management.endpoints.web.exposure.include=env,configprops",
+                        "spring.data.redis.url=rediss://:" + PASSWORD + "@cache.internal:6380")
+                .run(context -> {
+                    EnvironmentEndpoint env = context.getBean(EnvironmentEndpoint.class);
+                    assertThat(env.environmentEntry("affinity-pool.redis.url").getProperty().getValue())
+                            .isEqualTo(masked);
+                    assertThat(env.environmentEntry("spring.data.redis.url").getProperty().getValue())
+                            .isEqualTo("rediss://:******@cache.internal:6380");
+                    // Other values stay shown, as asked.
+                    assertThat(env.environmentEntry("affinity-pool.redis.name").getProperty().getValue())
+                            .isEqualTo("orders");
+                    Map<String, Object> bound = context.getBean(ConfigurationPropertiesReportEndpoint.class)
+                            .configurationPropertiesWithPrefix("affinity-pool.redis").getContexts().values()
+                            .iterator().next().getBeans().values().iterator().next().getProperties();
+                    assertThat(bound).containsEntry("url", masked).containsEntry("name", "orders");
+                });
+    }
+
+    @Test
     void endpointNamesCloseReasonsAsTheMetricsReasonTagDoes() {
         runner(redis.uri()).run(context -> {
             RedisAffinityPool<?, ?> pool = context.getBean(RedisAffinityPool.class);
@@ -277,6 +308,18 @@ class AffinityPoolActuatorTests {
             assertThat(snapshot.configuration().urlSource()).isEqualTo("application");
             assertThat(snapshot.toString() + health).doesNotContain(PASSWORD);
         });
+    }
+
+    @Test
+    void theHealthTimeoutIsCheckedAlsoForAPoolOfTheApplicationsOwn() {
+        // The auto-configured pool, which checks the other properties, backs off; the health check still uses this one.
+        runner(redis.uri()).withUserConfiguration(BinaryPoolConfiguration.class)
+                .withPropertyValues("affinity-pool.redis.health-timeout=0s")
+                .run(context -> assertThat(context).getFailure().rootCause()
+                        .isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class, ex -> {
+                            assertThat(ex.getProperty()).isEqualTo("affinity-pool.redis.health-timeout");
+                            assertThat(ex.getReason()).isEqualTo("must be a positive duration");
+                        }));
     }
 
     @Test
