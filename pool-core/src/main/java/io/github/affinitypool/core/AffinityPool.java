@@ -237,7 +237,12 @@ public final class AffinityPool<T> implements AutoCloseable {
             throw new IllegalStateException("close() of pool '" + name + "' blocks and was called on the non-blocking "
                     + "thread " + Thread.currentThread().getName() + "; subscribe to closeAsync() instead");
         }
-        closeAsync().block(config.closeTimeout().multipliedBy(2).plus(CLOSE_MARGIN));
+        Duration wait = config.closeTimeout().multipliedBy(2).plus(CLOSE_MARGIN);
+        if (wait.compareTo(AffinityPoolConfig.MAX_DURATION) > 0) {
+            // block() counts in nanoseconds, which the longest close timeout the configuration takes would overflow.
+            wait = AffinityPoolConfig.MAX_DURATION;
+        }
+        closeAsync().block(wait);
     }
 
     /** @return the pool's name */

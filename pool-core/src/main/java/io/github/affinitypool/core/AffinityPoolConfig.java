@@ -245,9 +245,9 @@ public final class AffinityPoolConfig {
 
         /**
          * The most idle resources a worker pool keeps after a release. A resource released beyond it is spilled to the
-         * overflow, where borrowers take it before opening a new one (its own worker's first), and is closed once it
-         * has been unused for an {@link #evictionInterval(Duration) eviction interval}. The overflow pool uses the same
-         * bound. Default {@code 2}.
+         * overflow, where borrowers take it before opening a new one (its own worker's first). Once it has been unused
+         * for an {@link #evictionInterval(Duration) eviction interval}, the worker's upkeep takes it back if the worker
+         * has fewer idle than this, and closes it otherwise. The overflow pool uses the same bound. Default {@code 2}.
          */
         public Builder maxIdlePerWorker(int maxIdlePerWorker) {
             this.maxIdlePerWorker = maxIdlePerWorker;

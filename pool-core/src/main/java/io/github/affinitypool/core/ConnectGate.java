@@ -22,6 +22,8 @@ final class ConnectGate {
     private final int maxConnecting;
     private final int maxOpen;
     private final AtomicInteger connecting = new AtomicInteger();
+    /** Openings in {@link #deferred}, waiting for their turn: counted in the pool's open resources already. */
+    private final AtomicInteger waiting = new AtomicInteger();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger wip = new AtomicInteger();
     private final Queue<Runnable> deferred = new ConcurrentLinkedQueue<>();
@@ -37,6 +39,8 @@ final class ConnectGate {
      */
     <R> Mono<R> admit(Mono<R> connect) {
         return Mono.create(sink -> {
+            // Counted in before it can be taken out, so that the count never goes below the queue.
+            waiting.incrementAndGet();
             deferred.offer(() -> connect
                     .switchIfEmpty(Mono.error(() -> new IllegalStateException("Opening completed without a resource")))
                     .subscribe(
@@ -61,9 +65,12 @@ final class ConnectGate {
         drain();
     }
 
-    /** @return openings started and not finished yet */
+    /**
+     * @return openings not finished yet, started or waiting for their turn: a borrower that waits for either is helped
+     *         by a faster server or more concurrent connects, not by a higher cap
+     */
     int connecting() {
-        return connecting.get();
+        return connecting.get() + waiting.get();
     }
 
     private void drain() {
@@ -79,6 +86,7 @@ final class ConnectGate {
                     break;
                 }
                 connecting.incrementAndGet();
+                waiting.decrementAndGet();
                 open.incrementAndGet();
                 next.run();
             }

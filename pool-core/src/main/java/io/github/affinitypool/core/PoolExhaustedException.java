@@ -37,7 +37,10 @@ public abstract class PoolExhaustedException extends AffinityPoolException {
         return maxOpen;
     }
 
-    /** @return resources being opened, counted in {@link #open()} */
+    /**
+     * @return resources being opened, or waiting for their turn behind
+     *         {@link AffinityPoolConfig#maxConcurrentConnects()}, counted in {@link #open()}
+     */
     public int connecting() {
         return connecting;
     }

@@ -33,6 +33,11 @@ final class SubPool<T> {
     /** Releases between their idle-bound check and the idle queue, counted so concurrent ones cannot overshoot it. */
     final AtomicInteger returning = new AtomicInteger();
     final AtomicBoolean refilling = new AtomicBoolean();
+    /**
+     * Idle resources taken out by the upkeep for a check whose answer has not come (a PING's reply): idle all the
+     * same, so that the refill does not open others in their place; reactor-pool counts them as acquired.
+     */
+    final AtomicInteger checking = new AtomicInteger();
     /** Whether a task that hands the parked resources to waiting borrowers is on its way to the worker's loop. */
     final AtomicBoolean spillScheduled = new AtomicBoolean();
     /**
@@ -72,7 +77,7 @@ final class SubPool<T> {
 
     /** @return idle resources, in reactor-pool and parked on the worker's loop; the spilled ones are not counted */
     int idle() {
-        return pool.metrics().idleSize() + parkedCount;
+        return pool.metrics().idleSize() + parkedCount + checking.get();
     }
 
     /** @return idle resources in reactor-pool, which any thread can acquire */
@@ -86,7 +91,7 @@ final class SubPool<T> {
     }
 
     private int acquired(int spilledNow) {
-        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - spilledNow);
+        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - checking.get() - spilledNow);
     }
 
     /** @return idle resources of this pool spilled to the overflow */

@@ -144,10 +144,16 @@ final class WorkerMaintenance<T> {
         }
     }
 
-    /** Validates an idle resource in the background: kept idle (its idle time going on) when healthy, else closed. */
+    /**
+     * Validates an idle resource in the background: kept idle (its idle time going on) when healthy, else closed.
+     * Counted as checking until the answer, and out of that count before it is returned, lest it see itself as one of
+     * the idle ones that its return may not exceed.
+     */
     private void checkIdle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
         Slot<T> slot = ref.poolable();
+        pool.checking.incrementAndGet();
         health.validate(slot).subscribe(healthy -> {
+            pool.checking.decrementAndGet();
             if (healthy) {
                 slot.markChecked(clock.millis());
                 owner.recycle(pool, ref, true, true).subscribe(null, owner::returnFailed);
@@ -172,7 +178,7 @@ final class WorkerMaintenance<T> {
                 || !pool.refilling.compareAndSet(false, true)) {
             return;
         }
-        Flux.range(0, minIdle - pool.parkedCount())
+        Flux.range(0, Math.max(0, minIdle - pool.parkedCount() - pool.checking.get()))
                 .concatMap(i -> pool.pool.acquire().publishOn(loops.scheduler(pool.index))
                         .flatMap(ref -> owner.recycle(pool, ref, true, true)))
                 .onErrorResume(error -> {

@@ -273,10 +273,7 @@ class AffinityPoolAcquireTest {
         StepVerifier.create(fixture.acquireOn(0))
                 .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(AcquireTimeoutException.class)
                         // Below the cap: the advice is about the opening, not max-open.
-                        .hasMessage("Redis pool 'default' (worker 0): no connection within 100 ms (open 1/"
-                                + fixture.pool.config().maxOpen() + ", connecting 1, idle 0, pending 0); opening a "
-                                + "connection takes longer than the acquire timeout: check the server, or raise "
-                                + "affinity-pool.redis.pool.acquire-timeout or max-concurrent-connects"))
+                        .hasMessage(openingTooSlow("open 1/" + fixture.pool.config().maxOpen() + ", connecting 1")))
                 .verify(Duration.ofSeconds(1));
 
         // The opening still completes, and the resource becomes idle instead of leaking.
@@ -285,17 +282,36 @@ class AffinityPoolAcquireTest {
     }
 
     @Test
+    void openingsWaitingBehindMaxConcurrentConnectsCountAsConnectingSoTheAdviceIsStillAboutTheOpening() {
+        fixture.start(config -> config.maxOpen(2).maxIdlePerWorker(2).maxConcurrentConnects(1)
+                .acquireTimeout(Duration.ofMillis(100)));
+        fixture.factory.openDelay = Duration.ofSeconds(2);
+        fixture.acquireOn(0).subscribe(null, error -> { });
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.factory.connectingNow.get() == 1);
+
+        // This opening waits for the first one's turn to end: a higher max-open would only queue more behind it.
+        StepVerifier.create(fixture.acquireOn(0))
+                .expectErrorMessage(openingTooSlow("open 2/2, connecting 2"))
+                .verify(Duration.ofSeconds(1));
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 2);
+    }
+
+    @Test
     void atTheCapWithEveryResourceStillOpeningTheTimeoutAdvisesOnTheOpeningNotOnMaxOpen() {
         fixture.start(config -> config.maxOpen(1).maxIdlePerWorker(1).acquireTimeout(Duration.ofMillis(100)));
         fixture.factory.openDelay = Duration.ofSeconds(2);
 
         StepVerifier.create(fixture.acquireOn(0))
-                .expectErrorMessage("Redis pool 'default' (worker 0): no connection within 100 ms (open 1/1, "
-                        + "connecting 1, idle 0, pending 0); opening a connection takes longer than the acquire "
-                        + "timeout: check the server, or raise affinity-pool.redis.pool.acquire-timeout or "
-                        + "max-concurrent-connects")
+                .expectErrorMessage(openingTooSlow("open 1/1, connecting 1"))
                 .verify(Duration.ofSeconds(1));
         await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 1);
+    }
+
+    /** @return the timeout message of a borrower on worker 0 that waited 100 ms for openings, none idle or pending */
+    private static String openingTooSlow(String openAndConnecting) {
+        return "Redis pool 'default' (worker 0): no connection within 100 ms (" + openAndConnecting + ", idle 0, "
+                + "pending 0); opening a connection takes longer than the acquire timeout: check the server, or raise "
+                + "affinity-pool.redis.pool.acquire-timeout or max-concurrent-connects";
     }
 
     @Test

@@ -503,6 +503,17 @@ class AffinityPoolLifecycleTest {
     }
 
     @Test
+    void theLongestCloseTimeoutTheConfigurationTakesStillLetsCloseWait() {
+        fixture.start(config -> config.closeTimeout(AffinityPoolConfig.MAX_DURATION));
+        StubResource idle = fixture.warm(0);
+
+        fixture.pool.close();
+
+        assertThat(idle.isClosed()).isTrue();
+        assertThat(fixture.pool.isClosed()).isTrue();
+    }
+
+    @Test
     void aCloseAfterTheLoopsBeganShuttingDownStillClosesEveryResource() {
         // The closes run as tasks on the resources' loops; the fixture's 100 ms close timeout would let the close
         // complete before a loaded loop ran them. With no lease out, a long close timeout costs nothing once they ran.

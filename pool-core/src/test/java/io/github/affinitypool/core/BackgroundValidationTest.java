@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Sinks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -42,6 +43,27 @@ class BackgroundValidationTest {
         PoolFixture.Borrowed borrowed = fixture.borrow(0);
         assertThat(borrowed.resource()).isSameAs(parked);
         assertThat(fixture.factory.validations).hasValue(2);
+    }
+
+    @Test
+    void resourcesUnderACheckStillCountTowardsMinIdleSoNoneIsOpenedInTheirPlace() {
+        // A PING's reply comes later: the resources are out of the idle ones meanwhile, yet not missing.
+        Sinks.Empty<Void> replies = Sinks.empty();
+        fixture.start(config -> config.minIdlePerWorker(2).maxIdlePerWorker(2).validateAfterIdle(Duration.ofMinutes(1))
+                .evictionInterval(Duration.ofMillis(20)));
+        await().atMost(PoolFixture.WAIT).untilAsserted(() -> assertThat(fixture.total().idle()).isEqualTo(4));
+        fixture.factory.validationGate = replies.asMono();
+
+        fixture.clock.advance(Duration.ofMinutes(1));
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.factory.validations.get() == 4);
+        // Some ten upkeep runs while the checks are out.
+        await().during(Duration.ofMillis(200)).atMost(PoolFixture.WAIT)
+                .untilAsserted(() -> assertThat(fixture.factory.created).hasSize(4));
+        replies.tryEmitEmpty();
+
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 4);
+        assertThat(fixture.factory.created).hasSize(4);
+        assertThat(fixture.total().closedByReason()).containsEntry(CloseReason.EXCESS_IDLE, 0L);
     }
 
     @Test

@@ -37,6 +37,8 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
     volatile Mono<Void> openGate;
     /** Answers validations; null: validations never answer. */
     volatile Predicate<StubResource> validation = resource -> true;
+    /** When set, validations wait for it to complete, as a PING does for its reply. */
+    volatile Mono<Void> validationGate;
     volatile Predicate<StubResource> reset = resource -> true;
     /** When set, resets wait for it to complete, as a reset that needs a round trip does. */
     volatile Mono<Void> resetGate;
@@ -101,7 +103,12 @@ final class StubFactory implements PooledResourceFactory<StubResource> {
     public Mono<Boolean> validate(StubResource resource) {
         validations.incrementAndGet();
         Predicate<StubResource> answer = validation;
-        return answer == null ? Mono.never() : Mono.fromCallable(() -> answer.test(resource));
+        if (answer == null) {
+            return Mono.never();
+        }
+        Mono<Void> gate = validationGate;
+        Mono<Boolean> check = Mono.fromCallable(() -> answer.test(resource));
+        return gate == null ? check : gate.then(check);
     }
 
     @Override
