@@ -274,6 +274,11 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
         if (!delegate.isOpen() || tainted || poisoned) {
             return Mono.just(false);
         }
+        if (autoFlushOff && inFlight != 0) {
+            // Maybe commands the lease buffered and never flushed: turning auto-flush back on would send them, writes
+            // the caller never sent. Closed with the connection instead, which fails them.
+            return Mono.just(false);
+        }
         restoreLocalState();
         boolean multi = delegate.isMulti();
         if (inFlight != 0 && !multi) {

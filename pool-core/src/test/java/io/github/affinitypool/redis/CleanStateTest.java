@@ -135,6 +135,26 @@ class CleanStateTest extends PoolPerTest {
     }
 
     @Test
+    void commandsTheLeaseLeftUnflushedAreNeverSentAndTheConnectionIsClosed() {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        first.connection().setAutoFlushCommands(false);
+        RedisFuture<String> unflushed = first.async().set("af:unflushed", "v");
+        // Abandoned half-built: the caller never sent it, so the release must not either.
+        first.release().block(TIMEOUT);
+
+        // Once Redis has seen the connection close, it has read everything ever written on it.
+        await().atMost(TIMEOUT).until(() -> clientLine(redis, id).isEmpty());
+        assertThat(redis.command("EXISTS", "af:unflushed")).isEqualTo("0");
+        assertThat(pool.stats().total().closedByReason()).containsEntry(CloseReason.RESET_FAILED, 1L);
+        await().atMost(TIMEOUT).until(() -> unflushed.toCompletableFuture().isDone());
+        assertThat(unflushed.toCompletableFuture()).isCompletedExceptionally();
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isNotEqualTo(id);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
     void aChangedTimeoutIsThePoolsAgainForTheNextLease() {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
