@@ -18,6 +18,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
 import io.github.affinitypool.core.AffinityPoolListener;
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.core.WorkerLoops;
 
 /**
@@ -244,9 +245,8 @@ final class PubSubHub<K, V> {
      * @param worker the worker of the refused subscriber
      * @return the error of a subscribe after the pool closed, saying why
      */
-    RedisPoolConnectionException closedError(int worker) {
-        return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' " + closedBecause,
-                null);
+    PoolClosedException closedError(int worker) {
+        return new PoolClosedException("Redis pool '" + poolName + "' " + closedBecause, poolName, worker);
     }
 
     @Override

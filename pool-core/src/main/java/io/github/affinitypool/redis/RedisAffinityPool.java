@@ -829,9 +829,13 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          *         property that aligns them
          */
         public RedisAffinityPool<K, V> build() {
-            if (uri.getSocket() != null || uri.getSentinels() != null && !uri.getSentinels().isEmpty()) {
-                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not "
-                        + RedisUris.describe(uri));
+            if (uri.getSocket() != null) {
+                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not a Unix "
+                        + "domain socket (" + uri.getSocket() + ")");
+            }
+            if (uri.getSentinels() != null && !uri.getSentinels().isEmpty()) {
+                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not Redis "
+                        + "Sentinel (master '" + uri.getSentinelMasterId() + "')");
             }
             boolean owned = workerLoops == null && loopResources == null;
             WorkerLoops loops;

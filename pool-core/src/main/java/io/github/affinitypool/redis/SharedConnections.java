@@ -18,6 +18,7 @@ import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.core.CloseReason;
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.core.WorkerLoops;
 
 /**
@@ -170,7 +171,7 @@ final class SharedConnections<K, V> {
     /**
      * Closes every shared connection; connects still running close theirs when they complete.
      *
-     * @return completion of the closes
+     * @return completion of the closes, and of the connects under way (bounded by the connect timeout)
      */
     CompletableFuture<Void> closeAsync() {
         closed = true;
@@ -262,8 +263,7 @@ final class SharedConnections<K, V> {
                     return Mono.just(current);
                 }
                 if (closed) {
-                    return Mono.error(new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName
-                            + "' (worker " + worker + "): the pool is closed", null));
+                    return Mono.error(closedError());
                 }
                 if (connecting != null) {
                     return Mono.fromFuture(connecting, true);
@@ -357,11 +357,10 @@ final class SharedConnections<K, V> {
                     pending.completeExceptionally(failure);
                 }
                 else if (poolClosed) {
-                    if (opened != null) {
-                        opened.closeAsync();
-                    }
-                    pending.completeExceptionally(new RedisPoolConnectionException(poolName, worker,
-                            "Redis pool '" + poolName + "' (worker " + worker + "): the pool is closed", null));
+                    // Completed once closed, since the pool's close waits for it.
+                    CompletableFuture<Void> closing = opened != null ? opened.closeAsync()
+                            : CompletableFuture.completedFuture(null);
+                    closing.whenComplete((ignored, closeError) -> pending.completeExceptionally(closedError()));
                 }
                 else {
                     if (recovered) {
@@ -369,9 +368,9 @@ final class SharedConnections<K, V> {
                     }
                     listener.opened(worker);
                     pending.complete(opened);
-                    if (recovered) {
-                        serverReachable();
-                    }
+                    // Also when this slot had no failure of its own: no call came to it during the outage, while the
+                    // other slots' callers made theirs back off.
+                    serverReachable();
                 }
             });
         }
@@ -424,6 +423,10 @@ final class SharedConnections<K, V> {
             silent.closeAsync();
         }
 
+        private PoolClosedException closedError() {
+            return new PoolClosedException("Redis pool '" + poolName + "' is closed", poolName, worker);
+        }
+
         private RedisPoolConnectionException unavailable(Throwable cause) {
             long retryInMillis;
             synchronized (this) {
@@ -434,14 +437,24 @@ final class SharedConnections<K, V> {
                     + RedisUris.reason(cause) + " (next reconnect attempt in " + retryInMillis + " ms)", cause);
         }
 
+        /**
+         * @return completion of the close of the slot's connection, or of the connect under way, which closes what it
+         *         opens once it sees the pool closed: a close that returned before would have the pool's client
+         *         resources shut down under it
+         */
         CompletableFuture<Void> close() {
             StatefulRedisConnection<K, V> current;
+            CompletableFuture<StatefulRedisConnection<K, V>> inProgress;
             synchronized (this) {
                 current = connection;
                 connection = null;
+                inProgress = connecting;
+                // The commands still in flight fail with the close: a shutdown, not an outage.
+                closedBecause = "the pool was closed";
             }
             if (current == null) {
-                return CompletableFuture.completedFuture(null);
+                return inProgress == null ? CompletableFuture.completedFuture(null)
+                        : inProgress.handle((ignored, error) -> null);
             }
             listener.closed(worker, CloseReason.POOL_CLOSED);
             return current.closeAsync().exceptionally(ignored -> null);

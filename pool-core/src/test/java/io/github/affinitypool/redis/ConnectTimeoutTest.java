@@ -4,6 +4,7 @@ import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -51,6 +52,16 @@ class ConnectTimeoutTest {
                 .hasMessage("connectTimeout must be at most 106751 days (292 years), was PT4800000H");
         assertThatThrownBy(() -> builder.commandTimeout(Duration.ofDays(200_000)))
                 .hasMessage("commandTimeout must be at most 106751 days (292 years), was PT4800000H");
+    }
+
+    @Test
+    void closeWaitsForTheSharedConnectUnderWay() {
+        // build() started it; the port answers nothing, so it runs until its timeout.
+        await().atMost(Duration.ofSeconds(5)).until(() -> pool.sharedStats().connecting() == 1);
+
+        pool.close();
+
+        assertThat(pool.sharedStats().connecting()).isZero();
     }
 
     @Test

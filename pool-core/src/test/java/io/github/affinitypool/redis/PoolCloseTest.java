@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 import io.netty.channel.EventLoop;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -44,6 +46,28 @@ class PoolCloseTest {
         await().atMost(TIMEOUT).until(() -> loops.loop(0).isTerminated() && loops.loop(1).isTerminated());
         assertEveryConnectionClosed(redis, pool, "close-own");
         subscriber.dispose();
+    }
+
+    @Test
+    void aCommandInFlightWhenThePoolClosesFailsSayingThatThePoolClosedItsConnection(RedisServer redis) {
+        RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("close-busy").workers(1)
+                .build();
+        CompletableFuture<Throwable> failed = new CompletableFuture<>();
+        await().atMost(TIMEOUT).until(() -> pool.sharedStats().open() == 1);
+        redis.pause(); // no reply: the GET stays in flight
+        try {
+            // Dispatched on the worker's loop while subscribing there, so it has been written when the task ends.
+            CompletableFuture.runAsync(() -> pool.commands().get("k").subscribe(null, failed::complete),
+                    pool.loops().loop(0)).join();
+            pool.close();
+            assertThat(failed).succeedsWithin(TIMEOUT).asInstanceOf(InstanceOfAssertFactories.THROWABLE)
+                    .isInstanceOf(RedisPoolConnectionException.class)
+                    .hasMessage("Redis pool 'close-busy' (worker 0): connection to " + redis.uri() + " lost: the pool "
+                            + "was closed");
+        }
+        finally {
+            redis.resume();
+        }
     }
 
     /** Puts a builder in integrated mode on a server's loops. */

@@ -16,6 +16,7 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
 
@@ -212,7 +213,7 @@ class PubSubConfirmationTest {
             redis.resume();
         }
         StepVerifier.create(pool.subscribeLater("after"))
-                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(PoolClosedException.class)
                         .hasMessage("Redis pool 'closing' is closed"))
                 .verify(TIMEOUT);
     }

@@ -20,6 +20,7 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.core.RecordingListener;
 import io.github.affinitypool.testing.RedisServer;
 import io.github.affinitypool.testing.RedisTest;
@@ -271,7 +272,7 @@ class PubSubTest {
         assertThat(pool.pubSubStats().open()).isZero();
         await().atMost(TIMEOUT).until(() -> numsub(redis, "closing") == 0);
         StepVerifier.create(pool.subscribe("closing"))
-                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(PoolClosedException.class)
                         .hasMessage("Redis pool 'closing' is closed"))
                 .verify(TIMEOUT);
     }
@@ -293,7 +294,7 @@ class PubSubTest {
             assertThat(pool.commands().set("still", "working").block(TIMEOUT)).isEqualTo("OK");
             assertThat(pool.withConnection(c -> c.get("still")).blockLast(TIMEOUT)).isEqualTo("working");
             StepVerifier.create(pool.subscribeLater("ending"))
-                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisPoolConnectionException.class)
+                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(PoolClosedException.class)
                             .hasMessage("Redis pool 'ending' takes no more subscriptions: it is shutting down"))
                     .verify(TIMEOUT);
 

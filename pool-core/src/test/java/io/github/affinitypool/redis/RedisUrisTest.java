@@ -137,4 +137,17 @@ class RedisUrisTest {
         assertThat(RedisUris.parserReason("redis://:s3cretPass@localhost:6400/x",
                 new NumberFormatException("For input string: \"x\""))).isEqualTo("For input string: \"x\"");
     }
+
+    @Test
+    void sentinelAndSocketUrisAreRefusedNamingWhatTheyAreRatherThanAHostTheyHaveNot() {
+        // Before, both read "… not redis://null:6379": Lettuce gives such URIs no host.
+        assertThatThrownBy(() -> RedisAffinityPool.builder("redis-sentinel://:s3cret@cache:26379/0#orders").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Only redis:// and rediss:// host URIs are supported, not Redis Sentinel "
+                        + "(master 'orders')");
+        assertThatThrownBy(() -> RedisAffinityPool.builder("redis-socket:///tmp/redis.sock").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Only redis:// and rediss:// host URIs are supported, not a Unix domain socket "
+                        + "(/tmp/redis.sock)");
+    }
 }

@@ -4,6 +4,7 @@ import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static io.github.affinitypool.redis.PoolFixtures.loopThread;
 import static io.github.affinitypool.redis.PoolFixtures.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -30,6 +31,7 @@ import reactor.core.publisher.Mono;
 
 import io.github.affinitypool.core.AffinityPoolListener;
 import io.github.affinitypool.core.Locality;
+import io.github.affinitypool.core.PoolClosedException;
 import io.github.affinitypool.core.RecordingListener;
 import io.github.affinitypool.core.WorkerLoops;
 import io.github.affinitypool.testing.RedisServer;
@@ -107,43 +109,68 @@ class SharedRecoveryTest {
         }
         assertThat(listener.events).containsExactlyInAnyOrder("closed 0 POOL_CLOSED", "closed 1 POOL_CLOSED");
         assertThat(closedPool.sharedStats().open()).isZero();
+        // Not a connection error, which a retry would keep trying: the pool will never serve again.
+        assertThatThrownBy(() -> closedPool.commands().ping().block(TIMEOUT)).isInstanceOf(PoolClosedException.class)
+                .hasMessage("Redis pool 'replace' is closed");
     }
 
     @Test
-    void aSuccessfulConnectOfThePoolEndsTheSharedConnectionsBackOff(RedisServer redis) {
+    void aSuccessfulExclusiveConnectEndsTheSharedConnectionsBackOff(RedisServer redis) {
         try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("backoff").workers(1)
                 .build()) {
-            onLoop(pool.loops(), 0, () -> pool.commands().ping());
-            AtomicLong backOffMillis = new AtomicLong();
-            AtomicLong measuredAt = new AtomicLong();
-            // The premise, established with Redis already back: the shared connection is still backing off, so a call
-            // fails at once without trying to connect. Measured after redis.start(), which spawns a process and waits
-            // for it to answer (a slow step on a loaded machine), so that only the exclusive connect and the shared
-            // call fall in the window compared with the back-off below. Should the back-off run out while Redis
-            // starts (the probe then reconnects and is served), the outage is simply made again.
-            for (int attempt = 1; backOffMillis.get() < 500; attempt++) {
-                assertThat(attempt).as("attempts to catch the back-off still running once Redis is back")
-                        .isLessThanOrEqualTo(5);
-                redis.kill();
-
-                // Failed reconnects double the back-off; wait until it has just been renewed at its cap (1 s), so that
-                // most of it is still left once Redis has started.
-                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                        .until(() -> backOffOf(failureOnLoop(pool, 0)) >= 900);
-
-                redis.start();
-                backOffMillis.set(backOffOf(probeOnLoop(pool, 0)));
-                measuredAt.set(System.nanoTime());
-            }
-
-            // An exclusive connection connects: Redis is back, so the shared connection need not wait out its back-off.
-            assertThat(pool.withConnection(commands -> commands.ping()).blockFirst(TIMEOUT)).isEqualTo("PONG");
-            assertThat(onLoop(pool.loops(), 0, () -> pool.commands().ping()).value()).isEqualTo("PONG");
-            assertThat(Duration.ofNanos(System.nanoTime() - measuredAt.get()))
-                    .as("served while the back-off (%d ms) would still have failed the call", backOffMillis.get())
-                    .isLessThan(Duration.ofMillis(backOffMillis.get()));
-            assertThat(pool.sharedStats().open()).isEqualTo(1);
+            assertTheBackOffOfWorker0EndsWith(redis, pool,
+                    () -> assertThat(pool.withConnection(commands -> commands.ping()).blockFirst(TIMEOUT))
+                            .isEqualTo("PONG"));
         }
+    }
+
+    @Test
+    void anotherWorkersSharedReconnectEndsTheBackOffToo(RedisServer redis) {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("backoff").workers(2)
+                .build()) {
+            // Worker 1's connection broke as well, but no call came there during the outage: its reconnect follows no
+            // failed one of its own, and still tells that Redis is back.
+            assertTheBackOffOfWorker0EndsWith(redis, pool,
+                    () -> assertThat(onLoop(pool.loops(), 1, () -> pool.commands().ping()).value()).isEqualTo("PONG"));
+        }
+    }
+
+    /**
+     * Makes worker 0's shared connection back off at its cap while Redis is back, then has {@code connect} open a
+     * connection of the pool, and checks that worker 0 is served before its back-off would have run out.
+     */
+    private static void assertTheBackOffOfWorker0EndsWith(RedisServer redis, RedisAffinityPool<String, String> pool,
+            Runnable connect) {
+        onLoop(pool.loops(), 0, () -> pool.commands().ping());
+        AtomicLong backOffMillis = new AtomicLong();
+        AtomicLong measuredAt = new AtomicLong();
+        // The premise, established with Redis already back: the shared connection is still backing off, so a call
+        // fails at once without trying to connect. Measured after redis.start(), which spawns a process and waits
+        // for it to answer (a slow step on a loaded machine), so that only the connect and the shared call fall in
+        // the window compared with the back-off below. Should the back-off run out while Redis starts (the probe
+        // then reconnects and is served), the outage is simply made again.
+        for (int attempt = 1; backOffMillis.get() < 500; attempt++) {
+            assertThat(attempt).as("attempts to catch the back-off still running once Redis is back")
+                    .isLessThanOrEqualTo(5);
+            redis.kill();
+
+            // Failed reconnects double the back-off; wait until it has just been renewed at its cap (1 s), so that
+            // most of it is still left once Redis has started.
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> backOffOf(failureOnLoop(pool, 0)) >= 900);
+
+            redis.start();
+            backOffMillis.set(backOffOf(probeOnLoop(pool, 0)));
+            measuredAt.set(System.nanoTime());
+        }
+
+        // A connection of the pool connects: Redis is back, so worker 0 need not wait out its back-off.
+        connect.run();
+        assertThat(onLoop(pool.loops(), 0, () -> pool.commands().ping()).value()).isEqualTo("PONG");
+        assertThat(Duration.ofNanos(System.nanoTime() - measuredAt.get()))
+                .as("served while the back-off (%d ms) would still have failed the call", backOffMillis.get())
+                .isLessThan(Duration.ofMillis(backOffMillis.get()));
+        assertThat(pool.sharedStats().workers().get(0).open()).isEqualTo(1);
     }
 
     @Test
