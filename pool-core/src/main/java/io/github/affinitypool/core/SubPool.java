@@ -34,8 +34,9 @@ final class SubPool<T> {
     final AtomicInteger returning = new AtomicInteger();
     final AtomicBoolean refilling = new AtomicBoolean();
     /**
-     * Idle resources taken out by the upkeep for a check whose answer has not come (a PING's reply): idle all the
-     * same, so that the refill does not open others in their place; reactor-pool counts them as acquired.
+     * Idle resources taken out by the upkeep for a check whose answer has not come (a PING's reply): not available, so
+     * {@link #idle()} leaves them out and statistics count them as acquired, but not missing either, so that the
+     * refill does not open others in their place.
      */
     final AtomicInteger checking = new AtomicInteger();
     /** Whether a task that hands the parked resources to waiting borrowers is on its way to the worker's loop. */
@@ -77,7 +78,7 @@ final class SubPool<T> {
 
     /** @return idle resources, in reactor-pool and parked on the worker's loop; the spilled ones are not counted */
     int idle() {
-        return pool.metrics().idleSize() + parkedCount + checking.get();
+        return pool.metrics().idleSize() + parkedCount;
     }
 
     /** @return idle resources in reactor-pool, which any thread can acquire */
@@ -91,7 +92,7 @@ final class SubPool<T> {
     }
 
     private int acquired(int spilledNow) {
-        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - checking.get() - spilledNow);
+        return Math.max(0, pool.metrics().acquiredSize() - parkedCount - spilledNow);
     }
 
     /** @return idle resources of this pool spilled to the overflow */

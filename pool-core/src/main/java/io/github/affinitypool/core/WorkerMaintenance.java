@@ -146,8 +146,7 @@ final class WorkerMaintenance<T> {
 
     /**
      * Validates an idle resource in the background: kept idle (its idle time going on) when healthy, else closed.
-     * Counted as checking until the answer, and out of that count before it is returned, lest it see itself as one of
-     * the idle ones that its return may not exceed.
+     * Counted as checking until the answer, which the refill counts with the idle ones.
      */
     private void checkIdle(SubPool<T> pool, PooledRef<Slot<T>> ref) {
         Slot<T> slot = ref.poolable();
@@ -174,7 +173,7 @@ final class WorkerMaintenance<T> {
      */
     void refill(SubPool<T> pool) {
         int minIdle = config.minIdlePerWorker();
-        if (owner.isClosed() || pool.idle() >= minIdle || owner.hasWaiters()
+        if (owner.isClosed() || pool.idle() + pool.checking.get() >= minIdle || owner.hasWaiters()
                 || !pool.refilling.compareAndSet(false, true)) {
             return;
         }

@@ -2,11 +2,13 @@ package io.github.affinitypool.sample.reliability;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counts the requests the server cancelled (the client went away), by the phase the request was in.
+ * Counts the requests the server cancelled (the client went away), by the phase the request was in, and the requests
+ * whose handler is still running.
  */
 final class CancellationProbe {
 
@@ -27,6 +29,8 @@ final class CancellationProbe {
     private final Map<Phase, LongAdder> byPhase = new EnumMap<>(Phase.class);
 
     private final AtomicLong acquiringWhileConnecting = new AtomicLong();
+
+    private final AtomicInteger running = new AtomicInteger();
 
     CancellationProbe() {
         for (Phase phase : Phase.values()) {
@@ -51,5 +55,21 @@ final class CancellationProbe {
     /** @return cancellations while acquiring during which a connect was in flight */
     long acquiringWhileConnecting() {
         return acquiringWhileConnecting.get();
+    }
+
+    void handlerStarted() {
+        running.incrementAndGet();
+    }
+
+    void handlerEnded() {
+        running.decrementAndGet();
+    }
+
+    /**
+     * @return handlers running: a request the client cancelled may still reach its handler after the client is done,
+     *         the server reading it only then
+     */
+    int runningHandlers() {
+        return running.get();
     }
 }

@@ -74,7 +74,9 @@ final class ReliabilityApp implements AutoCloseable {
         this.connections = ConnectionProvider.builder("reliability-client").maxConnections(1024)
                 .pendingAcquireMaxCount(-1).pendingAcquireTimeout(Duration.ofSeconds(30)).build();
         this.http = client(connections);
-        this.unpooled = client(ConnectionProvider.newConnection());
+        // A cancelled exchange resets its connection: the server learns of it at once. A plain close (FIN) is seen only
+        // when the server next reads, and Reactor Netty reads no more while a request is being handled.
+        this.unpooled = client(ConnectionProvider.newConnection()).option(ChannelOption.SO_LINGER, 0);
     }
 
     private HttpClient client(ConnectionProvider provider) {

@@ -28,8 +28,9 @@ import org.springframework.web.reactive.function.server.ServerResponse;
  *     <li>{@code GET /reliability/local}: no Redis at all, answers from the event loop (is the loop free?);</li>
  *     <li>{@code GET /reliability/shared/{key}}: INCR on the shared {@code commands()} path;</li>
  *     <li>{@code GET /reliability/lease/{key}}: INCR on an exclusive lease ({@code withConnection});</li>
- *     <li>{@code GET /reliability/tx/{key}}: on a lease, SELECT 1, MULTI, INCR, EXPIRE, a pause of 0–2 ms, EXEC, and
- *     the lease is returned with database 1 selected (the pool must select 0 again);</li>
+ *     <li>{@code GET /reliability/tx/{key}}: on a lease, SELECT 1, MULTI, INCR, EXPIRE, a pause of 0–2 ms (0 to
+ *     {@code ?pauseMs=} when given), EXEC, and the lease is returned with database 1 selected (the pool must select 0
+ *     again);</li>
  *     <li>{@code GET /reliability/pipeline/{key}}: on a lease, auto-flush off, three INCRs, a pause of 0–2 ms, one
  *     flush, and the lease is returned with auto-flush still off (the pool must turn it on again);</li>
  *     <li>{@code GET /reliability/hold/{millis}}: holds a lease that long, then releases it (leak detection).</li>
@@ -77,6 +78,9 @@ class ReliabilityRoutes {
     /** The request handlers. */
     static final class Handlers {
 
+        /** The longest pause in a transaction or pipeline, unless the request asks for another. */
+        private static final long PAUSE_NANOS = 2_000_000;
+
         private final RedisAffinityPool<String, String> pool;
 
         private final RedisReactiveCommands<String, String> commands;
@@ -111,16 +115,22 @@ class ReliabilityRoutes {
         Mono<ServerResponse> transaction(ServerRequest request) {
             AtomicReference<CancellationProbe.Phase> phase = new AtomicReference<>(CancellationProbe.Phase.ACQUIRING);
             String key = request.pathVariable("key");
+            long pauseNanos = request.queryParam("pauseMs").map(millis -> Long.parseLong(millis) * 1_000_000)
+                    .orElse(PAUSE_NANOS);
             return reply(onLease(phase, lease -> {
                 RedisReactiveCommands<String, String> c = lease.reactive();
                 return c.select(1)
-                        .then(c.multi())
-                        .flatMap(queued -> {
+                        .then(Mono.defer(() -> {
+                            // From MULTI's dispatch on: Lettuce's isMulti() is true from then, and the release must
+                            // end the transaction whether or not MULTI's reply has come.
                             phase.set(CancellationProbe.Phase.TRANSACTION);
+                            return c.multi();
+                        }))
+                        .flatMap(queued -> {
                             // Queued commands complete with EXEC's reply (or DISCARD's, or the connection's close).
                             c.incr(key).subscribe(ignored -> { }, ignored -> { });
                             c.expire(key, 60).subscribe(ignored -> { }, ignored -> { });
-                            return pause(lease).then(c.exec());
+                            return pause(lease, pauseNanos).then(c.exec());
                         })
                         .doOnNext(result -> phase.set(CancellationProbe.Phase.COMMAND))
                         .map(result -> result.size());
@@ -137,7 +147,7 @@ class ReliabilityRoutes {
                 RedisFuture<Long> first = c.incr(key);
                 c.incr(key);
                 RedisFuture<Long> last = c.incr(key);
-                return pause(lease)
+                return pause(lease, PAUSE_NANOS)
                         .then(Mono.fromRunnable(() -> lease.connection().flushCommands()))
                         .then(Mono.fromCompletionStage(last))
                         .zipWith(Mono.fromCompletionStage(first), (third, one) -> third - one);
@@ -169,9 +179,9 @@ class ReliabilityRoutes {
             return lease.release();
         }
 
-        /** A pause of 0–2 ms on the lease's loop: a window in which a cancellation lands mid-transaction/pipeline. */
-        private Mono<Long> pause(RedisLease<String, String> lease) {
-            return Mono.delay(Duration.ofNanos(ThreadLocalRandom.current().nextInt(2_000_000)), loopOf(lease));
+        /** A pause of 0 to {@code maxNanos} on the lease's loop, for cancellations mid-transaction/pipeline. */
+        private Mono<Long> pause(RedisLease<String, String> lease, long maxNanos) {
+            return Mono.delay(Duration.ofNanos(ThreadLocalRandom.current().nextLong(maxNanos)), loopOf(lease));
         }
 
         private Scheduler loopOf(RedisLease<String, String> lease) {
@@ -183,7 +193,9 @@ class ReliabilityRoutes {
                     .switchIfEmpty(Mono.defer(() -> ServerResponse.ok().bodyValue("")))
                     .onErrorResume(error -> ServerResponse.status(HttpStatus.SERVICE_UNAVAILABLE)
                             .bodyValue(error.getClass().getName() + ": " + error.getMessage()))
-                    .doOnCancel(() -> cancellations.cancelled(phase.get(), connects.inFlight() > 0));
+                    .doOnCancel(() -> cancellations.cancelled(phase.get(), connects.inFlight() > 0))
+                    .doOnSubscribe(subscription -> cancellations.handlerStarted())
+                    .doFinally(signal -> cancellations.handlerEnded());
         }
     }
 }
