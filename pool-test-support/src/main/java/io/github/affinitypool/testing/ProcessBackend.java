@@ -187,7 +187,13 @@ final class ProcessBackend implements ServerBackend {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
                     .start();
-            ServerRegistry.writeOwner(dir, started.toHandle());
+            try {
+                ServerRegistry.writeOwner(dir, started.toHandle());
+            } catch (IOException e) {
+                // Without its record no later JVM could tell that it was left behind: it would outlive every test.
+                started.destroyForcibly();
+                throw e;
+            }
             return started;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + command, e);

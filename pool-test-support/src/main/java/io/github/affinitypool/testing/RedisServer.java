@@ -60,7 +60,7 @@ public final class RedisServer implements AutoCloseable {
 
     /** Options that would break what this class promises (loopback, own port, own dir, a child it can stop). */
     private static final Set<String> RESERVED_OPTIONS = Set.of("--port", "--bind", "--dir", "--daemonize",
-            "--logfile", "--unixsocket", "--include");
+            "--logfile", "--unixsocket", "--include", "--requirepass");
 
     /** Where a server runs. */
     public enum Backend {
@@ -656,7 +656,8 @@ public final class RedisServer implements AutoCloseable {
          * Appends raw command-line arguments, e.g. {@code arg("--maxclients", "20")}. They come after the
          * generated config file, so they override it; {@code --port}, {@code --bind}, {@code --dir},
          * {@code --daemonize}, {@code --logfile}, {@code --unixsocket} and {@code --include} are refused
-         * because the harness depends on them.
+         * because the harness depends on them, and {@code --requirepass} because the readiness check authenticates
+         * with {@link #password(String)}, which sets it.
          *
          * @param tokens option names ({@code --name}) and values
          * @return this builder
@@ -665,7 +666,8 @@ public final class RedisServer implements AutoCloseable {
             for (String token : tokens) {
                 Objects.requireNonNull(token, "an argument is null");
                 if (RESERVED_OPTIONS.contains(token.toLowerCase(Locale.ROOT))) {
-                    throw new IllegalArgumentException(token + " is managed by RedisServer and cannot be overridden");
+                    throw new IllegalArgumentException(token + " is managed by RedisServer and cannot be overridden"
+                            + (token.equalsIgnoreCase("--requirepass") ? "; set the password with password(...)" : ""));
                 }
                 args.add(token);
             }

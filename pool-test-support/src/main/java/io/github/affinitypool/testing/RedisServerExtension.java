@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
@@ -136,9 +137,18 @@ public final class RedisServerExtension
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        RedisServer server = server(context, scope(context));
+        Scope scope = scope(context);
+        RedisServer server = server(context, scope);
         for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
-            fields(instance.getClass(), false).forEach(field -> inject(field, instance, server));
+            List<Field> fields = fields(instance.getClass(), false);
+            if (scope.perMethod && !fields.isEmpty() && context.getExecutionMode() == ExecutionMode.CONCURRENT
+                    && context.getTestInstanceLifecycle().orElse(null) == TestInstance.Lifecycle.PER_CLASS) {
+                // One instance, tests at once: each would overwrite the field, and use another test's server.
+                throw new ExtensionConfigurationException("@RedisServerInstance field " + fields.get(0)
+                        + " cannot hold a per-method server of tests that run concurrently on one instance "
+                        + "(PER_CLASS lifecycle); take the server as a parameter of the test method instead");
+            }
+            fields.forEach(field -> inject(field, instance, server));
         }
     }
 

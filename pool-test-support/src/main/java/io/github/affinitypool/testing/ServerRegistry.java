@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
 final class ServerRegistry {
 
     static final String DIR_PREFIX = "affinity-redis-";
+
+    /** How far the start times that two JVMs compute for one process may differ, see {@link #find}. */
+    private static final long START_TIME_TOLERANCE_MILLIS = 2_000;
     static final String OWNER_FILE = "owner";
 
     private static final Logger log = LoggerFactory.getLogger(ServerRegistry.class);
@@ -132,10 +135,15 @@ final class ServerRegistry {
         return find(pid, startMillis).isPresent();
     }
 
-    /** The process with this pid and start time, if it still runs (a reused pid has another start time). */
+    /**
+     * The process with this pid and start time, if it still runs (a reused pid has another start time). Within a
+     * tolerance: each JVM computes start times from the boot time it read once from {@code /proc/stat}, which the kernel
+     * derives from the wall clock, so a clock step can shift it by a second or more between JVMs; an exact match would
+     * take a live JVM for a dead one and delete its server's directory.
+     */
     private static Optional<ProcessHandle> find(long pid, long startMillis) {
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                .filter(handle -> startMillis(handle) == startMillis);
+                .filter(handle -> Math.abs(startMillis(handle) - startMillis) <= START_TIME_TOLERANCE_MILLIS);
     }
 
     private static long startMillis(ProcessHandle handle) {

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
@@ -84,6 +86,15 @@ class RedisServerExtensionTest {
                 event(container(StaticFieldPerMethod.class), finishedWithFailure(
                         instanceOf(ExtensionConfigurationException.class),
                         message(m -> m.contains("cannot hold a per-method server")))));
+    }
+
+    @Test
+    void anInstanceFieldCannotHoldThePerMethodServersOfConcurrentTestsSharingOneInstance() {
+        run(ConcurrentPerClassPerMethod.class).testEvents().assertThatEvents().haveExactly(2, event(test(),
+                finishedWithFailure(instanceOf(ExtensionConfigurationException.class),
+                        message(m -> m.contains("cannot hold a per-method server of tests that run concurrently")))));
+        // Each test's server was started before the refusal, and closed with its test.
+        assertThat(SERVERS).isEmpty();
     }
 
     @Test
@@ -202,6 +213,25 @@ class RedisServerExtensionTest {
 
         @Test
         void neverRuns() {
+            SERVERS.add(server);
+        }
+    }
+
+    @ExtendWith(OnlyThroughTestKit.class)
+    @RedisTest(perMethod = true)
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    @Execution(ExecutionMode.CONCURRENT)
+    static class ConcurrentPerClassPerMethod {
+        @RedisServerInstance
+        RedisServer server;
+
+        @Test
+        void first() {
+            SERVERS.add(server);
+        }
+
+        @Test
+        void second() {
             SERVERS.add(server);
         }
     }

@@ -330,6 +330,10 @@ class RedisServerTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--port");
         assertThatThrownBy(() -> process().arg("--BIND", "0.0.0.0"))
                 .isInstanceOf(IllegalArgumentException.class);
+        // The readiness check would authenticate with another password, and take the server for someone else's.
+        assertThatThrownBy(() -> process().password("a").arg("--requirepass", "b"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("--requirepass is managed by RedisServer and "
+                        + "cannot be overridden; set the password with password(...)");
         assertThatThrownBy(() -> process().databases(0)).isInstanceOf(IllegalArgumentException.class);
     }
 

@@ -33,6 +33,13 @@ class ServerRegistryTest {
         Process owned = startRedis(ownedDir);
         ServerRegistry.writeOwner(ownedDir, owned.toHandle());
 
+        // owned by a JVM that runs, whose start times are a second off ours (it read another boot time): untouched
+        Path shiftedDir = Files.createDirectories(root.resolve(ServerRegistry.DIR_PREFIX + "shifted"));
+        Process shifted = startRedis(shiftedDir);
+        ProcessHandle self = ProcessHandle.current();
+        write(shiftedDir, self.pid() + " " + (startMillis(self) + 1_000) + " " + shifted.pid() + " "
+                + (startMillis(shifted.toHandle()) + 1_000));
+
         // the recorded redis pid now belongs to another process (other start time): the dir goes, the process stays
         Path reusedDir = Files.createDirectories(root.resolve(ServerRegistry.DIR_PREFIX + "reused"));
         Process bystander = new ProcessBuilder("sleep", "60").start();
@@ -53,7 +60,10 @@ class ServerRegistryTest {
             assertThat(bystander.isAlive()).isTrue();
             assertThat(reusedDir).doesNotExist();
             assertThat(settingUp).exists();
+            assertThat(shifted.isAlive()).isTrue();
+            assertThat(shiftedDir.resolve(ServerRegistry.OWNER_FILE)).exists();
         } finally {
+            shifted.destroyForcibly().waitFor();
             owned.destroyForcibly().waitFor();
             bystander.destroyForcibly().waitFor();
             orphan.destroyForcibly().waitFor();
