@@ -137,9 +137,9 @@ final class ServerRegistry {
 
     /**
      * The process with this pid and start time, if it still runs (a reused pid has another start time). Within a
-     * tolerance: each JVM computes start times from the boot time it read once from {@code /proc/stat}, which the kernel
-     * derives from the wall clock, so a clock step can shift it by a second or more between JVMs; an exact match would
-     * take a live JVM for a dead one and delete its server's directory.
+     * tolerance: each JVM computes start times from the boot time it read once from {@code /proc/stat}, which the
+     * kernel derives from the wall clock, so a clock step can shift it by a second or more between JVMs; an exact
+     * match would take a live JVM for a dead one and delete its server's directory.
      */
     private static Optional<ProcessHandle> find(long pid, long startMillis) {
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)

@@ -217,11 +217,8 @@ class RedisServerExtensionTest {
         }
     }
 
-    @ExtendWith(OnlyThroughTestKit.class)
-    @RedisTest(perMethod = true)
-    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-    @Execution(ExecutionMode.CONCURRENT)
-    static class ConcurrentPerClassPerMethod {
+    /** Two tests that record the server of an instance field. */
+    abstract static class TwoTestsOfAField {
         @RedisServerInstance
         RedisServer server;
 
@@ -234,6 +231,13 @@ class RedisServerExtensionTest {
         void second() {
             SERVERS.add(server);
         }
+    }
+
+    @ExtendWith(OnlyThroughTestKit.class)
+    @RedisTest(perMethod = true)
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    @Execution(ExecutionMode.CONCURRENT)
+    static class ConcurrentPerClassPerMethod extends TwoTestsOfAField {
     }
 
     static RedisServer.Builder containerBackend(RedisServer.Builder builder) {
@@ -246,23 +250,10 @@ class RedisServerExtensionTest {
     }
 
     @ExtendWith(OnlyThroughTestKit.class)
-    static class ContainerPerMethod {
+    static class ContainerPerMethod extends TwoTestsOfAField {
         @RegisterExtension
         static RedisServerExtension redis = RedisServerExtension.configure(RedisServerExtensionTest::containerBackend)
                 .perMethod();
-
-        @RedisServerInstance
-        RedisServer server;
-
-        @Test
-        void first() {
-            SERVERS.add(server);
-        }
-
-        @Test
-        void second() {
-            SERVERS.add(server);
-        }
     }
 
     /** Constructor, field, @BeforeEach and @AfterEach: still each test is skipped, none fails. */
