@@ -230,13 +230,19 @@ final class RedisBinary {
         return matcher.group(1);
     }
 
+    static Path defaultCacheDir() {
+        return cacheDir(Paths.get(System.getProperty("java.io.tmpdir")), System.getProperty("user.name", "user"));
+    }
+
     /**
      * A cache directory per user, so that a shared {@code /tmp} never makes one user run a binary another user
      * wrote; if it exists but is not ours, a fresh private directory is used instead.
+     *
+     * @param tmpRoot where to keep it
+     * @param userName the user's name, for the directory's name only
      */
-    static Path defaultCacheDir() {
-        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
-        Path dir = Paths.get(System.getProperty("java.io.tmpdir"), "affinity-pool-redis-bin-" + user);
+    static Path cacheDir(Path tmpRoot, String userName) {
+        Path dir = tmpRoot.resolve("affinity-pool-redis-bin-" + userName.replaceAll("[^A-Za-z0-9._-]", "_"));
         try {
             if (!Files.exists(dir)) {
                 try {
@@ -246,13 +252,26 @@ final class RedisBinary {
                     // another JVM made it first: checked below like any existing directory
                 }
             }
-            if (Files.isDirectory(dir) && Files.isWritable(dir)
-                    && Files.getOwner(dir).getName().equals(System.getProperty("user.name"))) {
+            if (Files.isDirectory(dir) && Files.isWritable(dir) && ownedByThisProcess(dir, tmpRoot)) {
                 return dir;
             }
-            return Files.createTempDirectory("affinity-pool-redis-bin-");
+            return Files.createTempDirectory(tmpRoot, "affinity-pool-redis-bin-");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a cache directory for the embedded redis-server", e);
+        }
+    }
+
+    /**
+     * Compared with the owner of a file this process creates, not with {@code user.name}, which may name no owner
+     * (set with {@code -Duser.name}, or a uid without a passwd entry, "?"): each JVM would then extract the binary
+     * into a new directory, never deleted.
+     */
+    private static boolean ownedByThisProcess(Path dir, Path tmpRoot) throws IOException {
+        Path probe = Files.createTempFile(tmpRoot, "affinity-pool-owner-", ".probe");
+        try {
+            return Files.getOwner(dir).equals(Files.getOwner(probe));
+        } finally {
+            Files.deleteIfExists(probe);
         }
     }
 

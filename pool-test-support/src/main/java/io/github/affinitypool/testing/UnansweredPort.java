@@ -49,9 +49,15 @@ public final class UnansweredPort implements AutoCloseable {
      *         SYNs on a full accept queue)
      */
     public static UnansweredPort open() {
+        ServerSocket listener;
         try {
-            ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            List<Socket> queued = new ArrayList<>();
+            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException("could not open an unanswered loopback port", ex);
+        }
+        List<Socket> queued = new ArrayList<>();
+        try {
             for (int attempt = 0; attempt < MAX_FILLING_CONNECTIONS; attempt++) {
                 Socket socket = new Socket();
                 try {
@@ -62,15 +68,30 @@ public final class UnansweredPort implements AutoCloseable {
                     socket.close();
                     return new UnansweredPort(listener, queued);
                 }
+                catch (IOException ex) {
+                    socket.close();
+                    throw ex;
+                }
             }
-            closeAll(listener, queued);
-            throw new IllegalStateException("connects to " + listener.getLocalSocketAddress()
-                    + " were still answered after " + MAX_FILLING_CONNECTIONS
-                    + " queued connections; this kernel does not drop SYNs on a full accept queue");
         }
         catch (IOException ex) {
-            throw new UncheckedIOException("could not open an unanswered loopback port", ex);
+            throw closedAfter(new UncheckedIOException("could not open an unanswered loopback port", ex), listener,
+                    queued);
         }
+        throw closedAfter(new IllegalStateException("connects to " + listener.getLocalSocketAddress()
+                + " were still answered after " + MAX_FILLING_CONNECTIONS
+                + " queued connections; this kernel does not drop SYNs on a full accept queue"), listener, queued);
+    }
+
+    /** @return {@code failure}, once the listener and the queued connections are closed */
+    private static RuntimeException closedAfter(RuntimeException failure, ServerSocket listener, List<Socket> queued) {
+        try {
+            closeAll(listener, queued);
+        }
+        catch (IOException ex) {
+            failure.addSuppressed(ex);
+        }
+        return failure;
     }
 
     /** @return the port's number on the loopback address */

@@ -106,6 +106,15 @@ class RedisBinaryTest {
     }
 
     @Test
+    void theCacheDirectoryIsKeptWhateverUserNameTheJvmWasGiven() {
+        // -Duser.name=..., or "?" for a uid without a passwd entry: not the directory owner's name.
+        Path first = RedisBinary.cacheDir(temp, "someone-else");
+        assertThat(first).isEqualTo(temp.resolve("affinity-pool-redis-bin-someone-else"));
+        assertThat(RedisBinary.cacheDir(temp, "someone-else")).isEqualTo(first);
+        assertThat(RedisBinary.cacheDir(temp, "?")).isEqualTo(temp.resolve("affinity-pool-redis-bin-_"));
+    }
+
+    @Test
     void readsTheVersionOfABinary() {
         Path binary = RedisBinary.resolve();
         assertThat(RedisBinary.version(binary)).matches("\\d+\\.\\d+\\.\\d+");
