@@ -87,8 +87,22 @@ final class LeaseWork {
             return Mono.error(early);
         }
         return Mono.fromCompletionStage(connection::exec)
+                .onErrorMap(RedisCommandExecutionException.class, error -> execAborted(error, queued.failure))
                 .flatMap(result -> queued.done().thenReturn(result))
                 .doFinally(signal -> queued.dispose());
+    }
+
+    /**
+     * EXEC's EXECABORT only says that some command was refused while queued ({@code Transaction discarded because of
+     * previous errors.}, as Redis 6.2 and 7.0 put it); the refusal itself (NOREPLICAS, OOM, an unknown command, ...)
+     * came as that command's reply, and says why. So the transaction fails with it, EXEC's error suppressed on it.
+     */
+    private static Throwable execAborted(RedisCommandExecutionException exec, Throwable refusedWhileQueued) {
+        if (refusedWhileQueued == null || !String.valueOf(exec.getMessage()).startsWith("EXECABORT")) {
+            return exec;
+        }
+        refusedWhileQueued.addSuppressed(exec);
+        return refusedWhileQueued;
     }
 
     /**

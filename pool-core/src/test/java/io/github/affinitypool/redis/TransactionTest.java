@@ -2,6 +2,7 @@ package io.github.affinitypool.redis;
 
 import static io.github.affinitypool.redis.PoolFixtures.TIMEOUT;
 import static io.github.affinitypool.redis.PoolFixtures.clientLine;
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.TransactionResult;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -109,6 +111,26 @@ class TransactionTest extends PoolPerTest {
         assertThat(result.wasDiscarded()).isFalse();
         assertThat((Object) result.get(0)).isInstanceOf(RedisCommandExecutionException.class);
         assertThat((Object) result.get(1)).isEqualTo(1L);
+    }
+
+    @Test
+    void aCommandRedisRefusesToQueueFailsTheTransactionWithRedissOwnReason() {
+        // EXEC then answers only "EXECABORT Transaction discarded because of previous errors."
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
+        try {
+            StepVerifier.create(pool.transaction(c -> c.incr("tx:refused")))
+                    .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(RedisCommandExecutionException.class)
+                            .hasMessageStartingWith("NOREPLICAS").satisfies(refused -> assertThat(
+                                    refused.getSuppressed()).extracting(Throwable::getMessage)
+                                    .singleElement(as(InstanceOfAssertFactories.STRING)).startsWith("EXECABORT")))
+                    .verify(TIMEOUT);
+        }
+        finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertThat(pool.commands().exists("tx:refused").block(TIMEOUT)).isZero();
+        assertThat(pool.stats().total().acquired()).isZero();
+        assertThat(pool.stats().total().closedByReason().get(CloseReason.RESET_FAILED)).isZero();
     }
 
     @Test

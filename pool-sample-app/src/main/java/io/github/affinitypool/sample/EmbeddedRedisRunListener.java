@@ -85,11 +85,15 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
         }
     }
 
-    /** A start-up that fails never reaches the lifecycle's stop, with or without a context. */
+    /**
+     * A start-up that fails before the context is up never reaches the lifecycle's stop. One that fails later (a
+     * runner that throws) leaves it to the lifecycle: Spring Boot closes the context after telling the listeners, and
+     * stopping the server here would pull it from under the pool, which has not closed yet.
+     */
     @Override
     public void failed(ConfigurableApplicationContext context, Throwable exception) {
         RedisServer started = server;
-        if (started != null) {
+        if (started != null && (context == null || !context.isActive())) {
             started.close();
         }
     }

@@ -1,8 +1,11 @@
 package io.github.affinitypool.sample;
 
+import java.nio.charset.StandardCharsets;
+
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import reactor.core.publisher.Mono;
 
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -18,6 +21,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class KeyValueController {
 
+    private static final MediaType TEXT_PLAIN_UTF8 = new MediaType(MediaType.TEXT_PLAIN, StandardCharsets.UTF_8);
+
     private final RedisReactiveCommands<String, String> redis;
 
     private final AffinityRecorder affinity;
@@ -27,10 +32,15 @@ class KeyValueController {
         this.affinity = affinity;
     }
 
+    /**
+     * Always {@code text/plain}: the value is whatever a client stored, and negotiated for a browser's {@code Accept}
+     * it would go out as {@code text/html}, a stored script running on the dashboard's origin.
+     */
     @GetMapping("/kv/{key}")
     Mono<ResponseEntity<String>> get(@PathVariable String key) {
         return affinity.track(redis.get(key))
-                .map(ResponseEntity::ok)
+                .map(value -> ResponseEntity.ok().contentType(TEXT_PLAIN_UTF8)
+                        .header("X-Content-Type-Options", "nosniff").body(value))
                 .defaultIfEmpty(ResponseEntity.notFound().build());
     }
 

@@ -2,14 +2,20 @@ package io.github.affinitypool.sample;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.affinitypool.autoconfigure.InvalidAffinityPoolPropertyException;
+import io.github.affinitypool.redis.RedisAffinityPool;
 import io.github.affinitypool.testing.RedisServer;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.CommandLineRunner;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.client.WebClient;
 
@@ -81,6 +87,32 @@ class EmbeddedRedisDefaultTests {
                         ex -> assertThat(ex.getProperty()).isEqualTo("affinity-pool.redis.pool.max-open"));
         // Detached from the JVM's exit, so nothing but the failure handling would stop it.
         await().atMost(Duration.ofSeconds(10)).until(() -> redisServerChildren() == before);
+    }
+
+    @Test
+    void aStartUpThatFailsOnceTheContextIsUpStopsTheEmbeddedRedisAfterThePool() {
+        long before = redisServerChildren();
+        assertThatThrownBy(() -> new SpringApplication(SampleApplication.class, FailingRunner.class)
+                .run("--server.port=0", "--failing-runner.enabled=true")).hasMessage("the runner failed");
+        await().atMost(Duration.ofSeconds(10)).until(() -> redisServerChildren() == before);
+        assertThat(FailingRunner.redisRunningWhenThePoolClosed).hasValue(true);
+    }
+
+    /** Fails the start-up once the context is up, noting whether Redis still ran when the pool closed. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnProperty("failing-runner.enabled")
+    static class FailingRunner {
+
+        static final AtomicReference<Boolean> redisRunningWhenThePoolClosed = new AtomicReference<>();
+
+        @Bean
+        CommandLineRunner failingRunner(RedisAffinityPool<String, String> pool, EmbeddedRedisLifecycle embedded) {
+            return args -> {
+                pool.onClose().subscribe(null, null, () -> redisRunningWhenThePoolClosed
+                        .set(embedded.server().isRunning()));
+                throw new IllegalStateException("the runner failed");
+            };
+        }
     }
 
     @Test

@@ -121,6 +121,18 @@ class SampleApplicationTests extends RedisBackedSampleTest {
 
     /** Redis refusing writes for now (too few replicas in sync) is a 503, like READONLY: not a 409 about the data. */
     @Test
+    void aStoredValueGoesOutAsPlainTextWhateverTheBrowserAccepts() {
+        client().put().uri("/kv/markup").contentType(MediaType.TEXT_PLAIN).bodyValue("<script>alert(1)</script>")
+                .retrieve().toBodilessEntity().block(Duration.ofSeconds(5));
+        var response = client().get().uri("/kv/markup")
+                .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+                .retrieve().toEntity(String.class).block(Duration.ofSeconds(5));
+        assertThat(response.getHeaders().getContentType()).hasToString("text/plain;charset=UTF-8");
+        assertThat(response.getHeaders().getFirst("X-Content-Type-Options")).isEqualTo("nosniff");
+        assertThat(response.getBody()).isEqualTo("<script>alert(1)</script>");
+    }
+
+    @Test
     void aWriteRedisCannotTakeNowIsA503() {
         redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
         try {
@@ -128,6 +140,10 @@ class SampleApplicationTests extends RedisBackedSampleTest {
                     .bodyValue("v"));
             assertThat(put.status()).isEqualTo(503);
             assertThat(put.body()).contains("NOREPLICAS");
+            // In a transaction, EXEC says only EXECABORT; the queued INCR's own refusal says why.
+            Answer count = answer(client().post().uri("/counters/no-replicas"));
+            assertThat(count.status()).isEqualTo(503);
+            assertThat(count.body()).contains("NOREPLICAS");
         }
         finally {
             redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
