@@ -40,15 +40,18 @@ final class JmhRun {
         String loadBefore = Machine.loadAverage();
         for (int threads : new int[] { 1, 2 }) {
             Path csv = Files.createTempFile("jmh-t" + threads + "-", ".csv");
-            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                    jar.toString(), "AcquireReleaseBenchmark", "-t", Integer.toString(threads), "-rf", "csv", "-rff",
-                    csv.toString());
+            // JMH writes the CSV's numbers in the default locale: a decimal comma ("201,27", quoted) would shift the
+            // columns read below.
+            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Duser.language=en", "-Duser.country=US", "-jar", jar.toString(), "AcquireReleaseBenchmark", "-t",
+                    Integer.toString(threads), "-rf", "csv", "-rff", csv.toString());
             System.out.println("[jmh] " + String.join(" ", command));
             int exit = new ProcessBuilder(command).inheritIO().start().waitFor();
             if (exit != 0) {
                 throw new IllegalStateException("JMH exited with " + exit);
             }
-            for (String row : Files.readAllLines(csv).subList(1, Files.readAllLines(csv).size())) {
+            List<String> rows = Files.readAllLines(csv);
+            for (String row : rows.subList(1, rows.size())) {
                 String[] f = row.replace("\"", "").split(",");
                 lines.add(String.join("\t", f[2], f[7], f[4], f[5]));
             }

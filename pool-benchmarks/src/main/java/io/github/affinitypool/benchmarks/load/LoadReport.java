@@ -63,8 +63,10 @@ public final class LoadReport {
         }
         sections.put("load-small-pool", report.smallPool());
         sections.put("load-targets", report.targets());
-        GeneratedSections.rewrite(doc, sections);
+        // Charts first: drawing needs fonts that a headless JDK may lack, and a failure there must not leave the tables
+        // rewritten and the charts of the previous run beside them.
         LoadCharts.write(report.summaries, report.connections, images);
+        GeneratedSections.rewrite(doc, sections);
     }
 
     private static String environment(Properties env) {

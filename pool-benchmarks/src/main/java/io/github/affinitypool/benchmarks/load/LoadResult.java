@@ -5,7 +5,7 @@ import org.HdrHistogram.Histogram;
 /**
  * What one load-generator run measured.
  *
- * @param requests      completed requests, errors included
+ * @param requests      requests sent, errors included (wrk: completed ones plus those that met a socket error)
  * @param errors        requests that failed: non-2xx answers, timeouts, socket errors
  * @param durationNanos how long the run generated load
  * @param latencyMicros latency of every completed request, in microseconds, corrected for coordinated omission the

@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +26,9 @@ final class WrkDriver implements LoadDriver {
     private static final String SCRIPT = """
             done = function(summary, latency, requests)
               local e = summary.errors
-              io.write(string.format("WRK-SUMMARY %d %d %d\\n", summary.requests, summary.duration,
-                  e.connect + e.read + e.write + e.status + e.timeout))
+              -- requests counts the answered ones, error statuses and timeouts included, but no socket error
+              io.write(string.format("WRK-SUMMARY %d %d %d %d\\n", summary.requests, summary.duration,
+                  e.status + e.timeout, e.connect + e.read + e.write))
               -- latency(i) is the i-th distinct latency and its count; past the last one it answers value 0
               for i = 1, 10000000 do
                 local value, count = latency(i)
@@ -92,20 +92,14 @@ final class WrkDriver implements LoadDriver {
         long seconds = duration.toSeconds();
         List<String> command = List.of("wrk", "-t" + Math.min(2, connections), "-c" + connections, "-d" + seconds + "s",
                 "--timeout", "10s", "-s", script.toString(), url);
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        List<String> output = new ArrayList<>();
-        process.inputReader(StandardCharsets.UTF_8).lines().forEach(output::add);
-        if (!process.waitFor(seconds + 30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            throw new IOException("wrk did not finish: " + command);
-        }
+        List<String> output = runToFile(command, seconds + 30);
         Histogram latency = LoadResult.newHistogram();
         long[] summary = null;
         for (String line : output) {
             String[] fields = line.trim().split(" ");
             if (fields[0].equals("WRK-SUMMARY")) {
                 summary = new long[] { Long.parseLong(fields[1]), Long.parseLong(fields[2]),
-                        Long.parseLong(fields[3]) };
+                        Long.parseLong(fields[3]), Long.parseLong(fields[4]) };
             }
             else if (fields[0].equals("WRK-LATENCY")) {
                 latency.recordValueWithCount(Math.min(Long.parseLong(fields[1]), LoadResult.MAX_LATENCY_MICROS),
@@ -115,6 +109,29 @@ final class WrkDriver implements LoadDriver {
         if (summary == null) {
             throw new IOException("wrk printed no summary for " + command + ":\n" + String.join("\n", output));
         }
-        return new LoadResult(summary[0], summary[2], TimeUnit.MICROSECONDS.toNanos(summary[1]), latency);
+        // Requests that met a socket error were sent, or meant to be, and failed: counted among both.
+        return new LoadResult(summary[0] + summary[3], summary[2] + summary[3],
+                TimeUnit.MICROSECONDS.toNanos(summary[1]), latency);
+    }
+
+    /**
+     * Runs wrk with its output in a file rather than a pipe: reading a pipe to its end would wait as long as a hung
+     * wrk, and the time limit would never apply.
+     */
+    private static List<String> runToFile(List<String> command, long timeoutSeconds)
+            throws IOException, InterruptedException {
+        Path output = Files.createTempFile("bench-wrk-", ".out");
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile())
+                    .start();
+            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("wrk did not finish within " + timeoutSeconds + " s: " + command);
+            }
+            return Files.readAllLines(output, StandardCharsets.UTF_8);
+        }
+        finally {
+            Files.deleteIfExists(output);
+        }
     }
 }
