@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.github.affinitypool.redis.RedisAffinityPool;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -50,22 +51,44 @@ public final class AffinityPoolMetricsBinder {
         if (meterRegistry == null) {
             return builder.build();
         }
-        if (!meterRegistry.find(AffinityPoolMeters.PREFIX + ".allocated").tag("name", poolName).gauges().isEmpty()) {
-            throw new IllegalStateException("A Redis affinity pool named '" + poolName + "' is open and measured in "
-                    + "this MeterRegistry already; give each pool a name of its own (RedisAffinityPool.Builder.name, "
-                    + "affinity-pool.redis.name), as the name is the 'name' tag of its meters");
+        // The check and the gauges that answer it for the next pool, at once: two pools of one name built at the same
+        // time (background bean initialisation) would both pass the check and share one set of gauges.
+        synchronized (meterRegistry) {
+            if (!meterRegistry.find(AffinityPoolMeters.PREFIX + ".allocated").tag("name", poolName).gauges()
+                    .isEmpty()) {
+                throw new IllegalStateException("A Redis affinity pool named '" + poolName + "' is open and measured "
+                        + "in this MeterRegistry already; give each pool a name of its own "
+                        + "(RedisAffinityPool.Builder.name, affinity-pool.redis.name), as the name is the 'name' tag "
+                        + "of its meters");
+            }
+            RedisAffinityPool<K, V> pool = builder.listener(AffinityPoolMeters.commandPool(meterRegistry, poolName))
+                    .pubSubListener(AffinityPoolMeters.pubSub(meterRegistry, poolName))
+                    .sharedListener(AffinityPoolMeters.shared(meterRegistry, poolName))
+                    .build();
+            List<Meter> gauges = new ArrayList<>();
+            try {
+                gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));
+                gauges.addAll(AffinityPoolGauges.bindPubSub(meterRegistry, pool));
+                gauges.addAll(AffinityPoolGauges.bindShared(meterRegistry, pool));
+            }
+            catch (RuntimeException ex) {
+                // A meter of another type under one of these names: the pool would be lost to its caller, open.
+                removeGauges(meterRegistry, poolName);
+                pool.close();
+                throw ex;
+            }
+            // A registry keeps a gauge, and the pool it reads, until the gauge is removed; and a pool built later
+            // under the same name would find its gauges taken by this one's. Counters and timers stay: they add up.
+            pool.onClose().subscribe(null, null, () -> gauges.forEach(meterRegistry::remove));
+            return pool;
         }
-        RedisAffinityPool<K, V> pool = builder.listener(AffinityPoolMeters.commandPool(meterRegistry, poolName))
-                .pubSubListener(AffinityPoolMeters.pubSub(meterRegistry, poolName))
-                .sharedListener(AffinityPoolMeters.shared(meterRegistry, poolName))
-                .build();
-        List<Meter> gauges = new ArrayList<>();
-        gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));
-        gauges.addAll(AffinityPoolGauges.bindPubSub(meterRegistry, pool));
-        gauges.addAll(AffinityPoolGauges.bindShared(meterRegistry, pool));
-        // A registry keeps a gauge, and the pool it reads, until the gauge is removed; and a pool built later under
-        // the same name would find its gauges taken by this one's. Counters and timers stay: they only add up.
-        pool.onClose().subscribe(null, null, () -> gauges.forEach(meterRegistry::remove));
-        return pool;
+    }
+
+    /** Every gauge of this name is the new pool's (the check found none), also those bound before a failure. */
+    private static void removeGauges(MeterRegistry meterRegistry, String poolName) {
+        meterRegistry.getMeters().stream()
+                .filter(meter -> meter instanceof Gauge && poolName.equals(meter.getId().getTag("name"))
+                        && meter.getId().getName().startsWith(AffinityPoolMeters.PREFIX + "."))
+                .forEach(meterRegistry::remove);
     }
 }

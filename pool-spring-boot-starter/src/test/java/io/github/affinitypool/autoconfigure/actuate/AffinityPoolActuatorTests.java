@@ -344,6 +344,20 @@ class AffinityPoolActuatorTests {
     }
 
     @Test
+    void aPoolWhoseGaugesCannotBeRegisteredIsClosedRatherThanLeftOpen() {
+        runner(redis.uri()).run(context -> {
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            // A meter of another type under a gauge's name and tags: Micrometer refuses the gauge.
+            registry.counter("redis.pool.idle", "name", "clash", "kind", "command", "worker", "0");
+            AffinityPoolMetricsBinder binder = context.getBean(AffinityPoolMetricsBinder.class);
+            assertThatThrownBy(() -> binder.build("clash", RedisAffinityPool.builder(redis.uri()).workers(1)))
+                    .isInstanceOf(IllegalArgumentException.class);
+            await().atMost(Duration.ofSeconds(5)).until(() -> redis.clientNames("affinity-pool.clash.").isEmpty());
+            assertThat(registry.find("redis.pool.allocated").tag("name", "clash").gauges()).isEmpty();
+        });
+    }
+
+    @Test
     void aSecondOpenPoolUnderTheSameNameIsRefusedRatherThanSharingTheFirstOnesGauges() {
         runner(redis.uri()).run(context -> {
             AffinityPoolMetricsBinder binder = context.getBean(AffinityPoolMetricsBinder.class);
