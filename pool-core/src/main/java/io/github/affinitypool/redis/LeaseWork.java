@@ -98,7 +98,10 @@ final class LeaseWork {
      * came as that command's reply, and says why. So the transaction fails with it, EXEC's error suppressed on it.
      */
     private static Throwable execAborted(RedisCommandExecutionException exec, Throwable refusedWhileQueued) {
-        if (refusedWhileQueued == null || !String.valueOf(exec.getMessage()).startsWith("EXECABORT")) {
+        // Only Redis's own refusal, a new exception per reply: a failure of the caller's publisher may be one shared
+        // instance, on which suppressed errors would pile up.
+        if (!(refusedWhileQueued instanceof RedisCommandExecutionException)
+                || !String.valueOf(exec.getMessage()).startsWith("EXECABORT")) {
             return exec;
         }
         refusedWhileQueued.addSuppressed(exec);

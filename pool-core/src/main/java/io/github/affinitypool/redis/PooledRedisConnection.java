@@ -354,9 +354,10 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
 
     @Override
     public void setAutoFlushCommands(boolean autoFlush) {
-        if (!autoFlush) {
-            autoFlushOff = true;
-        }
+        // The setting as it is now, not whether it was ever off: a lease that turned it on again (a finished
+        // pipeline) and is released inside MULTI is cleaned with DISCARD and kept, not closed as one with commands
+        // it never flushed.
+        autoFlushOff = !autoFlush;
         delegate.setAutoFlushCommands(autoFlush);
     }
 

@@ -475,7 +475,8 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
         Mono<Void> sequence = Mono.fromCompletionStage(() -> pubSub.closeAsync("is closed"))
                 .onErrorResume(ignored -> Mono.empty())
                 .then(pool.closeAsync()).onErrorResume(ignored -> Mono.empty())
-                .then(Mono.fromCompletionStage(shared::closeAsync)).onErrorResume(ignored -> Mono.empty())
+                .then(Mono.fromCompletionStage(() -> shared.closeAsync(closeTimeout)))
+                .onErrorResume(ignored -> Mono.empty())
                 .then(Mono.fromCompletionStage(() -> clients.shutdownAsync(closeTimeout)))
                 .onErrorResume(ignored -> Mono.empty())
                 .then(ownsLoops ? loops.loopResources().disposeLater(Duration.ZERO, closeTimeout) : Mono.<Void>empty())
@@ -509,7 +510,12 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
             throw new IllegalStateException("RedisAffinityPool.close() would block event loop "
                     + Thread.currentThread().getName() + "; use closeAsync()");
         }
-        closeAsync().block(closeTimeout.multipliedBy(3).plusSeconds(5));
+        Duration wait = closeTimeout.multipliedBy(3).plusSeconds(5);
+        if (wait.compareTo(AffinityPoolConfig.MAX_DURATION) > 0) {
+            // block() counts in nanoseconds, which the longest close timeout the configuration takes would overflow.
+            wait = AffinityPoolConfig.MAX_DURATION;
+        }
+        closeAsync().block(wait);
     }
 
     @Override

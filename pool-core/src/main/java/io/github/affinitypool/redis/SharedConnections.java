@@ -171,14 +171,16 @@ final class SharedConnections<K, V> {
     /**
      * Closes every shared connection; connects still running close theirs when they complete.
      *
-     * @return completion of the closes, and of the connects under way (bounded by the connect timeout)
+     * @param connectWait how long to wait for the connects under way (a host that answers no SYN keeps one going for
+     *        the whole connect timeout); the pool's close timeout
+     * @return completion of the closes, and of the connects under way or of the wait for them
      */
-    CompletableFuture<Void> closeAsync() {
+    CompletableFuture<Void> closeAsync(Duration connectWait) {
         closed = true;
         List<CompletableFuture<Void>> closes = new ArrayList<>();
         for (Slot[] workerSlots : slots) {
             for (Slot slot : workerSlots) {
-                closes.add(slot.close());
+                closes.add(slot.close(connectWait));
             }
         }
         return CompletableFuture.allOf(closes.toArray(new CompletableFuture<?>[0]));
@@ -438,11 +440,12 @@ final class SharedConnections<K, V> {
         }
 
         /**
+         * @param connectWait how long to wait for a connect under way
          * @return completion of the close of the slot's connection, or of the connect under way, which closes what it
          *         opens once it sees the pool closed: a close that returned before would have the pool's client
          *         resources shut down under it
          */
-        CompletableFuture<Void> close() {
+        CompletableFuture<Void> close(Duration connectWait) {
             StatefulRedisConnection<K, V> current;
             CompletableFuture<StatefulRedisConnection<K, V>> inProgress;
             synchronized (this) {
@@ -454,7 +457,8 @@ final class SharedConnections<K, V> {
             }
             if (current == null) {
                 return inProgress == null ? CompletableFuture.completedFuture(null)
-                        : inProgress.handle((ignored, error) -> null);
+                        : inProgress.<Void>handle((ignored, error) -> null)
+                                .completeOnTimeout(null, connectWait.toNanos(), TimeUnit.NANOSECONDS);
             }
             listener.closed(worker, CloseReason.POOL_CLOSED);
             return current.closeAsync().exceptionally(ignored -> null);

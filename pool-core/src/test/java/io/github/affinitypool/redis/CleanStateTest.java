@@ -121,10 +121,7 @@ class CleanStateTest extends PoolPerTest {
     void autoFlushIsTurnedBackOn() throws Exception {
         RedisLease<String, String> first = acquire();
         long id = clientId(first);
-        first.connection().setAutoFlushCommands(false);
-        RedisFuture<String> set = first.async().set("af:key", "v");
-        first.connection().flushCommands();
-        assertThat(set.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        setWithAutoFlushOff(first, "af:key");
         first.release().block(TIMEOUT); // auto-flush still off
 
         RedisLease<String, String> next = acquire();
@@ -132,6 +129,32 @@ class CleanStateTest extends PoolPerTest {
         assertThat(next.reactive().get("af:key").block(TIMEOUT)).isEqualTo("v");
         assertThat(clientId(next)).isEqualTo(id);
         next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void aLeaseThatTurnedAutoFlushOnAgainIsCleanedInsideMultiAndKept() throws Exception {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        setWithAutoFlushOff(first, "af:again");
+        first.connection().setAutoFlushCommands(true); // a pipeline, done
+        assertThat(first.reactive().multi().block(TIMEOUT)).isEqualTo("OK");
+        RedisFuture<Long> queued = first.async().incr("af:queued"); // in flight until EXEC or DISCARD
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        assertThat(next.connection().isMulti()).isFalse();
+        assertThat(next.reactive().get("af:queued").block(TIMEOUT)).isNull();
+        assertThat(queued.toCompletableFuture().isDone()).isTrue();
+        next.release().block(TIMEOUT);
+    }
+
+    /** Turns auto-flush off, sets {@code key} to "v", flushes, and waits for the reply. */
+    private static void setWithAutoFlushOff(RedisLease<String, String> lease, String key) throws Exception {
+        lease.connection().setAutoFlushCommands(false);
+        RedisFuture<String> set = lease.async().set(key, "v");
+        lease.connection().flushCommands();
+        assertThat(set.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -62,6 +63,19 @@ class ConnectTimeoutTest {
         pool.close();
 
         assertThat(pool.sharedStats().connecting()).isZero();
+    }
+
+    @Test
+    void closeWaitsForASharedConnectNoLongerThanTheCloseTimeout() {
+        try (RedisAffinityPool<String, String> patient = RedisAffinityPool.builder(port.uri()).name("patient")
+                .workers(1).connectTimeout(Duration.ofSeconds(60)).commandTimeout(Duration.ofSeconds(60))
+                .poolConfig(AffinityPoolConfig.builder().closeTimeout(Duration.ofMillis(200)).build()).build()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> patient.sharedStats().connecting() == 1);
+
+            // Not the 60 s the connect may take (the connect and the handshake timeout), which would also make
+            // close() give up on its own wait and throw.
+            assertTimeoutPreemptively(Duration.ofSeconds(3), () -> patient.close());
+        }
     }
 
     @Test

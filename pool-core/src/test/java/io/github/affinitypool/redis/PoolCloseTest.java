@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.Disposable;
 import reactor.netty.resources.LoopResources;
 
+import io.github.affinitypool.core.AffinityPoolConfig;
 import io.github.affinitypool.core.CloseReason;
 import io.github.affinitypool.core.WorkerLoops;
 import io.github.affinitypool.testing.RedisServer;
@@ -68,6 +69,18 @@ class PoolCloseTest {
         finally {
             redis.resume();
         }
+    }
+
+    @Test
+    void theLongestCloseTimeoutTheConfigurationTakesStillLetsCloseWait(RedisServer redis) {
+        RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("close-long").workers(1)
+                .poolConfig(AffinityPoolConfig.builder().closeTimeout(AffinityPoolConfig.MAX_DURATION).build())
+                .build();
+        assertThat(pool.withConnection(c -> c.ping()).blockLast(TIMEOUT)).isEqualTo("PONG");
+
+        pool.close(); // threw ArithmeticException: three times the timeout overflowed block()'s nanoseconds
+
+        await().atMost(TIMEOUT).until(() -> redis.clientNames("affinity-pool.close-long.").isEmpty());
     }
 
     /** Puts a builder in integrated mode on a server's loops. */

@@ -23,7 +23,7 @@ import org.springframework.core.env.MapPropertySource;
  * Starts a real embedded redis-server (from {@code PATH}, else the binary inside embedded-redis) on a free port
  * when no Redis is configured, so that the sample runs with one command on a fresh machine. With
  * {@code affinity-pool.redis.url} or a {@code spring.data.redis.*} property that says which Redis to use or how to log
- * in to it (url, host, port, username, password, database, ssl, sentinel, cluster, master/replica) set, or
+ * in to it (url, host, port, username, password, database, TLS, sentinel, cluster, master/replica) set, or
  * {@code sample.embedded-redis.enabled} false, it starts nothing: a Redis the user configured is never replaced, and a
  * password is never dropped in favour of a server that asks for none (the sample has no Spring Data Redis, so the
  * starter then reports such a property as unread instead of connecting to localhost). Other
@@ -43,7 +43,7 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
 
     /** The {@code spring.data.redis} properties and groups that choose a Redis or log in to it. */
     private static final List<ConfigurationPropertyName> CONNECTION_SETTINGS = Stream
-            .of("url", "host", "port", "username", "password", "database", "ssl", "sentinel", "cluster",
+            .of("url", "host", "port", "username", "password", "database", "ssl.bundle", "sentinel", "cluster",
                     "masterreplica")
             .map(name -> ConfigurationPropertyName.of("spring.data.redis." + name))
             .toList();
@@ -99,7 +99,9 @@ class EmbeddedRedisRunListener implements SpringApplicationRunListener, Ordered 
     }
 
     private static boolean isRedisConfigured(ConfigurableEnvironment environment) {
-        if (environment.containsProperty("affinity-pool.redis.url")) {
+        // TLS asked for (ssl.enabled false is what the embedded one does anyway).
+        if (environment.containsProperty("affinity-pool.redis.url")
+                || environment.getProperty("spring.data.redis.ssl.enabled", Boolean.class, false)) {
             return true;
         }
         // Through the configuration property sources, so that SPRING_DATA_REDIS_HOST and the like count too.

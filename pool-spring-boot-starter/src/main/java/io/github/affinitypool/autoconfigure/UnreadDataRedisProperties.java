@@ -29,7 +29,8 @@ final class UnreadDataRedisProperties {
         for (String name : CONNECTION_PROPERTIES) {
             String property = PREFIX + name;
             String value = environment.getProperty(property, environment.getProperty(property + "[0]"));
-            if (value != null) {
+            // TLS turned off explicitly is what the pool does anyway.
+            if (value != null && !(name.equals("ssl.enabled") && value.equalsIgnoreCase("false"))) {
                 throw new InvalidAffinityPoolPropertyException(property, masked(name, value),
                         "Spring Boot's Redis connection details, which read it, are not available (no "
                                 + "spring-boot-data-redis on the class path, or its auto-configuration excluded), so "

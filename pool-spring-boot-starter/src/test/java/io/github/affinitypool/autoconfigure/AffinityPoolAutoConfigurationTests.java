@@ -46,6 +46,7 @@ import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.mock.env.MockEnvironment;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.annotation.Bean;
@@ -55,6 +56,7 @@ import org.springframework.core.annotation.Order;
 import org.springframework.http.client.ReactorResourceFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @RedisTest
@@ -449,6 +451,9 @@ class AffinityPoolAutoConfigurationTests {
         withoutDataRedis.withPropertyValues("spring.data.redis.ssl.enabled=true").run(context -> assertThat(context)
                 .getFailure().rootCause().isInstanceOfSatisfying(InvalidAffinityPoolPropertyException.class,
                         ex -> assertThat(ex.getProperty()).isEqualTo("spring.data.redis.ssl.enabled")));
+        // Turned off, it asks for what the pool does anyway (checked without a pool, which would connect to 6379).
+        assertThatCode(() -> UnreadDataRedisProperties.reject(new MockEnvironment()
+                .withProperty("spring.data.redis.ssl.enabled", "false"))).doesNotThrowAnyException();
         // The pool's own URL wins over them, and with Spring Data Redis's auto-configuration they are read.
         withoutDataRedis.withPropertyValues("spring.data.redis.host=cache.internal",
                 "affinity-pool.redis.url=" + redis.uri()).run(context -> assertThat(context).hasNotFailed());

@@ -141,7 +141,7 @@ public final class RedisServerExtension
         RedisServer server = server(context, scope);
         for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
             List<Field> fields = fields(instance.getClass(), false);
-            if (scope.perMethod && !fields.isEmpty() && context.getExecutionMode() == ExecutionMode.CONCURRENT
+            if (scope.perMethod && !fields.isEmpty() && runsConcurrently(context)
                     && context.getTestInstanceLifecycle().orElse(null) == TestInstance.Lifecycle.PER_CLASS) {
                 // One instance, tests at once: each would overwrite the field, and use another test's server.
                 throw new ExtensionConfigurationException("@RedisServerInstance field " + fields.get(0)
@@ -150,6 +150,13 @@ public final class RedisServerExtension
             }
             fields.forEach(field -> inject(field, instance, server));
         }
+    }
+
+    /** The mode a test declares applies only where parallel execution is on; JUnit reports it either way. */
+    private static boolean runsConcurrently(ExtensionContext context) {
+        return context.getExecutionMode() == ExecutionMode.CONCURRENT
+                && context.getConfigurationParameter("junit.jupiter.execution.parallel.enabled", Boolean::parseBoolean)
+                        .orElse(false);
     }
 
     @Override

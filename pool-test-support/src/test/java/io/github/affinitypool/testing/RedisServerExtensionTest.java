@@ -90,11 +90,17 @@ class RedisServerExtensionTest {
 
     @Test
     void anInstanceFieldCannotHoldThePerMethodServersOfConcurrentTestsSharingOneInstance() {
-        run(ConcurrentPerClassPerMethod.class).testEvents().assertThatEvents().haveExactly(2, event(test(),
-                finishedWithFailure(instanceOf(ExtensionConfigurationException.class),
+        EngineTestKit.engine("junit-jupiter").configurationParameter(FIXTURES, "true")
+                .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
+                .selectors(selectClass(ConcurrentPerClassPerMethod.class)).execute()
+                .testEvents().assertThatEvents().haveExactly(2, event(test(), finishedWithFailure(
+                        instanceOf(ExtensionConfigurationException.class),
                         message(m -> m.contains("cannot hold a per-method server of tests that run concurrently")))));
         // Each test's server was started before the refusal, and closed with its test.
         assertThat(SERVERS).isEmpty();
+        // Declared concurrent, run one after the other (parallel execution off): each test has its own server there.
+        run(ConcurrentPerClassPerMethod.class).testEvents().assertStatistics(stats -> stats.started(2).succeeded(2));
+        assertThat(SERVERS).hasSize(2).doesNotHaveDuplicates();
     }
 
     @Test

@@ -53,6 +53,8 @@ public final class AffinityPoolMetricsBinder {
         }
         // The check and the gauges that answer it for the next pool, at once: two pools of one name built at the same
         // time (background bean initialisation) would both pass the check and share one set of gauges.
+        RedisAffinityPool<K, V> pool;
+        RuntimeException bindFailure;
         synchronized (meterRegistry) {
             if (!meterRegistry.find(AffinityPoolMeters.PREFIX + ".allocated").tag("name", poolName).gauges()
                     .isEmpty()) {
@@ -61,27 +63,48 @@ public final class AffinityPoolMetricsBinder {
                         + "(RedisAffinityPool.Builder.name, affinity-pool.redis.name), as the name is the 'name' tag "
                         + "of its meters");
             }
-            RedisAffinityPool<K, V> pool = builder.listener(AffinityPoolMeters.commandPool(meterRegistry, poolName))
+            pool = builder.listener(AffinityPoolMeters.commandPool(meterRegistry, poolName))
                     .pubSubListener(AffinityPoolMeters.pubSub(meterRegistry, poolName))
                     .sharedListener(AffinityPoolMeters.shared(meterRegistry, poolName))
                     .build();
-            List<Meter> gauges = new ArrayList<>();
-            try {
-                gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));
-                gauges.addAll(AffinityPoolGauges.bindPubSub(meterRegistry, pool));
-                gauges.addAll(AffinityPoolGauges.bindShared(meterRegistry, pool));
-            }
-            catch (RuntimeException ex) {
-                // A meter of another type under one of these names: the pool would be lost to its caller, open.
-                removeGauges(meterRegistry, poolName);
-                pool.close();
-                throw ex;
-            }
-            // A registry keeps a gauge, and the pool it reads, until the gauge is removed; and a pool built later
-            // under the same name would find its gauges taken by this one's. Counters and timers stay: they add up.
-            pool.onClose().subscribe(null, null, () -> gauges.forEach(meterRegistry::remove));
-            return pool;
+            bindFailure = bindGauges(meterRegistry, pool);
         }
+        if (bindFailure != null) {
+            // A meter of another type under one of these names: the pool would be lost to its caller, open. Closed
+            // outside the lock, which a closing pool's gauge removal takes, perhaps on an event loop.
+            try {
+                pool.close();
+            }
+            catch (RuntimeException closeFailure) {
+                bindFailure.addSuppressed(closeFailure);
+            }
+            throw bindFailure;
+        }
+        return pool;
+    }
+
+    /** @return the registry's refusal of a gauge, after which none of the pool's is left; null once all are bound */
+    private static RuntimeException bindGauges(MeterRegistry meterRegistry, RedisAffinityPool<?, ?> pool) {
+        List<Meter> gauges = new ArrayList<>();
+        try {
+            gauges.addAll(AffinityPoolGauges.bindCommand(meterRegistry, pool));
+            gauges.addAll(AffinityPoolGauges.bindPubSub(meterRegistry, pool));
+            gauges.addAll(AffinityPoolGauges.bindShared(meterRegistry, pool));
+        }
+        catch (RuntimeException ex) {
+            removeGauges(meterRegistry, pool.name());
+            return ex;
+        }
+        // A registry keeps a gauge, and the pool it reads, until the gauge is removed; and a pool built later under
+        // the same name would find its gauges taken by this one's. Counters and timers stay: they only add up. Under
+        // the lock too: a pool of the same name built meanwhile would get back those of its gauges not removed yet,
+        // and lose them to this removal.
+        pool.onClose().subscribe(null, null, () -> {
+            synchronized (meterRegistry) {
+                gauges.forEach(meterRegistry::remove);
+            }
+        });
+        return null;
     }
 
     /** Every gauge of this name is the new pool's (the check found none), also those bound before a failure. */

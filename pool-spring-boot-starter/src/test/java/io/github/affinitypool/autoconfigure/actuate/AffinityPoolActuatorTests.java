@@ -246,13 +246,16 @@ class AffinityPoolActuatorTests {
                 .withPropertyValues("management.endpoint.env.show-values=always",
                         "management.endpoint.configprops.show-values=always",
                         "management.endpoints.web.exposure.include=env,configprops",
-                        "spring.data.redis.url=rediss://:" + PASSWORD + "@cache.internal:6380")
+                        "spring.data.redis.url=rediss://:" + PASSWORD + "@cache.internal:6380",
+                        "app.sentinel-url=redis-sentinel://:" + PASSWORD + "@sentinel:26379/0#orders")
                 .run(context -> {
                     EnvironmentEndpoint env = context.getBean(EnvironmentEndpoint.class);
                     assertThat(env.environmentEntry("affinity-pool.redis.url").getProperty().getValue())
                             .isEqualTo(masked);
                     assertThat(env.environmentEntry("spring.data.redis.url").getProperty().getValue())
                             .isEqualTo("rediss://:******@cache.internal:6380");
+                    assertThat(env.environmentEntry("app.sentinel-url").getProperty().getValue())
+                            .isEqualTo("redis-sentinel://:******@sentinel:26379/0#orders");
                     // Other values stay shown, as asked.
                     assertThat(env.environmentEntry("affinity-pool.redis.name").getProperty().getValue())
                             .isEqualTo("orders");
