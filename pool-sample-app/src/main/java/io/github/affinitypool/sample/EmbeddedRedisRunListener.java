@@ -28,9 +28,8 @@ import org.springframework.core.env.MapPropertySource;
  * password is never dropped in favour of a server that asks for none (the sample has no Spring Data Redis, so the
  * starter then reports such a property as unread instead of connecting to localhost). Other
  * {@code spring.data.redis.*} settings (a timeout, a client name) configure no server, so the embedded one still
- * starts. It starts before the application context
- * exists, so a Redis configured only there (a Testcontainers {@code @ServiceConnection}, a
- * {@code @DynamicPropertySource}) needs that switch set to false.
+ * starts. It starts before the application context exists, so a Redis configured only there (a Testcontainers
+ * {@code @ServiceConnection}, a {@code @DynamicPropertySource}) needs that switch set to false.
  * <p>
  * A run listener rather than an environment post-processor because it must hear of every failed start-up: Spring
  * Boot tells each run listener, also when the failure came before the context existed (binding {@code spring.main.*},

@@ -100,6 +100,7 @@ public final class AffinityPoolPropertiesValidator {
     /**
      * The health check's timeout, checked also where the application defined its own pool, whose health the
      * starter checks although the rest of these properties configure nothing then.
+     *
      * @param properties the bound properties
      * @return {@code health-timeout}
      * @throws InvalidAffinityPoolPropertyException when it is not a positive duration
