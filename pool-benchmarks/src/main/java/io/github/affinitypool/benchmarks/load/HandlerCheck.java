@@ -1,5 +1,6 @@
 package io.github.affinitypool.benchmarks.load;
 
+import java.util.UUID;
 import java.util.function.UnaryOperator;
 
 import io.github.affinitypool.benchmarks.load.server.BenchOps;
@@ -20,10 +21,11 @@ final class HandlerCheck {
      */
     static void verify(Setup setup, UnaryOperator<String> get, RedisServer redis) {
         String label = setup.label();
-        expect(label, "/get", BenchOps.VALUE, get.apply("/get"));
         if (setup.usesRedis()) {
+            readsWhatRedisHolds(label, get, redis);
             redis.command("DEL", BenchOps.SET_KEY);
         }
+        expect(label, "/get", BenchOps.VALUE, get.apply("/get"));
         expect(label, "/set", "OK", get.apply("/set"));
         if (setup.usesRedis()) {
             expect(label, "GET " + BenchOps.SET_KEY + " after /set", BenchOps.VALUE,
@@ -40,6 +42,22 @@ final class HandlerCheck {
             expect(label, "/mix", BenchOps.VALUE, get.apply("/mix"));
         }
         expect(label, "/errors", "", get.apply("/errors"));
+    }
+
+    /**
+     * The benchmark's value is also what a handler answering a constant returns: a probe value stored under the key
+     * for a moment tells a handler that reads Redis from one that does not.
+     */
+    private static void readsWhatRedisHolds(String label, UnaryOperator<String> get, RedisServer redis) {
+        String probe = "probe-" + UUID.randomUUID();
+        redis.command("SET", BenchOps.GET_KEY, probe);
+        try {
+            expect(label, "/get of a probe value", probe, get.apply("/get"));
+            expect(label, "/mix of a probe value", probe, get.apply("/mix"));
+        }
+        finally {
+            redis.command("SET", BenchOps.GET_KEY, BenchOps.VALUE);
+        }
     }
 
     private static long counter(RedisServer redis) {
