@@ -4,10 +4,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -18,6 +21,7 @@ import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
@@ -75,6 +79,12 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final SubPool<T> overflowPool;
     private final List<SubPool<T>> allPools;
     private final WaiterQueue<T> waiters = new WaiterQueue<>();
+    /**
+     * The acquires of borrowers waiting for a resource being opened for them: a resource freed meanwhile anywhere, that
+     * no queued waiter takes, goes to the oldest of them rather than to idle, so that a slow opening does not keep one
+     * waiting while a resource sits unused. Not counted as pending: the opening serves them if nothing else does.
+     */
+    private final Deque<Attempt> openingWaiters = new ConcurrentLinkedDeque<>();
     private final AtomicInteger drainWip = new AtomicInteger();
     /** The thread running the waiter drain, so that a retry that fails on that very thread can stop the drain. */
     private volatile Thread drainingThread;
@@ -299,7 +309,12 @@ public final class AffinityPool<T> implements AutoCloseable {
             // Only the first candidate may open a resource;
             // the others are worth trying only when they hold an idle one.
             if (step == 0 || candidate.pooledIdle() > 0) {
-                candidate.pool.acquire().subscribe(new Attempt(borrower, candidate));
+                Attempt attempt = new Attempt(borrower, candidate);
+                candidate.pool.acquire().subscribe(attempt);
+                if (step == 0) {
+                    // Unanswered, the first candidate's acquire is opening a resource for the borrower.
+                    awaitOpening(attempt);
+                }
                 return;
             }
         }
@@ -498,6 +513,100 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
+     * Lets a borrower whose acquire opens a resource for it be served by a resource freed meanwhile, unless the
+     * acquire has been answered already.
+     */
+    private void awaitOpening(Attempt attempt) {
+        if (attempt.answered || !attempt.borrower.isPending()) {
+            return;
+        }
+        // Marked before it is queued, and the answer read after: an answer that comes meanwhile either sees the mark
+        // and takes the attempt out, or is seen here, whichever thread gets there first.
+        attempt.queued = true;
+        openingWaiters.offerLast(attempt);
+        if (attempt.answered || !attempt.borrower.isPending()) {
+            openingWaiters.remove(attempt);
+            return;
+        }
+        if (attempt.idleFallback == null) {
+            attempt.idleFallback = scheduleIdleFallback(attempt);
+        }
+    }
+
+    /**
+     * Affinity first: the chain opened a resource on the borrower's own worker rather than take one idle elsewhere. But
+     * an opening that takes half the acquire timeout is slow, and the borrower must not time out while a resource sits
+     * idle: from then on the resources idle elsewhere are offered to the borrowers waiting for openings.
+     */
+    private Disposable scheduleIdleFallback(Attempt attempt) {
+        Runnable fallback = () -> {
+            if (!attempt.answered && attempt.borrower.isPending()) {
+                offerIdleToOpeningWaiters();
+            }
+        };
+        long delayNanos = config.acquireTimeout().toNanos() / 2;
+        try {
+            return timerScheduler(attempt.borrower.worker).schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
+        }
+        catch (RejectedExecutionException loopShuttingDown) {
+            return Schedulers.parallel().schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * Offers one idle resource of each pool (a spilled one, else one of reactor-pool's) and every parked one (through
+     * its loop) to the borrowers waiting for openings; what none of them takes goes back as it came.
+     */
+    private void offerIdleToOpeningWaiters() {
+        for (SubPool<T> pool : allPools) {
+            PooledRef<Slot<T>> spilled = pool.unspill(lifo);
+            if (spilled != null) {
+                recycle(pool, spilled, false, true).subscribe(null, this::returnFailed);
+            }
+            else if (pool.pooledIdle() > 0) {
+                pool.pool.acquire().subscribe(ref -> recycle(pool, ref, false, true).subscribe(null,
+                        this::returnFailed), error -> log.debug("Pool '{}': the idle {} to offer was taken meanwhile "
+                        + "({})", name, config.resourceNoun(), error.toString()));
+            }
+        }
+        requestSpills();
+    }
+
+    /**
+     * Hands a resource to the oldest borrower still waiting for its own opening; the opening, when it completes, goes
+     * back to the pool as an unused resource. A resource that sat idle gets the check a borrow would give it; a failed
+     * check closes it, and the borrower waits on.
+     *
+     * @return whether the resource was handed on (or is being checked for a borrower)
+     */
+    private boolean handToOpeningWaiter(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean stillIdle, long now) {
+        Attempt attempt;
+        while ((attempt = openingWaiters.pollFirst()) != null) {
+            Borrower<T> waiting = attempt.borrower;
+            if (!waiting.isPending()) {
+                continue;
+            }
+            Locality locality = locality(waiting, pool);
+            if (stillIdle && health.needsValidation(ref.poolable(), now)) {
+                Attempt checkedFor = attempt;
+                health.validate(ref.poolable()).subscribe(healthy -> {
+                    if (healthy) {
+                        assign(waiting, pool, ref, false, locality);
+                        return;
+                    }
+                    invalidate(ref, CloseReason.VALIDATION_FAILED).subscribe();
+                    awaitOpening(checkedFor);
+                });
+                return true;
+            }
+            if (waiting.assign(new PooledLease<>(this, pool, ref, locality, false))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Serves waiting borrowers, oldest first, while some pool has an idle resource or a resource may be opened. Runs
      * after every release to idle, close, failed opening and queueing; lock-free, one thread at a time.
      */
@@ -604,6 +713,10 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     void delivered(Borrower<T> borrower, PooledLease<T> lease) {
+        if (borrower.isQueued()) {
+            // Served by a hand-off meant for its opening after its chain had queued it: no longer waiting.
+            waiters.remove(borrower);
+        }
         borrower.home.countLease(lease.locality(), lease.opened());
         if (borrower.acquiredAt != null) {
             lease.watchForLeak(leakDetector.watch(lease.worker(), borrower.acquiredAt));
@@ -676,6 +789,9 @@ public final class AffinityPool<T> implements AutoCloseable {
                 return Mono.empty();
             }
         }
+        if (!openingWaiters.isEmpty() && handToOpeningWaiter(pool, ref, stillIdle, now)) {
+            return Mono.empty();
+        }
         if (mayPark && park(pool, ref, idleSince)) {
             return Mono.empty();
         }
@@ -713,7 +829,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             return false;
         }
         // A borrower queued after the check of the waiters above found nothing it could take: hand the parked ones on.
-        if (!waiters.isEmpty()) {
+        if (!waiters.isEmpty() || !openingWaiters.isEmpty()) {
             spillParked(pool);
         }
         return true;
@@ -999,6 +1115,12 @@ public final class AffinityPool<T> implements AutoCloseable {
 
         private final Borrower<T> borrower;
         private final SubPool<T> candidate;
+        /** Whether the acquire has answered; the borrower then waits for nothing else. */
+        private volatile boolean answered;
+        /** Whether the attempt was put in {@link #openingWaiters}, where its answer must take it out. */
+        private volatile boolean queued;
+        /** Offers the resources idle elsewhere to a borrower whose opening is slow; disposed on the answer. */
+        private volatile Disposable idleFallback;
 
         Attempt(Borrower<T> borrower, SubPool<T> candidate) {
             this.borrower = borrower;
@@ -1012,12 +1134,25 @@ public final class AffinityPool<T> implements AutoCloseable {
 
         @Override
         public void onNext(PooledRef<Slot<T>> ref) {
+            answer();
             obtained(borrower, candidate, ref);
         }
 
         @Override
         public void onError(Throwable error) {
+            answer();
             attemptFailed(borrower, error);
+        }
+
+        private void answer() {
+            answered = true;
+            if (queued) {
+                openingWaiters.remove(this);
+                Disposable fallback = idleFallback;
+                if (fallback != null) {
+                    fallback.dispose();
+                }
+            }
         }
 
         @Override

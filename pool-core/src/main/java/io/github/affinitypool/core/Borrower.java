@@ -17,19 +17,23 @@ import reactor.core.scheduler.Scheduler;
  * The subscription of one {@link AffinityPool#acquire()}: its place in the acquire chain, its timeout, and the state
  * machine that makes delivery, cancellation, timeout and failure mutually exclusive.
  * <pre>
- * PENDING ──assign──▶ ASSIGNED ──(on the borrower's loop)──▶ DELIVERED
- *    │                    └──cancel──▶ CANCELLED (the canceller returns the lease)
+ * PENDING ──assign──▶ (ASSIGNING ──▶) ASSIGNED ──(on the borrower's loop)──▶ DELIVERED
+ *    │                                     └──cancel──▶ CANCELLED (the canceller returns the lease)
  *    ├──cancel──▶ CANCELLED
  *    └──timeout / fail──▶ FAILED
  * </pre>
  * Whoever moves the state out of PENDING or ASSIGNED owns the outcome; a lease that arrives for a borrower that is no
- * longer PENDING goes back to the pool, so nothing leaks whichever side wins a race.
+ * longer PENDING goes back to the pool, so nothing leaks whichever side wins a race. Two leases may arrive for one
+ * borrower (a borrower waiting for its own opening may be handed a resource released meanwhile): only the assigner
+ * that moved the state out of PENDING binds its lease.
  *
  * @param <T> the resource type
  */
 final class Borrower<T> implements Subscription {
 
     private static final int PENDING = 0;
+    /** Won by an assigner off the borrower's loop, which binds its lease and then sets ASSIGNED. */
+    private static final int ASSIGNING = 5;
     private static final int ASSIGNED = 1;
     private static final int DELIVERED = 2;
     private static final int CANCELLED = 3;
@@ -110,7 +114,11 @@ final class Borrower<T> implements Subscription {
                 pool.giveBack(lease);
                 return;
             }
-            if (current != PENDING && current != ASSIGNED) {
+            if (current == ASSIGNING) {
+                // The assigner is between its compare-and-set and binding its lease, a few instructions away.
+                Thread.onSpinWait();
+            }
+            else if (current != PENDING && current != ASSIGNED) {
                 return;
             }
         }
@@ -126,19 +134,21 @@ final class Borrower<T> implements Subscription {
      * @return false when the borrower is no longer pending; the caller keeps the lease
      */
     boolean assign(PooledLease<T> assigned) {
-        lease = assigned; // published to the delivering and the cancelling thread by the compare-and-set below
         if (pool.isOnWorker(worker)) {
             // Already on the borrower's loop, as on every fast acquire: delivered at once, one state change for two.
             if (!STATE.compareAndSet(this, PENDING, DELIVERED)) {
                 return false;
             }
+            lease = assigned; // read by this thread only: nobody else acts on a DELIVERED borrower
             stopTimer();
             handOver();
             return true;
         }
-        if (!STATE.compareAndSet(this, PENDING, ASSIGNED)) {
+        if (!STATE.compareAndSet(this, PENDING, ASSIGNING)) {
             return false;
         }
+        lease = assigned;
+        state = ASSIGNED; // publishes the lease to the delivering and the cancelling thread
         stopTimer();
         pool.runOnWorker(worker, this::deliver);
         return true;
@@ -186,6 +196,11 @@ final class Borrower<T> implements Subscription {
             Disposable task = TIMER.getAndSet(this, TIMER_STOPPED);
             task.dispose();
         }
+    }
+
+    /** @return whether the borrower is in the waiter queue */
+    boolean isQueued() {
+        return queued == 1;
     }
 
     void enterQueue() {

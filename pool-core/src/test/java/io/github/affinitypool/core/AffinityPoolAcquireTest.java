@@ -4,12 +4,17 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -263,6 +268,102 @@ class AffinityPoolAcquireTest {
                 .expectErrorMessage("Postgres pool 'default' (off-loop): no session within 50 ms "
                         + "(open 1/1, idle 0, pending 1); raise app.db.pool.max-open or acquire-timeout")
                 .verify(PoolFixture.WAIT);
+    }
+
+    /**
+     * Released on worker 1's loop, the resource is handed over from there; released on worker 0's own loop, it is
+     * handed over before it would be parked there.
+     */
+    @ParameterizedTest
+    @CsvSource({ "1, STOLEN", "0, LOCAL" })
+    void aBorrowerWaitingForItsOwnSlowOpeningTakesAResourceReleasedMeanwhile(int releasedOn, Locality locality) {
+        PoolFixture.Borrowed held = startAndBorrowOn(releasedOn);
+        Sinks.Empty<Void> slowServer = Sinks.empty();
+        CompletableFuture<PoolFixture.Borrowed> onZero = acquireOnZeroWhileItsOpeningWaitsFor(slowServer);
+
+        fixture.releaseOnLoop(held);
+
+        // Its own opening would take until the server answers; the released resource must serve it now.
+        PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
+        assertThat(served.resource()).isSameAs(held.resource());
+        assertThat(served.lease().locality()).isEqualTo(locality);
+        assertThat(served.deliveredOn()).isSameAs(fixture.loopThread(0));
+
+        // The opening still completes, into an idle resource of worker 0.
+        slowServer.tryEmitEmpty();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().workers().get(0).idle() == 1);
+        fixture.release(served);
+        PoolStats total = fixture.total();
+        assertThat(total.open()).isEqualTo(2);
+        assertThat(total.idle()).isEqualTo(2);
+        assertThat(total.acquired()).isZero();
+        assertThat(total.pending()).isZero();
+        assertThat(total.hits()).isEqualTo(1);
+        assertThat(total.misses()).isEqualTo(1);
+    }
+
+    /** Starts a pool whose borrowers would wait 30 s, and borrows one resource on {@code worker}. */
+    private PoolFixture.Borrowed startAndBorrowOn(int worker) {
+        fixture.start(config -> config.maxOpen(3).acquireTimeout(Duration.ofSeconds(30)));
+        return fixture.borrow(worker);
+    }
+
+    /** @return an acquire on worker 0 whose own opening has started and waits until {@code server} completes */
+    private CompletableFuture<PoolFixture.Borrowed> acquireOnZeroWhileItsOpeningWaitsFor(Sinks.Empty<Void> server) {
+        fixture.factory.openGate = server.asMono();
+        CompletableFuture<PoolFixture.Borrowed> onZero = fixture.acquireOn(0)
+                .map(lease -> new PoolFixture.Borrowed(lease, Thread.currentThread()))
+                .toFuture();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().open() == 2);
+        return onZero;
+    }
+
+    @Test
+    void aBorrowerWhoseOpeningTakesHalfTheTimeoutTakesAResourceParkedOnAnotherWorker() {
+        fixture.start(config -> config.maxOpen(3).acquireTimeout(Duration.ofSeconds(1)));
+        StubResource parkedOnOne = fixture.warmOnLoop(1);
+
+        assertServedDespiteASlowOpening(parkedOnOne);
+    }
+
+    @Test
+    void aBorrowerWhoseOpeningTakesHalfTheTimeoutTakesAResourceIdleInAnotherWorkersPool() {
+        fixture.start(config -> config.maxOpen(3).acquireTimeout(Duration.ofSeconds(1)));
+        StubResource idleOnOne = fixture.warm(1);
+
+        assertServedDespiteASlowOpening(idleOnOne);
+    }
+
+    @Test
+    void aBorrowerWhoseOpeningTakesHalfTheTimeoutTakesAResourceAnotherWorkerSpilled() {
+        fixture.start(config -> config.maxOpen(3).maxIdlePerWorker(1).acquireTimeout(Duration.ofSeconds(1)));
+        PoolFixture.Borrowed first = fixture.borrow(1);
+        PoolFixture.Borrowed second = fixture.borrow(1);
+        fixture.release(first);
+        fixture.release(second);
+        assertThat(fixture.pool.spilledCount()).isEqualTo(1);
+
+        assertServedDespiteASlowOpening(second.resource());
+    }
+
+    /**
+     * A borrower on worker 0 opens a resource of its own (affinity first) while {@code idleElsewhere} sits idle; the
+     * opening never completes, so the borrower must get {@code idleElsewhere} before its 1 s acquire timeout.
+     */
+    private void assertServedDespiteASlowOpening(StubResource idleElsewhere) {
+        Sinks.Empty<Void> unansweringServer = Sinks.empty();
+        fixture.factory.openGate = unansweringServer.asMono();
+
+        Lease<StubResource> served = fixture.acquireOn(0).block(Duration.ofSeconds(3));
+
+        assertThat(served.resource()).isSameAs(idleElsewhere);
+        assertThat(served.locality()).isIn(Locality.STOLEN, Locality.OVERFLOW);
+        assertThat(fixture.total().timeouts()).isZero();
+        served.release().block(PoolFixture.WAIT);
+        fixture.factory.openGate = null;
+        unansweringServer.tryEmitEmpty();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().acquired() == 0
+                && fixture.factory.connectingNow.get() == 0);
     }
 
     @Test

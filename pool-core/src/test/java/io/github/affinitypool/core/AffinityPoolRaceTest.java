@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Contract lines 2, 3 and 8 under concurrency: the cap holds at every instant, and no interleaving of release,
- * cancellation, timeout and opening leaks a resource or leaves a borrower counted. 11,000 iterations in all.
+ * cancellation, timeout and opening leaks a resource or leaves a borrower counted. 13,000 iterations in all.
  */
 class AffinityPoolRaceTest {
 
@@ -250,6 +250,44 @@ class AffinityPoolRaceTest {
                 && fixture.factory.connectingNow.get() == 0);
         assertThat(fixture.factory.maxOpenSeen.get()).isLessThanOrEqualTo(4);
         assertThat(fixture.factory.openResources()).isEqualTo(fixture.total().idle());
+        assertThat(fixture.total().open()).isEqualTo(fixture.total().idle());
+        assertThat(fixture.factory.doubleCloses).hasValue(0);
+    }
+
+    @Test
+    void aReleaseAndTheBorrowersOwnOpeningRacingToServeItHandOverOneLeaseAndKeepTheOther() {
+        fixture.start(config -> config.maxOpen(8).maxIdlePerWorker(2));
+        fixture.factory.randomOpenDelayMicros = 300;
+        int handedOver = 0;
+        int ownOpening = 0;
+        for (int i = 0; i < 2000; i++) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            PoolFixture.Borrowed held = fixture.borrow(1 + random.nextInt(3));
+            LeaseCatcher borrower = new LeaseCatcher();
+            fixture.acquireOn(0).subscribe(borrower);
+            fixture.loops.loop(held.lease().worker()).schedule(() -> held.lease().release().subscribe(),
+                    random.nextLong(300_000), TimeUnit.NANOSECONDS);
+            if (random.nextInt(10) == 0) {
+                Schedulers.parallel().schedule(borrower::cancel, random.nextLong(300_000), TimeUnit.NANOSECONDS);
+            }
+
+            settle(borrower::settled);
+            Lease<StubResource> lease = borrower.lease.get();
+            if (lease != null) {
+                handedOver += lease.worker() == 0 ? 0 : 1;
+                ownOpening += lease.worker() == 0 ? 1 : 0;
+            }
+            borrower.releaseIfDelivered();
+            settle(() -> fixture.total().acquired() == 0 && fixture.factory.connectingNow.get() == 0);
+            // Worker 0's resources are stale from now on, so that the next borrower there opens one again.
+            fixture.factory.created.stream().filter(resource -> resource.worker == 0)
+                    .forEach(resource -> resource.usable = false);
+        }
+        assertThat(handedOver).as("borrowers served by the release").isPositive();
+        assertThat(ownOpening).as("borrowers served by their own opening").isPositive();
+        assertThat(fixture.total().pending()).isZero();
+        assertThat(fixture.factory.maxOpenSeen.get()).isLessThanOrEqualTo(8);
+        settle(() -> fixture.factory.openResources() == fixture.total().open());
         assertThat(fixture.total().open()).isEqualTo(fixture.total().idle());
         assertThat(fixture.factory.doubleCloses).hasValue(0);
     }
