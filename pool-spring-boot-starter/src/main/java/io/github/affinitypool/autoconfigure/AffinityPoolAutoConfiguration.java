@@ -28,8 +28,10 @@ import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDeta
 import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
-import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.boot.ssl.SslBundles;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -161,11 +163,17 @@ public final class AffinityPoolAutoConfiguration {
     @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
     static class ServerLoopsConfiguration {
 
+        /**
+         * A server factory alone is not a server: a {@code @SpringBootTest} in its default mock environment defines
+         * the factory in a context that never starts one. Sharing the loops there would pin the pool to resources
+         * that no server uses and another test context may dispose (the global {@code HttpResources}).
+         */
         @Bean
-        ServerLoopsProvider affinityPoolServerLoops(ObjectProvider<NettyReactiveWebServerFactory> servers,
+        ServerLoopsProvider affinityPoolServerLoops(ApplicationContext context,
+                ObjectProvider<NettyReactiveWebServerFactory> servers,
                 ObjectProvider<ReactorResourceFactory> resources) {
             return () -> {
-                if (servers.getIfAvailable() == null) {
+                if (!(context instanceof WebServerApplicationContext) || servers.getIfAvailable() == null) {
                     return null;
                 }
                 ReactorResourceFactory factory = resources.getIfAvailable();
@@ -180,9 +188,15 @@ public final class AffinityPoolAutoConfiguration {
             return new ServerConnections();
         }
 
+        /**
+         * A factory customizer rather than a {@code NettyServerCustomizer} bean, which only Spring Boot's own factory
+         * picks up: this one reaches an application's own {@link NettyReactiveWebServerFactory} bean too.
+         */
         @Bean
-        NettyServerCustomizer affinityPoolServerConnectionsCustomizer(ServerConnections connections) {
-            return server -> server.doOnChannelInit((observer, channel, remoteAddress) -> connections.track(channel));
+        WebServerFactoryCustomizer<NettyReactiveWebServerFactory> affinityPoolServerConnectionsCustomizer(
+                ServerConnections connections) {
+            return factory -> factory.addServerCustomizers(server -> server
+                    .doOnChannelInit((observer, channel, remoteAddress) -> connections.track(channel)));
         }
     }
 

@@ -88,8 +88,9 @@ final class AffinityPoolSettingsResolver {
         if (configured == Mode.INTEGRATED && serverLoops == null) {
             throw new InvalidAffinityPoolPropertyException(AffinityPoolProperties.PREFIX + ".mode", "integrated",
                     "the application runs no Reactor Netty web server whose event loops the pool could share",
-                    "Run the application as a WebFlux application on Reactor Netty, or set "
-                            + AffinityPoolProperties.PREFIX + ".mode to auto or standalone.");
+                    "Run the application as a WebFlux application on Reactor Netty (in a @SpringBootTest, with "
+                            + "webEnvironment RANDOM_PORT or DEFINED_PORT: the default mock environment starts no "
+                            + "server), or set " + AffinityPoolProperties.PREFIX + ".mode to auto or standalone.");
         }
         if (configured == Mode.AUTO) {
             return (serverLoops != null) ? Mode.INTEGRATED : Mode.STANDALONE;

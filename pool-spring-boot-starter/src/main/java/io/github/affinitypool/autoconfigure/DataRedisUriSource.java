@@ -44,7 +44,7 @@ final class DataRedisUriSource implements RedisUriSource {
                 .withHost(standalone.getHost())
                 .withPort(standalone.getPort())
                 .withDatabase(standalone.getDatabase())
-                .withSsl(details.getSslBundle() != null || sslEnabledByProperties());
+                .withSsl(details.getSslBundle() != null || urlUsesTls());
         if (details.getPassword() != null) {
             if (details.getUsername() != null) {
                 builder.withAuthentication(details.getUsername(), details.getPassword());
@@ -57,12 +57,14 @@ final class DataRedisUriSource implements RedisUriSource {
     }
 
     /**
-     * Spring Data Redis turns TLS on for {@code spring.data.redis.ssl.enabled} and for a {@code rediss://} URL in
-     * {@code spring.data.redis.url}, whatever connection details are in use; the details carry only a bundle.
+     * Spring Data Redis turns TLS on for an SSL bundle in the details, and for a {@code rediss://} URL in
+     * {@code spring.data.redis.url} whatever connection details are in use. {@code spring.data.redis.ssl.enabled} is
+     * not read there: it gives the properties-based details their bundle (the JVM's default trust), and with other
+     * details ({@code @ServiceConnection}, Docker Compose) it changes nothing.
      */
-    private boolean sslEnabledByProperties() {
+    private boolean urlUsesTls() {
         DataRedisProperties properties = this.properties.getIfAvailable();
-        return properties != null && (properties.getSsl().isEnabled() || RedisUrls.usesTls(properties.getUrl()));
+        return properties != null && RedisUrls.usesTls(properties.getUrl());
     }
 
     @Override

@@ -10,9 +10,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * Keeps track of the Reactor Netty web server's connections, so that {@link AffinityPoolLifecycle} can close the ones
- * the server's stop left open before it closes the pool. A {@code NettyServerCustomizer} of the auto-configuration
- * hands it each connection; this class itself uses nothing of the web stack, so that the auto-configuration, which
- * refers to it, loads in an application without WebFlux.
+ * the server's stop left open before it closes the pool. A {@code NettyServerCustomizer}, which the auto-configuration
+ * adds to the server factory, hands it each connection; this class itself uses nothing of the web stack, so that the
+ * auto-configuration, which refers to it, loads in an application without WebFlux.
  * <p>
  * Why: Reactor Netty's graceful stop waits for the requests in flight and closes idle connections, but a kept-alive
  * HTTP/1.1 connection whose request finished during the wait stays open, and the server goes on reading and serving

@@ -45,15 +45,19 @@ import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.boot.reactor.netty.autoconfigure.NettyReactiveWebServerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.mock.env.MockEnvironment;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.boot.web.server.reactive.context.AnnotationConfigReactiveWebServerApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.core.annotation.Order;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.http.client.ReactorResourceFactory;
+import org.springframework.http.server.reactive.HttpHandler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -336,10 +340,7 @@ class AffinityPoolAutoConfigurationTests {
 
     @Test
     void autoModeIsIntegratedWithAReactorNettyServer() {
-        new ReactiveWebApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(NettyReactiveWebServerAutoConfiguration.class,
-                        AffinityPoolAutoConfiguration.class))
-                .withPropertyValues("affinity-pool.redis.url=" + redis.uri())
+        withAServer()
                 .run(context -> {
                     assertThat(context).hasNotFailed();
                     AffinityPoolSettings settings = context.getBean(AffinityPoolSettings.class);
@@ -352,19 +353,59 @@ class AffinityPoolAutoConfigurationTests {
                 });
     }
 
-    @Test
-    void theWebServersConnectionsAreTrackedSoThatThoseItsStopLeavesOpenAreClosedBeforeThePool() throws Exception {
-        new ReactiveWebApplicationContextRunner()
+    /**
+     * A Reactor Netty web server started on a free port, as {@code @SpringBootTest(webEnvironment = RANDOM_PORT)}
+     * starts one, with the pool auto-configured beside it.
+     */
+    private ReactiveWebApplicationContextRunner withAServer() {
+        return new ReactiveWebApplicationContextRunner(AnnotationConfigReactiveWebServerApplicationContext::new)
                 .withConfiguration(AutoConfigurations.of(NettyReactiveWebServerAutoConfiguration.class,
                         AffinityPoolAutoConfiguration.class))
-                .withPropertyValues("affinity-pool.redis.url=" + redis.uri())
+                .withBean(HttpHandler.class, () -> (request, response) -> response.setComplete())
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri(), "server.port=0");
+    }
+
+    @Test
+    void aMockWebEnvironmentRunsNoServerSoAutoModeIsStandaloneAndIntegratedStopsStartUp() {
+        // @SpringBootTest's default: a reactive context with the server factory defined, and no server started.
+        ReactiveWebApplicationContextRunner mock = new ReactiveWebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(NettyReactiveWebServerAutoConfiguration.class,
+                        AffinityPoolAutoConfiguration.class))
+                .withPropertyValues("affinity-pool.redis.url=" + redis.uri(), "affinity-pool.redis.workers=2");
+        mock.run(context -> {
+            assertThat(context).hasSingleBean(NettyReactiveWebServerFactory.class);
+            assertThat(context.getBean(AffinityPoolSettings.class).mode()).isEqualTo(Mode.STANDALONE);
+            assertThat(context.getBean(RedisAffinityPool.class).loops().isOwned()).isTrue();
+        });
+        mock.withPropertyValues("affinity-pool.redis.mode=integrated").run(context -> assertThat(context).getFailure()
+                .rootCause()
+                .isInstanceOf(InvalidAffinityPoolPropertyException.class)
+                .hasMessageContaining("runs no Reactor Netty web server"));
+    }
+
+    @Test
+    void theWebServersConnectionsAreTrackedSoThatThoseItsStopLeavesOpenAreClosedBeforeThePool() throws Exception {
+        assertTheServersConnectionsAreTracked(withAServer());
+    }
+
+    @Test
+    void theConnectionsOfAnApplicationsOwnServerFactoryAreTrackedToo() throws Exception {
+        // Spring Boot applies NettyServerCustomizer beans only to the factory it defines itself.
+        assertTheServersConnectionsAreTracked(withAServer().withBean(NettyReactiveWebServerFactory.class,
+                NettyReactiveWebServerFactory::new));
+    }
+
+    private void assertTheServersConnectionsAreTracked(ReactiveWebApplicationContextRunner runner) {
+        runner
                 .run(context -> {
-                    NettyServerCustomizer customizer = context.getBean("affinityPoolServerConnectionsCustomizer",
-                            NettyServerCustomizer.class);
-                    assertThat(context.getBean(NettyReactiveWebServerFactory.class).getServerCustomizers())
-                            .contains(customizer);
-                    DisposableServer server = customizer.apply(HttpServer.create().host("127.0.0.1").port(0)
-                            .handle((request, response) -> response.sendString(Mono.just("ok")))).bindNow();
+                    // The factory's customizers, Spring Boot's and the pool's, applied as the factory applies them.
+                    HttpServer customized = HttpServer.create().host("127.0.0.1").port(0);
+                    for (NettyServerCustomizer customizer : context.getBean(NettyReactiveWebServerFactory.class)
+                            .getServerCustomizers()) {
+                        customized = customizer.apply(customized);
+                    }
+                    DisposableServer server = customized
+                            .handle((request, response) -> response.sendString(Mono.just("ok"))).bindNow();
                     try (Socket client = new Socket("127.0.0.1", server.port())) {
                         client.setSoTimeout(10_000);
                         client.getOutputStream().write(("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -480,9 +521,24 @@ class AffinityPoolAutoConfigurationTests {
                     StepVerifier.create(commands.ping()).expectError().verify(Duration.ofSeconds(10));
                 });
         dataRedis.withPropertyValues("spring.data.redis.port=" + redis.port(), "spring.data.redis.ssl.enabled=true")
-                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isTrue());
+                .run(context -> assertTlsAsForSpringDataRedis(context, true));
         dataRedis.withPropertyValues("spring.data.redis.port=" + redis.port())
-                .run(context -> assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isFalse());
+                .run(context -> assertTlsAsForSpringDataRedis(context, false));
+        // With other connection details (@ServiceConnection, Docker Compose), ssl.enabled gives no bundle, and Spring
+        // Data Redis connects in cleartext: so does the pool.
+        dataRedis.withPropertyValues("spring.data.redis.ssl.enabled=true")
+                .withBean(DataRedisConnectionDetails.class, () -> new DataRedisConnectionDetails() {
+                    @Override
+                    public Standalone getStandalone() {
+                        return Standalone.of(redis.host(), redis.port());
+                    }
+                })
+                .run(context -> assertTlsAsForSpringDataRedis(context, false));
+    }
+
+    private static void assertTlsAsForSpringDataRedis(AssertableApplicationContext context, boolean tls) {
+        assertThat(context.getBean(LettuceConnectionFactory.class).getClientConfiguration().isUseSsl()).isEqualTo(tls);
+        assertThat(context.getBean(AffinityPoolSettings.class).redisUri().isSsl()).isEqualTo(tls);
     }
 
     @Test
