@@ -43,10 +43,16 @@ final class CommandPolicy {
         /** WATCH: keys must be unwatched. */
         WATCH,
         /**
-         * EXEC, DISCARD, UNWATCH: all keys are unwatched once it succeeded. Not before: an EXEC or DISCARD without
-         * MULTI is answered with an error and leaves the keys watched.
+         * UNWATCH: all keys are unwatched once it succeeded. Not before: an error reply leaves them watched.
          */
         CLEARS_WATCH,
+        /** MULTI: a transaction is open until EXEC or DISCARD, even when a nested MULTI fails. */
+        OPENS_TRANSACTION,
+        /**
+         * EXEC, DISCARD: the transaction ends, and all keys are unwatched once it succeeded (an EXEC or DISCARD without
+         * MULTI is answered with an error and leaves them watched).
+         */
+        ENDS_TRANSACTION,
         /** Push mode, other credentials, client tracking, RESET, ...: the connection is closed instead of reused. */
         TAINT
     }
@@ -110,9 +116,10 @@ final class CommandPolicy {
 
         LEASE_EFFECTS.put("SELECT", LeaseEffect.SELECT);
         LEASE_EFFECTS.put("WATCH", LeaseEffect.WATCH);
-        for (String name : new String[] { "EXEC", "DISCARD", "UNWATCH" }) {
-            LEASE_EFFECTS.put(name, LeaseEffect.CLEARS_WATCH);
-        }
+        LEASE_EFFECTS.put("UNWATCH", LeaseEffect.CLEARS_WATCH);
+        LEASE_EFFECTS.put("MULTI", LeaseEffect.OPENS_TRANSACTION);
+        LEASE_EFFECTS.put("EXEC", LeaseEffect.ENDS_TRANSACTION);
+        LEASE_EFFECTS.put("DISCARD", LeaseEffect.ENDS_TRANSACTION);
         for (String name : new String[] { "AUTH", "HELLO", "RESET", "QUIT", "READONLY", "READWRITE", "SUBSCRIBE",
                 "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC", "PSYNC", "REPLCONF" }) {
             LEASE_EFFECTS.put(name, LeaseEffect.TAINT);

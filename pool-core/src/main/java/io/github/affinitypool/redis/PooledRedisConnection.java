@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisAsyncCommandsImpl;
@@ -35,8 +36,8 @@ import reactor.core.publisher.Mono;
  * command goes through {@link #dispatch(RedisCommand)}. Tracked per lease:
  * <ul>
  *     <li>commands in flight (dispatched, reply not read yet), and whether one was cancelled or timed out;</li>
- *     <li>SELECT (select the URI's database back), WATCH (UNWATCH), an open MULTI (Lettuce's own
- *     {@link #isMulti()}: DISCARD);</li>
+ *     <li>SELECT (select the URI's database back), WATCH (UNWATCH), an open MULTI (DISCARD), each tracked in the
+ *     order the commands were sent;</li>
  *     <li>auto-flush off, a changed timeout (which {@link CommandTimeouts} applies to the lease's commands),
  *     listeners added (restored locally);</li>
  *     <li>commands after which the connection cannot be trusted (SUBSCRIBE, MONITOR, AUTH, HELLO, RESET, CLIENT
@@ -76,7 +77,21 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
     /** A command left state the pool cannot undo (push mode, other credentials, tracking, ...). */
     private volatile boolean tainted;
 
-    private volatile boolean watched;
+    /** WATCH commands dispatched on this connection. */
+    private final AtomicLong watchesSent = new AtomicLong();
+
+    /**
+     * How many of {@link #watchesSent} an unwatching command (UNWATCH, EXEC, DISCARD) has cleared: the WATCHes sent
+     * before it. Counted in the order the commands were sent, not the order their replies arrive, so that a WATCH sent
+     * right after an UNWATCH stays counted when the UNWATCH's reply comes.
+     */
+    private final AtomicLong watchesCleared = new AtomicLong();
+
+    /**
+     * Whether a MULTI was sent and no EXEC or DISCARD since, in the order they were sent. Lettuce's own
+     * {@code isMulti()} is not enough: it forgets the open transaction when a nested MULTI fails.
+     */
+    private volatile boolean transactionOpen;
 
     private volatile boolean selected;
 
@@ -158,16 +173,23 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
     }
 
     private <T> RedisCommand<K, V, T> track(RedisCommand<K, V, T> command) {
-        boolean clearsWatch = false;
+        long clearsWatchesUpTo = TrackedCommand.CLEARS_NO_WATCH;
         switch (CommandPolicy.leaseEffect(command.getType(), command.getArgs())) {
             case SELECT:
                 selected = true;
                 break;
             case WATCH:
-                watched = true;
+                watchesSent.incrementAndGet();
                 break;
             case CLEARS_WATCH:
-                clearsWatch = true;
+                clearsWatchesUpTo = watchesSent.get();
+                break;
+            case OPENS_TRANSACTION:
+                transactionOpen = true;
+                break;
+            case ENDS_TRANSACTION:
+                transactionOpen = false;
+                clearsWatchesUpTo = watchesSent.get();
                 break;
             case TAINT:
                 tainted = true;
@@ -176,7 +198,16 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
                 break;
         }
         IN_FLIGHT.incrementAndGet(this);
-        return new TrackedCommand<>(command, clearsWatch);
+        return new TrackedCommand<>(command, clearsWatchesUpTo);
+    }
+
+    private boolean watched() {
+        return watchesSent.get() > watchesCleared.get();
+    }
+
+    /** Every WATCH sent so far is cleared: an unwatching command sent after them succeeded. */
+    private void clearWatches(long upTo) {
+        watchesCleared.accumulateAndGet(upTo, Math::max);
     }
 
     /**
@@ -189,21 +220,27 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
     private final class TrackedCommand<T> extends CommandWrapper<K, V, T>
             implements DemandAware.Sink, CommandTimeouts.LeaseCommand {
 
-        /** Whether the command unwatches every key when it succeeds (EXEC, DISCARD, UNWATCH). */
-        private final boolean clearsWatch;
+        /** {@link #clearsWatchesUpTo} of a command that unwatches nothing. */
+        static final long CLEARS_NO_WATCH = -1;
+
+        /**
+         * For a command that unwatches every key when it succeeds (EXEC, DISCARD, UNWATCH), the WATCHes sent before
+         * it; else {@link #CLEARS_NO_WATCH}.
+         */
+        private final long clearsWatchesUpTo;
 
         private boolean finished;
 
-        TrackedCommand(RedisCommand<K, V, T> command, boolean clearsWatch) {
+        TrackedCommand(RedisCommand<K, V, T> command, long clearsWatchesUpTo) {
             super(command);
-            this.clearsWatch = clearsWatch;
+            this.clearsWatchesUpTo = clearsWatchesUpTo;
         }
 
         @Override
         public void complete() {
             // An error reply arrives here too, in the output; EXEC or DISCARD without MULTI leaves the keys watched.
-            if (clearsWatch && (getOutput() == null || !getOutput().hasError())) {
-                watched = false;
+            if (clearsWatchesUpTo != CLEARS_NO_WATCH && (getOutput() == null || !getOutput().hasError())) {
+                clearWatches(clearsWatchesUpTo);
             }
             finish(null);
             super.complete();
@@ -280,13 +317,13 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
             return Mono.just(false);
         }
         restoreLocalState();
-        boolean multi = delegate.isMulti();
+        boolean multi = transactionOpen || delegate.isMulti();
         if (inFlight != 0 && !multi) {
             // Cancelled, timed out or abandoned with a command in flight: its reply (maybe from a blocking command)
             // would be read as the answer to the next borrower's command.
             return Mono.just(false);
         }
-        boolean unwatch = watched && !multi;
+        boolean unwatch = watched() && !multi;
         boolean select = selected;
         if (!multi && !unwatch && !select) {
             return Mono.just(true);
@@ -314,7 +351,8 @@ final class PooledRedisConnection<K, V> extends ForwardingRedisConnection<K, V> 
             boolean ok = steps.stream().allMatch(step -> "OK".equals(step.join())) && inFlight == 0 && !poisoned
                     && !tainted && delegate.isOpen() && !delegate.isMulti();
             if (ok) {
-                watched = false;
+                transactionOpen = false;
+                clearWatches(watchesSent.get());
                 selected = false;
             }
             return ok;

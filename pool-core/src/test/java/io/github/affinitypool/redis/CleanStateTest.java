@@ -448,6 +448,41 @@ class CleanStateTest extends PoolPerTest {
         assertTheNextTransactionOnTheSameConnectionRuns(id);
     }
 
+    @Test
+    void aTransactionLettuceForgotAfterANestedMultiFailedIsStillDiscarded() throws Exception {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        RedisFuture<String> multi = first.async().multi();
+        RedisFuture<String> nested = first.async().multi();
+        assertThat(multi.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        assertThatThrownBy(() -> nested.get(5, TimeUnit.SECONDS)).hasMessageContaining("MULTI calls can not be nested");
+        // Lettuce forgets the transaction when a MULTI fails; Redis still has it open.
+        assertThat(first.connection().isMulti()).isFalse();
+        first.release().block(TIMEOUT);
+
+        RedisLease<String, String> next = acquire();
+        assertThat(clientId(next)).isEqualTo(id);
+        assertThat(next.reactive().clientInfo().block(TIMEOUT)).contains(" multi=-1 ");
+        assertThat(next.reactive().set("after:nested", "v").block(TIMEOUT)).isEqualTo("OK");
+        assertThat(next.reactive().get("after:nested").block(TIMEOUT)).isEqualTo("v");
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    void aWatchSentBeforeAnEarlierUnwatchWasAnsweredIsStillUnwatched() throws Exception {
+        RedisLease<String, String> first = acquire();
+        long id = clientId(first);
+        // Pipelined: the WATCH is sent before the UNWATCH's reply arrives, and the UNWATCH clears only earlier ones.
+        RedisFuture<String> unwatch = first.async().unwatch();
+        RedisFuture<String> watch = first.async().watch("w:key");
+        assertThat(unwatch.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        assertThat(watch.get(5, TimeUnit.SECONDS)).isEqualTo("OK");
+        first.release().block(TIMEOUT);
+        assertThat(pool.commands().set("w:key", "changed").block(TIMEOUT)).isEqualTo("OK");
+
+        assertTheNextTransactionOnTheSameConnectionRuns(id);
+    }
+
     /**
      * Another client changed w:key since the previous lease watched it: the transaction runs only if it was unwatched.
      */

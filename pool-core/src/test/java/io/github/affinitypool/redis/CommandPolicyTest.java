@@ -167,8 +167,9 @@ class CommandPolicyTest {
     void leaseEffectsDriveTheReset() {
         assertThat(CommandPolicy.leaseEffect(CommandType.SELECT, args().add(3))).isEqualTo(LeaseEffect.SELECT);
         assertThat(CommandPolicy.leaseEffect(CommandType.WATCH, args("k"))).isEqualTo(LeaseEffect.WATCH);
-        assertThat(CommandPolicy.leaseEffect(CommandType.EXEC, null)).isEqualTo(LeaseEffect.CLEARS_WATCH);
-        assertThat(CommandPolicy.leaseEffect(CommandType.DISCARD, null)).isEqualTo(LeaseEffect.CLEARS_WATCH);
+        assertThat(CommandPolicy.leaseEffect(CommandType.MULTI, null)).isEqualTo(LeaseEffect.OPENS_TRANSACTION);
+        assertThat(CommandPolicy.leaseEffect(CommandType.EXEC, null)).isEqualTo(LeaseEffect.ENDS_TRANSACTION);
+        assertThat(CommandPolicy.leaseEffect(CommandType.DISCARD, null)).isEqualTo(LeaseEffect.ENDS_TRANSACTION);
         assertThat(CommandPolicy.leaseEffect(CommandType.UNWATCH, null)).isEqualTo(LeaseEffect.CLEARS_WATCH);
         assertThat(CommandPolicy.leaseEffect(CommandType.SUBSCRIBE, args("c"))).isEqualTo(LeaseEffect.TAINT);
         assertThat(CommandPolicy.leaseEffect(CommandType.AUTH, args("x"))).isEqualTo(LeaseEffect.TAINT);
