@@ -259,7 +259,7 @@ final class PubSubWorker<K, V> {
                 ? (RedisPoolConnectionException) cause
                 : new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
                         + "): cannot open a Pub/Sub connection to " + RedisUris.describe(uri) + ": "
-                        + RedisUris.reason(cause), cause);
+                        + RedisUris.reason(cause, uri), RedisUris.withoutSecrets(cause, uri));
         List<PubSubSubscriber<K, V>> waiting = new ArrayList<>(pending);
         pending.clear();
         updateCounts();
@@ -477,8 +477,8 @@ final class PubSubWorker<K, V> {
         listener.closed(worker, CloseReason.UNUSABLE);
         RedisPoolConnectionException failure = new RedisPoolConnectionException(poolName, worker, "Redis pool '"
                 + poolName + "' (worker " + worker + "): Pub/Sub connection to " + RedisUris.describe(uri) + " lost"
-                + ": " + (cause != null ? RedisUris.reason(cause) : "the connection was closed")
-                + "; subscribe again to resubscribe", cause);
+                + ": " + (cause != null ? RedisUris.reason(cause, uri) : "the connection was closed")
+                + "; subscribe again to resubscribe", cause != null ? RedisUris.withoutSecrets(cause, uri) : null);
         if (!subscribers.isEmpty()) {
             logger.warn("{} ({} subscriber(s) failed)", failure.getMessage(), subscribers.size());
         }

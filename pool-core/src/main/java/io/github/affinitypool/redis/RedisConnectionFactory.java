@@ -70,8 +70,8 @@ final class RedisConnectionFactory<K, V> implements PooledResourceFactory<Statef
                 .onErrorMap(error -> !(error instanceof RedisPoolConnectionException),
                         error -> new RedisPoolConnectionException(poolName, worker,
                                 "Redis pool '" + poolName + "' (worker " + worker + "): cannot connect to "
-                                        + RedisUris.describe(uri) + ": " + RedisUris.reason(error),
-                                RedisUris.unwrap(error)));
+                                        + RedisUris.describe(uri) + ": " + RedisUris.reason(error, uri),
+                                RedisUris.withoutSecrets(RedisUris.unwrap(error), uri)));
     }
 
     /**

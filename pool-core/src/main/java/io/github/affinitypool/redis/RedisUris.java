@@ -43,6 +43,9 @@ public final class RedisUris {
     /** What a masked user info is replaced by in a message. */
     private static final String MASK = "****";
 
+    /** What Redis puts before the arguments it quotes in an error reply ({@code ERR unknown command 'HELLO', …}). */
+    private static final String ECHOED_ARGUMENTS = ", with args beginning with:";
+
     /** How many characters of a password in a row make a parser's message unfit to show, see {@link #showsPartOf}. */
     private static final int REVEALING_RUN = 4;
 
@@ -173,7 +176,11 @@ public final class RedisUris {
      *         the only thing to look for; a coincidence only costs the parser's message
      */
     private static boolean showsPartOf(String text, String secret) {
-        int run = Math.min(secret.length(), REVEALING_RUN);
+        return showsPartOf(text, secret, REVEALING_RUN);
+    }
+
+    private static boolean showsPartOf(String text, String secret, int revealingRun) {
+        int run = Math.min(secret.length(), revealingRun);
         for (int i = 0; run > 0 && i + run <= secret.length(); i++) {
             if (text.contains(secret.substring(i, i + run))) {
                 return true;
@@ -323,6 +330,57 @@ public final class RedisUris {
             current = current.getCause();
         }
         return innermost == null ? error.getClass().getSimpleName() : innermost;
+    }
+
+    /**
+     * @param error a connect failure, possibly wrapped
+     * @param uri the URI connected to
+     * @return {@link #reason(Throwable)} without the password: Redis quotes the arguments of a command it does not
+     *         know, and a handshake's HELLO (refused by a server without it) carries the password
+     */
+    static String reason(Throwable error, RedisURI uri) {
+        return withoutSecrets(reason(error), uri);
+    }
+
+    /**
+     * @param cause a connect failure, to be the cause of the pool's exception
+     * @param uri the URI connected to
+     * @return {@code cause}, or, when a message in its chain shows the password, a stand-in of the same kind (a Redis
+     *         error reply, else a {@link RedisException}) carrying only {@link #reason(Throwable, RedisURI)} and the
+     *         original's stack trace
+     */
+    static Throwable withoutSecrets(Throwable cause, RedisURI uri) {
+        boolean errorReply = false;
+        boolean reveals = false;
+        Throwable current = cause;
+        for (int depth = 0; current != null && depth < 16; depth++, current = current.getCause()) {
+            errorReply |= current instanceof RedisCommandExecutionException;
+            String message = current.getMessage();
+            reveals |= message != null && !message.equals(withoutSecrets(message, uri));
+        }
+        if (!reveals) {
+            return cause;
+        }
+        String reason = reason(cause, uri);
+        RedisException standIn = errorReply ? new RedisCommandExecutionException(reason) : new RedisException(reason);
+        standIn.setStackTrace(cause.getStackTrace());
+        return standIn;
+    }
+
+    /**
+     * @return the message with the arguments Redis echoed cut off, and replaced by a generic one when it still shows a
+     *         piece of the URI's password (eight characters in a row, so that a short run in Redis's own wording, such
+     *         as "pass" in "username-password", does not hide a WRONGPASS)
+     */
+    private static String withoutSecrets(String message, RedisURI uri) {
+        int echoed = message.indexOf(ECHOED_ARGUMENTS);
+        String shown = echoed < 0 ? message : message.substring(0, echoed) + ECHOED_ARGUMENTS + " (not shown)";
+        RedisCredentials credentials = constantCredentials(uri);
+        char[] password = credentials == null ? null : credentials.getPassword();
+        if (password != null && password.length > 0 && showsPartOf(shown, new String(password), 8)) {
+            return "Redis's error reply is not shown, as it contains the password";
+        }
+        return shown;
     }
 
     /**

@@ -434,9 +434,11 @@ final class SharedConnections<K, V> {
             synchronized (this) {
                 retryInMillis = Math.max(0, TimeUnit.NANOSECONDS.toMillis(retryAt - System.nanoTime()));
             }
+            RedisURI uri = uris.get(worker);
             return new RedisPoolConnectionException(poolName, worker, "Redis pool '" + poolName + "' (worker " + worker
-                    + "): shared connection to " + RedisUris.describe(uris.get(worker)) + " is unavailable: "
-                    + RedisUris.reason(cause) + " (next reconnect attempt in " + retryInMillis + " ms)", cause);
+                    + "): shared connection to " + RedisUris.describe(uri) + " is unavailable: "
+                    + RedisUris.reason(cause, uri) + " (next reconnect attempt in " + retryInMillis + " ms)",
+                    RedisUris.withoutSecrets(cause, uri));
         }
 
         /**
