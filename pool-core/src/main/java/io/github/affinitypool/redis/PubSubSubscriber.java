@@ -63,6 +63,12 @@ final class PubSubSubscriber<K, V> implements Subscription {
 
     private final AtomicReference<CoreSubscriber<? super PubSubMessage<K, V>>> actual;
 
+    /**
+     * Whether {@link #actual} may be signalled: it has received {@code onSubscribe}. The messages of
+     * {@code subscribeLater} set their downstream first, to refuse a second one, and signal it only once this is set.
+     */
+    private volatile boolean downstreamReady;
+
     /** Receives the messages' {@code Flux} once Redis confirmed every key; {@code null} for a plain subscribe. */
     private final MonoSink<Flux<PubSubMessage<K, V>>> confirmation;
 
@@ -137,6 +143,8 @@ final class PubSubSubscriber<K, V> implements Subscription {
         this.offLoop = current < 0;
         this.loop = loops.loop(worker);
         this.actual = new AtomicReference<>(actual);
+        // A plain subscribe's downstream gets onSubscribe before the subscriber starts, so before anything is drained.
+        this.downstreamReady = actual != null;
         this.confirmation = confirmation;
         this.pattern = pattern;
         this.keys = keys;
@@ -260,8 +268,8 @@ final class PubSubSubscriber<K, V> implements Subscription {
 
     private void drain() {
         CoreSubscriber<? super PubSubMessage<K, V>> downstream = actual.get();
-        if (downstream == null) {
-            return; // confirmed, but nobody subscribed to the messages yet: they wait
+        if (downstream == null || !downstreamReady) {
+            return; // confirmed, but nobody subscribed to the messages yet (or is being subscribed): they wait
         }
         if (draining) {
             missed = true;
@@ -346,6 +354,7 @@ final class PubSubSubscriber<K, V> implements Subscription {
      */
     void cancelUnlessSubscribed() {
         if (actual.compareAndSet(null, NO_DOWNSTREAM)) {
+            downstreamReady = true;
             cancel();
         }
     }
@@ -367,6 +376,8 @@ final class PubSubSubscriber<K, V> implements Subscription {
                 return;
             }
             downstream.onSubscribe(PubSubSubscriber.this);
+            // Only now: a failure of the connection meanwhile must not reach the downstream before its onSubscribe.
+            downstreamReady = true;
             onLoop(PubSubSubscriber.this::drain);
         }
     }

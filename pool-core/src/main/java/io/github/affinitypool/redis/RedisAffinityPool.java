@@ -128,7 +128,20 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
      */
     public static Builder<String, String> builder(RedisURI redisUri) {
         Objects.requireNonNull(redisUri, "redisUri must not be null");
+        // Before the copy: Lettuce's copy keeps neither sentinels nor socket, and then fails for want of a host.
+        requireHostUri(redisUri);
         return new Builder<>(RedisUris.withImmediateCredentials(RedisURI.builder(redisUri).build()), StringCodec.UTF8);
+    }
+
+    private static void requireHostUri(RedisURI uri) {
+        if (uri.getSocket() != null) {
+            throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not a Unix "
+                    + "domain socket (" + uri.getSocket() + ")");
+        }
+        if (uri.getSentinels() != null && !uri.getSentinels().isEmpty()) {
+            throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not Redis "
+                    + "Sentinel (master '" + uri.getSentinelMasterId() + "')");
+        }
     }
 
     /**
@@ -835,14 +848,7 @@ public final class RedisAffinityPool<K, V> implements AutoCloseable {
          *         property that aligns them
          */
         public RedisAffinityPool<K, V> build() {
-            if (uri.getSocket() != null) {
-                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not a Unix "
-                        + "domain socket (" + uri.getSocket() + ")");
-            }
-            if (uri.getSentinels() != null && !uri.getSentinels().isEmpty()) {
-                throw new IllegalArgumentException("Only redis:// and rediss:// host URIs are supported, not Redis "
-                        + "Sentinel (master '" + uri.getSentinelMasterId() + "')");
-            }
+            requireHostUri(uri);
             boolean owned = workerLoops == null && loopResources == null;
             WorkerLoops loops;
             if (workerLoops != null) {

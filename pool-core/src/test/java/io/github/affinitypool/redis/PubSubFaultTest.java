@@ -9,11 +9,16 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import io.lettuce.core.protocol.ProtocolVersion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 import reactor.util.retry.Retry;
 
@@ -29,6 +34,52 @@ import io.github.affinitypool.testing.RedisTest;
  */
 @RedisTest(perMethod = true)
 class PubSubFaultTest {
+
+    @Test
+    void aConnectionLostWhileTheHandedOutMessagesAreBeingSubscribedIsSignalledOnlyAfterOnSubscribe(RedisServer redis)
+            throws Exception {
+        try (RedisAffinityPool<String, String> pool = RedisAffinityPool.builder(redis.uri()).name("later-fault")
+                .workers(1).build()) {
+            Flux<PubSubMessage<String, String>> messages = pool.subscribeLater("news").block(TIMEOUT);
+            List<String> signals = new CopyOnWriteArrayList<>();
+            CountDownLatch inOnSubscribe = new CountDownLatch(1);
+            CountDownLatch connectionLost = new CountDownLatch(1);
+            Thread subscriber = new Thread(() -> messages.subscribe(new BaseSubscriber<PubSubMessage<String, String>>() {
+                @Override
+                protected void hookOnSubscribe(Subscription subscription) {
+                    inOnSubscribe.countDown();
+                    // The connection fails while the downstream is still in its onSubscribe.
+                    awaitQuietly(connectionLost);
+                    signals.add("onSubscribe");
+                    subscription.request(1);
+                }
+
+                @Override
+                protected void hookOnError(Throwable error) {
+                    signals.add("onError");
+                }
+            }));
+            subscriber.start();
+            assertThat(inOnSubscribe.await(5, TimeUnit.SECONDS)).isTrue();
+
+            redis.kill();
+            await().atMost(TIMEOUT).until(() -> pool.pubSubStats().open() == 0 || !signals.isEmpty());
+            connectionLost.countDown();
+
+            await().atMost(TIMEOUT).until(() -> signals.size() == 2);
+            assertThat(signals).containsExactly("onSubscribe", "onError");
+            subscriber.join(5_000);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(5, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     @Test
     void redisKilledFailsEverySubscriberAndResubscribingWorksAfterTheRestart(RedisServer redis) {

@@ -149,5 +149,15 @@ class RedisUrisTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Only redis:// and rediss:// host URIs are supported, not a Unix domain socket "
                         + "(/tmp/redis.sock)");
+        // The same from a RedisURI, which Lettuce's copy would turn into "Cannot build a RedisURI. One of the
+        // following must be provided Host, Socket or Sentinel".
+        assertThatThrownBy(() -> RedisAffinityPool.builder(RedisURI.Builder.sentinel("s1", "orders").build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Only redis:// and rediss:// host URIs are supported, not Redis Sentinel "
+                        + "(master 'orders')");
+        assertThatThrownBy(() -> RedisAffinityPool.builder(RedisURI.Builder.socket("/tmp/redis.sock").build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Only redis:// and rediss:// host URIs are supported, not a Unix domain socket "
+                        + "(/tmp/redis.sock)");
     }
 }
