@@ -44,7 +44,7 @@ class PubSubFaultTest {
             List<String> signals = new CopyOnWriteArrayList<>();
             CountDownLatch inOnSubscribe = new CountDownLatch(1);
             CountDownLatch connectionLost = new CountDownLatch(1);
-            Thread subscriber = new Thread(() -> messages.subscribe(new BaseSubscriber<PubSubMessage<String, String>>() {
+            Thread subscriber = new Thread(() -> messages.subscribe(new BaseSubscriber<>() {
                 @Override
                 protected void hookOnSubscribe(Subscription subscription) {
                     inOnSubscribe.countDown();
