@@ -80,9 +80,10 @@ public final class AffinityPool<T> implements AutoCloseable {
     private final List<SubPool<T>> allPools;
     private final WaiterQueue<T> waiters = new WaiterQueue<>();
     /**
-     * The acquires of borrowers waiting for a resource being opened for them: a resource freed meanwhile anywhere, that
-     * no queued waiter takes, goes to the oldest of them rather than to idle, so that a slow opening does not keep one
-     * waiting while a resource sits unused. Not counted as pending: the opening serves them if nothing else does.
+     * The acquires of borrowers waiting for a resource being opened for them: a resource freed meanwhile on the
+     * borrower's own worker (on any worker once the opening is slow), that no queued waiter takes, goes to the oldest
+     * of them rather than to idle, so that a slow opening does not keep one waiting while a resource sits unused. Not
+     * counted as pending: the opening serves them if nothing else does.
      */
     private final Deque<Attempt> openingWaiters = new ConcurrentLinkedDeque<>();
     private final AtomicInteger drainWip = new AtomicInteger();
@@ -541,6 +542,7 @@ public final class AffinityPool<T> implements AutoCloseable {
     private Disposable scheduleIdleFallback(Attempt attempt) {
         Runnable fallback = () -> {
             if (!attempt.answered && attempt.borrower.isPending()) {
+                attempt.slow = true;
                 offerIdleToOpeningWaiters();
             }
         };
@@ -573,17 +575,20 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     /**
-     * Hands a resource to the oldest borrower still waiting for its own opening; the opening, when it completes, goes
-     * back to the pool as an unused resource. A resource that sat idle gets the check a borrow would give it; a failed
-     * check closes it, and the borrower waits on.
+     * Hands a resource to the oldest borrower still waiting for its own opening that may take it: one on the resource's
+     * worker, an off-loop one, or one whose opening is slow (affinity first: the others' openings on their own workers
+     * are expected any moment). The opening, when it completes, goes back to the pool as an unused resource. A resource
+     * that sat idle gets the check a borrow would give it; a failed check closes it, and the borrower waits on.
      *
      * @return whether the resource was handed on (or is being checked for a borrower)
      */
     private boolean handToOpeningWaiter(SubPool<T> pool, PooledRef<Slot<T>> ref, boolean stillIdle, long now) {
-        Attempt attempt;
-        while ((attempt = openingWaiters.pollFirst()) != null) {
+        int resourceWorker = ref.poolable().worker();
+        for (Attempt attempt : openingWaiters) {
             Borrower<T> waiting = attempt.borrower;
-            if (!waiting.isPending()) {
+            boolean mayTake = waiting.worker == resourceWorker || waiting.worker < 0 || attempt.slow;
+            // Removed by whoever gets there first: this hand-off, another one, or the attempt's answer.
+            if (!mayTake || !openingWaiters.remove(attempt) || !waiting.isPending()) {
                 continue;
             }
             Locality locality = locality(waiting, pool);
@@ -829,7 +834,8 @@ public final class AffinityPool<T> implements AutoCloseable {
             return false;
         }
         // A borrower queued after the check of the waiters above found nothing it could take: hand the parked ones on.
-        if (!waiters.isEmpty() || !openingWaiters.isEmpty()) {
+        // (A borrower waiting for its opening on this worker cannot have come meanwhile: it runs on this very loop.)
+        if (!waiters.isEmpty()) {
             spillParked(pool);
         }
         return true;
@@ -1121,6 +1127,8 @@ public final class AffinityPool<T> implements AutoCloseable {
         private volatile boolean queued;
         /** Offers the resources idle elsewhere to a borrower whose opening is slow; disposed on the answer. */
         private volatile Disposable idleFallback;
+        /** Set when the opening has taken half the acquire timeout: from then on a resource of any worker will do. */
+        private volatile boolean slow;
 
         Attempt(Borrower<T> borrower, SubPool<T> candidate) {
             this.borrower = borrower;

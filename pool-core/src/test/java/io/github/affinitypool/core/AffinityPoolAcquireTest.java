@@ -10,8 +10,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -270,27 +268,15 @@ class AffinityPoolAcquireTest {
                 .verify(PoolFixture.WAIT);
     }
 
-    /**
-     * Released on worker 1's loop, the resource is handed over from there; released on worker 0's own loop, it is
-     * handed over before it would be parked there.
-     */
-    @ParameterizedTest
-    @CsvSource({ "1, STOLEN", "0, LOCAL" })
-    void aBorrowerWaitingForItsOwnSlowOpeningTakesAResourceReleasedMeanwhile(int releasedOn, Locality locality) {
-        PoolFixture.Borrowed held = startAndBorrowOn(releasedOn);
-        Sinks.Empty<Void> slowServer = Sinks.empty();
-        CompletableFuture<PoolFixture.Borrowed> onZero = acquireOnZeroWhileItsOpeningWaitsFor(slowServer);
-
-        fixture.releaseOnLoop(held);
+    @Test
+    void aBorrowerWaitingForItsOwnSlowOpeningTakesAResourceReleasedMeanwhileOnItsOwnLoop() {
+        OpeningRace race = releaseOnWhileABorrowerOnZeroWaitsForItsOpening(0, Duration.ofSeconds(30));
 
         // Its own opening would take until the server answers; the released resource must serve it now.
-        PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
-        assertThat(served.resource()).isSameAs(held.resource());
-        assertThat(served.lease().locality()).isEqualTo(locality);
-        assertThat(served.deliveredOn()).isSameAs(fixture.loopThread(0));
+        PoolFixture.Borrowed served = race.servedWithin2Seconds(Locality.LOCAL);
 
         // The opening still completes, into an idle resource of worker 0.
-        slowServer.tryEmitEmpty();
+        race.slowServer().tryEmitEmpty();
         await().atMost(PoolFixture.WAIT).until(() -> fixture.pool.stats().workers().get(0).idle() == 1);
         fixture.release(served);
         PoolStats total = fixture.total();
@@ -302,20 +288,50 @@ class AffinityPoolAcquireTest {
         assertThat(total.misses()).isEqualTo(1);
     }
 
-    /** Starts a pool whose borrowers would wait 30 s, and borrows one resource on {@code worker}. */
-    private PoolFixture.Borrowed startAndBorrowOn(int worker) {
-        fixture.start(config -> config.maxOpen(3).acquireTimeout(Duration.ofSeconds(30)));
-        return fixture.borrow(worker);
+    @Test
+    void aResourceReleasedOnAnotherWorkerGoesToABorrowerWaitingForItsOpeningOnlyOnceTheOpeningIsSlow() {
+        OpeningRace race = releaseOnWhileABorrowerOnZeroWaitsForItsOpening(1, Duration.ofSeconds(1));
+
+        // Affinity first: the resource stays parked on worker 1 while worker 0's own opening may still come.
+        assertThat(fixture.pool.stats().workers().get(1).idle()).isEqualTo(1);
+        assertThat(race.onZero()).isNotDone();
+        // Half the acquire timeout later, the opening is slow: the idle resource serves the borrower.
+        PoolFixture.Borrowed served = race.servedWithin2Seconds(Locality.STOLEN);
+        assertThat(fixture.total().timeouts()).isZero();
+        fixture.release(served);
+        race.slowServer().tryEmitEmpty();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 2);
+        assertThat(fixture.total().acquired()).isZero();
     }
 
-    /** @return an acquire on worker 0 whose own opening has started and waits until {@code server} completes */
-    private CompletableFuture<PoolFixture.Borrowed> acquireOnZeroWhileItsOpeningWaitsFor(Sinks.Empty<Void> server) {
-        fixture.factory.openGate = server.asMono();
+    /**
+     * A borrower on worker 0 whose own opening waits for {@code slowServer}, and the resource {@code held} on another
+     * (or the same) worker, released on its own loop while the borrower waits.
+     */
+    private record OpeningRace(PoolFixture.Borrowed held, Sinks.Empty<Void> slowServer,
+            CompletableFuture<PoolFixture.Borrowed> onZero, Thread loopZero) {
+
+        /** @return the lease of the borrower, which must be {@code held}'s resource, delivered on worker 0's loop */
+        PoolFixture.Borrowed servedWithin2Seconds(Locality locality) {
+            PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
+            assertThat(served.resource()).isSameAs(held.resource());
+            assertThat(served.lease().locality()).isEqualTo(locality);
+            assertThat(served.deliveredOn()).isSameAs(loopZero);
+            return served;
+        }
+    }
+
+    private OpeningRace releaseOnWhileABorrowerOnZeroWaitsForItsOpening(int worker, Duration acquireTimeout) {
+        fixture.start(config -> config.maxOpen(3).acquireTimeout(acquireTimeout));
+        PoolFixture.Borrowed held = fixture.borrow(worker);
+        Sinks.Empty<Void> slowServer = Sinks.empty();
+        fixture.factory.openGate = slowServer.asMono();
         CompletableFuture<PoolFixture.Borrowed> onZero = fixture.acquireOn(0)
                 .map(lease -> new PoolFixture.Borrowed(lease, Thread.currentThread()))
                 .toFuture();
         await().atMost(PoolFixture.WAIT).until(() -> fixture.total().open() == 2);
-        return onZero;
+        fixture.releaseOnLoop(held);
+        return new OpeningRace(held, slowServer, onZero, fixture.loopThread(0));
     }
 
     @Test

@@ -14,6 +14,8 @@ import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import reactor.core.Disposable;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
@@ -24,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Contract lines 2, 3 and 8 under concurrency: the cap holds at every instant, and no interleaving of release,
- * cancellation, timeout and opening leaks a resource or leaves a borrower counted. 13,000 iterations in all.
+ * cancellation, timeout and opening leaks a resource or leaves a borrower counted. 14,000 iterations in all.
  */
 class AffinityPoolRaceTest {
 
@@ -254,28 +256,39 @@ class AffinityPoolRaceTest {
         assertThat(fixture.factory.doubleCloses).hasValue(0);
     }
 
-    @Test
-    void aReleaseAndTheBorrowersOwnOpeningRacingToServeItHandOverOneLeaseAndKeepTheOther() {
-        fixture.start(config -> config.maxOpen(8).maxIdlePerWorker(2));
-        fixture.factory.randomOpenDelayMicros = 300;
+    /**
+     * A release on the borrower's own worker races its opening at once; one on another worker only once the opening
+     * has taken half the acquire timeout (2 ms here, so that the timeout itself joins the race).
+     */
+    @ParameterizedTest
+    @CsvSource({ "false, 2000", "true, 1000" })
+    void aReleaseAndTheBorrowersOwnOpeningRacingToServeItHandOverOneLeaseAndKeepTheOther(boolean fromAnotherWorker,
+            int iterations) {
+        Duration acquireTimeout = fromAnotherWorker ? Duration.ofMillis(2) : PoolFixture.WAIT;
+        fixture.start(config -> config.maxOpen(8).maxIdlePerWorker(2).acquireTimeout(acquireTimeout));
+        fixture.factory.randomOpenDelayMicros = fromAnotherWorker ? 2000 : 300;
         int handedOver = 0;
         int ownOpening = 0;
-        for (int i = 0; i < 2000; i++) {
+        for (int i = 0; i < iterations; i++) {
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            PoolFixture.Borrowed held = fixture.borrow(1 + random.nextInt(3));
+            PoolFixture.Borrowed held = fixture.borrow(fromAnotherWorker ? 1 + random.nextInt(3) : 0);
             LeaseCatcher borrower = new LeaseCatcher();
             fixture.acquireOn(0).subscribe(borrower);
+            long window = fixture.factory.randomOpenDelayMicros * 1000L;
             fixture.loops.loop(held.lease().worker()).schedule(() -> held.lease().release().subscribe(),
-                    random.nextLong(300_000), TimeUnit.NANOSECONDS);
+                    random.nextLong(window), TimeUnit.NANOSECONDS);
             if (random.nextInt(10) == 0) {
-                Schedulers.parallel().schedule(borrower::cancel, random.nextLong(300_000), TimeUnit.NANOSECONDS);
+                Schedulers.parallel().schedule(borrower::cancel, random.nextLong(window), TimeUnit.NANOSECONDS);
             }
 
             settle(borrower::settled);
             Lease<StubResource> lease = borrower.lease.get();
             if (lease != null) {
-                handedOver += lease.worker() == 0 ? 0 : 1;
-                ownOpening += lease.worker() == 0 ? 1 : 0;
+                handedOver += lease.resource() == held.resource() ? 1 : 0;
+                ownOpening += lease.resource() == held.resource() ? 0 : 1;
+            }
+            if (borrower.error.get() != null) {
+                assertThat(borrower.error.get()).isInstanceOf(AcquireTimeoutException.class);
             }
             borrower.releaseIfDelivered();
             settle(() -> fixture.total().acquired() == 0 && fixture.factory.connectingNow.get() == 0);
