@@ -530,34 +530,49 @@ public final class AffinityPool<T> implements AutoCloseable {
             return;
         }
         if (attempt.idleFallback == null) {
-            attempt.idleFallback = scheduleIdleFallback(attempt);
+            scheduleIdleFallback(attempt, slowAfterNanos(attempt.borrower));
         }
+    }
+
+    /**
+     * @return how long from now until the borrower has waited half its acquire timeout: the full half when its timer
+     *         has not started yet (the chain opened at once), less for one that waited in the queue before this opening
+     */
+    private long slowAfterNanos(Borrower<T> borrower) {
+        long half = config.acquireTimeout().toNanos() / 2;
+        long deadline = borrower.deadlineNanos;
+        return deadline == 0 ? half : Math.max(0, deadline - half - System.nanoTime());
     }
 
     /**
      * Affinity first: the chain opened a resource on the borrower's own worker rather than take one idle elsewhere. But
-     * an opening that takes half the acquire timeout is slow, and the borrower must not time out while a resource sits
-     * idle: from then on the resources idle elsewhere are offered to the borrowers waiting for openings.
+     * once the borrower has waited half its acquire timeout the opening is slow, and the borrower must not time out
+     * while a resource sits idle: from then on a resource of any worker may serve it, the resources idle elsewhere are
+     * offered to it, and again every tenth of the timeout (a resource that went idle just as it was looked at is not
+     * missed for long), until its opening answers.
      */
-    private Disposable scheduleIdleFallback(Attempt attempt) {
+    private void scheduleIdleFallback(Attempt attempt, long delayNanos) {
         Runnable fallback = () -> {
-            if (!attempt.answered && attempt.borrower.isPending()) {
-                attempt.slow = true;
-                offerIdleToOpeningWaiters();
+            if (attempt.answered || !attempt.borrower.isPending()) {
+                return;
             }
+            attempt.slow = true;
+            offerIdleToOpeningWaiters();
+            scheduleIdleFallback(attempt, Math.max(1, config.acquireTimeout().toNanos() / 10));
         };
-        long delayNanos = config.acquireTimeout().toNanos() / 2;
         try {
-            return timerScheduler(attempt.borrower.worker).schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
+            attempt.idleFallback = timerScheduler(attempt.borrower.worker).schedule(fallback, delayNanos,
+                    TimeUnit.NANOSECONDS);
         }
         catch (RejectedExecutionException loopShuttingDown) {
-            return Schedulers.parallel().schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
+            attempt.idleFallback = Schedulers.parallel().schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
         }
     }
 
     /**
-     * Offers one idle resource of each pool (a spilled one, else one of reactor-pool's) and every parked one (through
-     * its loop) to the borrowers waiting for openings; what none of them takes goes back as it came.
+     * Offers one idle resource of each pool — spilled (an excess one), else parked (through its loop), else one of
+     * reactor-pool's — to the borrowers waiting for slow openings; what none of them takes goes back as it came. One
+     * per pool, so that the workers' parked resources stay where their own borrowers find them fastest.
      */
     private void offerIdleToOpeningWaiters() {
         for (SubPool<T> pool : allPools) {
@@ -565,13 +580,34 @@ public final class AffinityPool<T> implements AutoCloseable {
             if (spilled != null) {
                 recycle(pool, spilled, false, true).subscribe(null, this::returnFailed);
             }
+            else if (pool != overflowPool && pool.parkedCount() > 0) {
+                runOnWorker(pool.index, () -> {
+                    PooledRef<Slot<T>> parked = pool.unpark(lifo);
+                    if (parked != null) {
+                        recycle(pool, parked, false, true).subscribe(null, this::returnFailed);
+                    }
+                });
+            }
             else if (pool.pooledIdle() > 0) {
-                pool.pool.acquire().subscribe(ref -> recycle(pool, ref, false, true).subscribe(null,
-                        this::returnFailed), error -> log.debug("Pool '{}': the idle {} to offer was taken meanwhile "
-                        + "({})", name, config.resourceNoun(), error.toString()));
+                // reactor-pool opens a resource when the idle one was taken meanwhile: that one is fresh, not idle.
+                pool.pool.acquire().subscribe(ref -> recycle(pool, ref, false, ref.metadata().acquireCount() > 1)
+                        .subscribe(null, this::returnFailed), error -> log.debug("Pool '{}': the idle {} to offer was "
+                        + "taken meanwhile ({})", name, config.resourceNoun(), error.toString()));
             }
         }
-        requestSpills();
+    }
+
+    /** @return whether a borrower waiting for its opening may take a resource of that worker (the parked ones) */
+    private boolean openingWaiterMayTake(int resourceWorker) {
+        if (openingWaiters.isEmpty()) {
+            return false;
+        }
+        for (Attempt attempt : openingWaiters) {
+            if (attempt.mayTake(resourceWorker) && attempt.borrower.isPending()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -586,9 +622,8 @@ public final class AffinityPool<T> implements AutoCloseable {
         int resourceWorker = ref.poolable().worker();
         for (Attempt attempt : openingWaiters) {
             Borrower<T> waiting = attempt.borrower;
-            boolean mayTake = waiting.worker == resourceWorker || waiting.worker < 0 || attempt.slow;
             // Removed by whoever gets there first: this hand-off, another one, or the attempt's answer.
-            if (!mayTake || !openingWaiters.remove(attempt) || !waiting.isPending()) {
+            if (!attempt.mayTake(resourceWorker) || !openingWaiters.remove(attempt) || !waiting.isPending()) {
                 continue;
             }
             Locality locality = locality(waiting, pool);
@@ -690,6 +725,8 @@ public final class AffinityPool<T> implements AutoCloseable {
     }
 
     private void startTimer(Borrower<T> borrower) {
+        // A clock read the common acquire, served at once, never pays: for the fallback of a later, slow, opening.
+        borrower.deadlineNanos = System.nanoTime() + config.acquireTimeout().toNanos();
         Runnable onTimeout = () -> borrower.fail(AcquireOutcome.TIMEOUT,
                 () -> new AcquireTimeoutException(config, name, borrower.worker, state()));
         try {
@@ -834,8 +871,7 @@ public final class AffinityPool<T> implements AutoCloseable {
             return false;
         }
         // A borrower queued after the check of the waiters above found nothing it could take: hand the parked ones on.
-        // (A borrower waiting for its opening on this worker cannot have come meanwhile: it runs on this very loop.)
-        if (!waiters.isEmpty()) {
+        if (!waiters.isEmpty() || openingWaiterMayTake(pool.index)) {
             spillParked(pool);
         }
         return true;
@@ -1150,6 +1186,14 @@ public final class AffinityPool<T> implements AutoCloseable {
         public void onError(Throwable error) {
             answer();
             attemptFailed(borrower, error);
+        }
+
+        /**
+         * @return whether a resource of that worker may serve the borrower: its own worker's, or any once the borrower
+         *         is off-loop or its opening slow
+         */
+        boolean mayTake(int resourceWorker) {
+            return borrower.worker == resourceWorker || borrower.worker < 0 || slow;
         }
 
         private void answer() {

@@ -32,7 +32,7 @@ import reactor.core.scheduler.Scheduler;
 final class Borrower<T> implements Subscription {
 
     private static final int PENDING = 0;
-    /** Won by an assigner off the borrower's loop, which binds its lease and then sets ASSIGNED. */
+    /** Won by an assigner off the borrower's loop, which binds its lease and then sets ASSIGNED unless cancelled. */
     private static final int ASSIGNING = 5;
     private static final int ASSIGNED = 1;
     private static final int DELIVERED = 2;
@@ -71,6 +71,11 @@ final class Borrower<T> implements Subscription {
     int step;
     /** Whether the borrower has been in the waiter queue; if so it goes back to the head when a retry finds nothing. */
     boolean waited;
+    /**
+     * {@link System#nanoTime()} at which the acquire times out, set when its timer starts (never for an acquire served
+     * at once); 0 before.
+     */
+    volatile long deadlineNanos;
     private PooledLease<T> lease;
     /** The stack of the code that called {@code acquire()}, when leak detection is on; else {@code null}. */
     LeakDetector.AcquiredAt acquiredAt;
@@ -111,14 +116,18 @@ final class Borrower<T> implements Subscription {
                 return;
             }
             if (current == ASSIGNED && STATE.compareAndSet(this, ASSIGNED, CANCELLED)) {
+                // A hand-off may have served a borrower its chain had queued meanwhile.
+                pool.abandoned(this);
                 pool.giveBack(lease);
                 return;
             }
-            if (current == ASSIGNING) {
-                // The assigner is between its compare-and-set and binding its lease, a few instructions away.
-                Thread.onSpinWait();
+            if (current == ASSIGNING && STATE.compareAndSet(this, ASSIGNING, CANCELLED)) {
+                // The assigner, which has not bound its lease yet, finds the state changed and keeps the lease.
+                stopTimer();
+                pool.abandoned(this);
+                return;
             }
-            else if (current != PENDING && current != ASSIGNED) {
+            if (current != PENDING && current != ASSIGNED && current != ASSIGNING) {
                 return;
             }
         }
@@ -148,7 +157,10 @@ final class Borrower<T> implements Subscription {
             return false;
         }
         lease = assigned;
-        state = ASSIGNED; // publishes the lease to the delivering and the cancelling thread
+        // Publishes the lease to the delivering and the cancelling thread; fails when a cancel came in between.
+        if (!STATE.compareAndSet(this, ASSIGNING, ASSIGNED)) {
+            return false;
+        }
         stopTimer();
         pool.runOnWorker(worker, this::deliver);
         return true;

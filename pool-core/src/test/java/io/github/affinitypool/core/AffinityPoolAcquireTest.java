@@ -304,6 +304,33 @@ class AffinityPoolAcquireTest {
         assertThat(fixture.total().acquired()).isZero();
     }
 
+    @Test
+    void aBorrowerThatWaitedInTheQueueBeforeItsOpeningTakesAResourceOfAnyWorkerAtOnce() {
+        fixture.start(config -> config.maxOpen(2).acquireTimeout(Duration.ofSeconds(1)));
+        PoolFixture.Borrowed onOne = fixture.borrow(1);
+        PoolFixture.Borrowed onTwo = fixture.borrow(2);
+        CompletableFuture<PoolFixture.Borrowed> onZero = fixture.acquireOn(0)
+                .map(lease -> new PoolFixture.Borrowed(lease, Thread.currentThread()))
+                .toFuture();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().pending() == 1);
+        Sinks.Empty<Void> slowServer = Sinks.empty();
+        fixture.factory.openGate = slowServer.asMono();
+
+        // Most of its timeout later, a closed resource makes room: the borrower leaves the queue to open one.
+        Mono.delay(Duration.ofMillis(600)).then(onTwo.lease().invalidate()).block(PoolFixture.WAIT);
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.factory.created.size() == 2
+                && fixture.total().pending() == 0 && fixture.total().open() == 2);
+        fixture.releaseOnLoop(onOne);
+
+        // It has waited more than half its timeout: worker 1's resource serves it, before the timeout.
+        PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
+        assertThat(served.resource()).isSameAs(onOne.resource());
+        assertThat(served.deliveredOn()).isSameAs(fixture.loopThread(0));
+        fixture.release(served);
+        slowServer.tryEmitEmpty();
+        await().atMost(PoolFixture.WAIT).until(() -> fixture.total().idle() == 2);
+    }
+
     /**
      * A borrower on worker 0 whose own opening waits for {@code slowServer}, and the resource {@code held} on another
      * (or the same) worker, released on its own loop while the borrower waits.
