@@ -21,7 +21,6 @@ import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.CoreSubscriber;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
@@ -529,7 +528,8 @@ public final class AffinityPool<T> implements AutoCloseable {
             openingWaiters.remove(attempt);
             return;
         }
-        if (attempt.idleFallback == null) {
+        // Once per attempt, also when a failed check of a resource handed to it queues it again.
+        if (attempt.fallbackScheduled.compareAndSet(false, true)) {
             scheduleIdleFallback(attempt, slowAfterNanos(attempt.borrower));
         }
     }
@@ -549,7 +549,8 @@ public final class AffinityPool<T> implements AutoCloseable {
      * once the borrower has waited half its acquire timeout the opening is slow, and the borrower must not time out
      * while a resource sits idle: from then on a resource of any worker may serve it, the resources idle elsewhere are
      * offered to it, and again every tenth of the timeout (a resource that went idle just as it was looked at is not
-     * missed for long), until its opening answers.
+     * missed for long), until its opening answers. The timer is not cancelled on the answer, only ends there: a
+     * cancel of a running task on Reactor's parallel scheduler (an off-loop borrower's) interrupts its thread.
      */
     private void scheduleIdleFallback(Attempt attempt, long delayNanos) {
         Runnable fallback = () -> {
@@ -561,11 +562,10 @@ public final class AffinityPool<T> implements AutoCloseable {
             scheduleIdleFallback(attempt, Math.max(1, config.acquireTimeout().toNanos() / 10));
         };
         try {
-            attempt.idleFallback = timerScheduler(attempt.borrower.worker).schedule(fallback, delayNanos,
-                    TimeUnit.NANOSECONDS);
+            timerScheduler(attempt.borrower.worker).schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
         }
         catch (RejectedExecutionException loopShuttingDown) {
-            attempt.idleFallback = Schedulers.parallel().schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
+            Schedulers.parallel().schedule(fallback, delayNanos, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -1161,8 +1161,8 @@ public final class AffinityPool<T> implements AutoCloseable {
         private volatile boolean answered;
         /** Whether the attempt was put in {@link #openingWaiters}, where its answer must take it out. */
         private volatile boolean queued;
-        /** Offers the resources idle elsewhere to a borrower whose opening is slow; disposed on the answer. */
-        private volatile Disposable idleFallback;
+        /** Whether the timer that offers the resources idle elsewhere, should the opening be slow, is scheduled. */
+        private final AtomicBoolean fallbackScheduled = new AtomicBoolean();
         /** Set when the opening has taken half the acquire timeout: from then on a resource of any worker will do. */
         private volatile boolean slow;
 
@@ -1200,10 +1200,6 @@ public final class AffinityPool<T> implements AutoCloseable {
             answered = true;
             if (queued) {
                 openingWaiters.remove(this);
-                Disposable fallback = idleFallback;
-                if (fallback != null) {
-                    fallback.dispose();
-                }
             }
         }
 

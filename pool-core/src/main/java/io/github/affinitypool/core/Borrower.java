@@ -18,14 +18,15 @@ import reactor.core.scheduler.Scheduler;
  * machine that makes delivery, cancellation, timeout and failure mutually exclusive.
  * <pre>
  * PENDING ──assign──▶ (ASSIGNING ──▶) ASSIGNED ──(on the borrower's loop)──▶ DELIVERED
- *    │                                     └──cancel──▶ CANCELLED (the canceller returns the lease)
+ *    │                     │                └──cancel──▶ CANCELLED (the canceller returns the lease)
+ *    │                     └──cancel──▶ CANCELLED (the assigner, finding it, keeps its lease)
  *    ├──cancel──▶ CANCELLED
  *    └──timeout / fail──▶ FAILED
  * </pre>
- * Whoever moves the state out of PENDING or ASSIGNED owns the outcome; a lease that arrives for a borrower that is no
- * longer PENDING goes back to the pool, so nothing leaks whichever side wins a race. Two leases may arrive for one
- * borrower (a borrower waiting for its own opening may be handed a resource released meanwhile): only the assigner
- * that moved the state out of PENDING binds its lease.
+ * Whoever moves the state out of PENDING, ASSIGNING or ASSIGNED owns the outcome; a lease that arrives for a borrower
+ * that is no longer PENDING goes back to the pool, so nothing leaks whichever side wins a race. Two leases may arrive
+ * for one borrower (a borrower waiting for its own opening may be handed a resource released meanwhile): only the
+ * assigner that moved the state out of PENDING binds its lease.
  *
  * @param <T> the resource type
  */
