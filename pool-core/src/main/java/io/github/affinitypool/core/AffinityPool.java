@@ -1163,7 +1163,7 @@ public final class AffinityPool<T> implements AutoCloseable {
         private volatile boolean queued;
         /** Whether the timer that offers the resources idle elsewhere, should the opening be slow, is scheduled. */
         private final AtomicBoolean fallbackScheduled = new AtomicBoolean();
-        /** Set when the opening has taken half the acquire timeout: from then on a resource of any worker will do. */
+        /** Set once the borrower has waited half its acquire timeout: then a resource of any worker will do. */
         private volatile boolean slow;
 
         Attempt(Borrower<T> borrower, SubPool<T> candidate) {
