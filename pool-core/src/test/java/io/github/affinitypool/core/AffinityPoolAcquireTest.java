@@ -273,7 +273,7 @@ class AffinityPoolAcquireTest {
         OpeningRace race = releaseOnWhileABorrowerOnZeroWaitsForItsOpening(0, Duration.ofSeconds(30));
 
         // Its own opening would take until the server answers; the released resource must serve it now.
-        PoolFixture.Borrowed served = race.servedWithin2Seconds(Locality.LOCAL);
+        PoolFixture.Borrowed served = race.served(Duration.ofSeconds(2), Locality.LOCAL);
 
         // The opening still completes, into an idle resource of worker 0.
         race.slowServer().tryEmitEmpty();
@@ -290,13 +290,14 @@ class AffinityPoolAcquireTest {
 
     @Test
     void aResourceReleasedOnAnotherWorkerGoesToABorrowerWaitingForItsOpeningOnlyOnceTheOpeningIsSlow() {
-        OpeningRace race = releaseOnWhileABorrowerOnZeroWaitsForItsOpening(1, Duration.ofSeconds(1));
+        // A timeout long enough that even a stalled test thread checks the first half before the fallback.
+        OpeningRace race = releaseOnWhileABorrowerOnZeroWaitsForItsOpening(1, Duration.ofSeconds(6));
 
         // Affinity first: the resource stays parked on worker 1 while worker 0's own opening may still come.
         assertThat(fixture.pool.stats().workers().get(1).idle()).isEqualTo(1);
         assertThat(race.onZero()).isNotDone();
         // Half the acquire timeout later, the opening is slow: the idle resource serves the borrower.
-        PoolFixture.Borrowed served = race.servedWithin2Seconds(Locality.STOLEN);
+        PoolFixture.Borrowed served = race.served(Duration.ofSeconds(5), Locality.STOLEN);
         assertThat(fixture.total().timeouts()).isZero();
         fixture.release(served);
         race.slowServer().tryEmitEmpty();
@@ -306,7 +307,7 @@ class AffinityPoolAcquireTest {
 
     @Test
     void aBorrowerThatWaitedInTheQueueBeforeItsOpeningTakesAResourceOfAnyWorkerAtOnce() {
-        fixture.start(config -> config.maxOpen(2).acquireTimeout(Duration.ofSeconds(1)));
+        fixture.start(config -> config.maxOpen(2).acquireTimeout(Duration.ofSeconds(3)));
         PoolFixture.Borrowed onOne = fixture.borrow(1);
         PoolFixture.Borrowed onTwo = fixture.borrow(2);
         CompletableFuture<PoolFixture.Borrowed> onZero = fixture.acquireOn(0)
@@ -317,13 +318,13 @@ class AffinityPoolAcquireTest {
         fixture.factory.openGate = slowServer.asMono();
 
         // Most of its timeout later, a closed resource makes room: the borrower leaves the queue to open one.
-        Mono.delay(Duration.ofMillis(600)).then(onTwo.lease().invalidate()).block(PoolFixture.WAIT);
+        Mono.delay(Duration.ofMillis(1800)).then(onTwo.lease().invalidate()).block(PoolFixture.WAIT);
         await().atMost(PoolFixture.WAIT).until(() -> fixture.factory.created.size() == 2
                 && fixture.total().pending() == 0 && fixture.total().open() == 2);
         fixture.releaseOnLoop(onOne);
 
         // It has waited more than half its timeout: worker 1's resource serves it, before the timeout.
-        PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
+        PoolFixture.Borrowed served = onZero.orTimeout(3, TimeUnit.SECONDS).join();
         assertThat(served.resource()).isSameAs(onOne.resource());
         assertThat(served.deliveredOn()).isSameAs(fixture.loopThread(0));
         fixture.release(served);
@@ -339,8 +340,8 @@ class AffinityPoolAcquireTest {
             CompletableFuture<PoolFixture.Borrowed> onZero, Thread loopZero) {
 
         /** @return the lease of the borrower, which must be {@code held}'s resource, delivered on worker 0's loop */
-        PoolFixture.Borrowed servedWithin2Seconds(Locality locality) {
-            PoolFixture.Borrowed served = onZero.orTimeout(2, TimeUnit.SECONDS).join();
+        PoolFixture.Borrowed served(Duration within, Locality locality) {
+            PoolFixture.Borrowed served = onZero.orTimeout(within.toMillis(), TimeUnit.MILLISECONDS).join();
             assertThat(served.resource()).isSameAs(held.resource());
             assertThat(served.lease().locality()).isEqualTo(locality);
             assertThat(served.deliveredOn()).isSameAs(loopZero);
